@@ -1,0 +1,36 @@
+"""jetnb: workflows that are Jupyter notebooks.
+
+Import is kept light (no papermill) because the CLI and the kernel
+extension both start here; heavy parts load on first use.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+__version__ = "0.1.0"
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """``%load_ext jetnb``: registers the jetnb cell magics."""
+    from .runtime import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    from .runtime import unload_ipython_extension as unload
+
+    unload(shell)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Workflow":
+        from .workflow import Workflow
+
+        return Workflow
+    if name == "run":
+        from .runner import run
+
+        return run
+    raise AttributeError(f"module 'jetnb' has no attribute {name!r}")

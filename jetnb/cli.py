@@ -1,0 +1,263 @@
+"""The ``jetnb`` command line. Exit codes: 0 ok, 1 the run failed or problems were found, 2 bad usage or input.
+
+Commands import what they need inside their body so that ``jetnb runs`` and
+``jetnb show`` never pay for papermill.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .store import Store, default_store_path
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+store_option = click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="JETNB_STORE",
+    default=None, help="SQLite store [default: .jetnb/jetnb.db, or $JETNB_STORE]",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
+
+
+def _store(path: Path | None) -> Store:
+    return Store(path or default_store_path())
+
+
+def _fail(message: str, code: int = EXIT_USAGE) -> None:
+    click.echo(f"jetnb: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="jetnb")
+def main() -> None:
+    """jetnb: workflows that are Jupyter notebooks."""
+
+
+# run --------------------------------------------------------------------
+
+
+class Progress:
+    """Step lines on stderr: rewritten in place on a terminal, one line per finished step otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        from .events import status_line
+
+        if self.quiet:
+            return
+        line = f"[{event['index']}/{event['total']}] {status_line(event)}"
+        if event["status"] == "running":
+            if self.tty:
+                click.echo(line, err=True, nl=False)
+            return
+        click.echo(("\r\x1b[2K" if self.tty else "") + line, err=True)
+
+
+def _load_param_file(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        values = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        _fail(f"cannot read parameters file {path}: {exc.strerror}")
+    except yaml.YAMLError as exc:
+        _fail(f"{path}: invalid YAML: {exc}")
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        _fail(f"{path}: expected a mapping of parameter names to values, got {type(values).__name__}")
+    return values
+
+
+def _execute(notebook: Path, params: dict[str, Any], *, store_path: Path | None, runs_dir: Path, as_json: bool,
+             quiet: bool, trigger: str = "manual", rerun_of: str | None = None) -> None:
+    from .params import ParameterError
+    from .render import failure_report
+    from .runner import prepare, execute
+    from .store import public_run
+    from .workflow import WorkflowError
+
+    try:
+        workflow, values = prepare(notebook, params)
+    except WorkflowError as exc:
+        _fail(f"{notebook} is not a runnable workflow:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    except ParameterError as exc:
+        _fail(f"{notebook}: bad parameters:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    store = _store(store_path)
+    progress = Progress(quiet)
+    if not quiet:
+        click.echo(f"jetnb: running {workflow.name} ({notebook})", err=True)
+    try:
+        run_id = execute(store, workflow, values, runs_dir=runs_dir, trigger=trigger, trigger_detail=None,
+                         rerun_of=rerun_of, progress=progress, backend="local")
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    run = public_run(store.get_run(run_id))
+    if as_json:
+        click.echo(json.dumps(run, indent=2))
+    else:
+        from .durations import format_duration
+
+        click.echo(f"run {run['id']} {run['status']} in {format_duration(run['duration'])}")
+        if run["result"] is not None:
+            click.echo(f"result: {json.dumps(run['result'])}")
+        if run["error"]:
+            click.echo(failure_report(run), err=True)
+        click.echo(f"run log: {_relative(run['log_path'])}")
+    if run["status"] == "interrupted":
+        sys.exit(EXIT_INTERRUPTED)
+    sys.exit(0 if run["status"] == "succeeded" else EXIT_FAILED)
+
+
+def _relative(path: str | None) -> str:
+    if not path:
+        return "-"
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="a parameter value (repeatable); parsed by the type declared in the parameters cell")
+@click.option("-f", "--parameters-file", "param_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="YAML or JSON file of parameter values (-p wins on conflicts)")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+              show_default=True, help="where run logs are written, as <dir>/<workflow>/<run-id>.ipynb")
+@store_option
+@json_option
+@click.option("-q", "--quiet", is_flag=True, help="no progress lines")
+def run(notebook: Path, parameters: tuple[tuple[str, str], ...], param_file: Path | None, runs_dir: Path,
+        store_path: Path | None, as_json: bool, quiet: bool) -> None:
+    """Run a workflow notebook now and keep the executed notebook as its run log."""
+    params = _load_param_file(param_file) if param_file else {}
+    params.update(dict(parameters))
+    _execute(notebook, params, store_path=store_path, runs_dir=runs_dir, as_json=as_json, quiet=quiet)
+
+
+@main.command()
+@click.argument("run_id")
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+              show_default=True)
+@store_option
+@json_option
+@click.option("-q", "--quiet", is_flag=True)
+def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool) -> None:
+    """Run the same notebook again with the same parameters; the new run links to the old one."""
+    from .store import RunNotFound
+
+    store = _store(store_path)
+    try:
+        old = store.get_run(run_id, with_steps=False)
+    except RunNotFound as exc:
+        _fail(str(exc))
+    _execute(Path(old["notebook"]), old["params"], store_path=store_path, runs_dir=runs_dir, as_json=as_json,
+             quiet=quiet, trigger="rerun", rerun_of=old["id"])
+
+
+# history ----------------------------------------------------------------
+
+
+@main.command()
+@click.option("-w", "--workflow", help="only this workflow")
+@click.option("-s", "--status", type=click.Choice(["queued", "running", "waiting", "succeeded", "failed",
+                                                   "interrupted"]), help="only runs with this status")
+@click.option("-n", "--limit", type=click.IntRange(1, 10000), default=20, show_default=True)
+@store_option
+@json_option
+def runs(workflow: str | None, status: str | None, limit: int, store_path: Path | None, as_json: bool) -> None:
+    """List recent runs, newest first."""
+    from .render import runs_table
+    from .store import public_run
+
+    store = _store(store_path)
+    store.reap_orphans()
+    found = [public_run(r) for r in store.list_runs(workflow=workflow, status=status, limit=limit)]
+    click.echo(json.dumps(found, indent=2) if as_json else runs_table(found))
+
+
+@main.command()
+@click.argument("run_id")
+@store_option
+@json_option
+def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
+    """Show one run: parameters, step timeline, result, error and where its run log is."""
+    from .render import run_detail
+    from .store import RunNotFound, public_run
+
+    store = _store(store_path)
+    store.reap_orphans()
+    try:
+        run = public_run(store.get_run(run_id))
+    except RunNotFound as exc:
+        _fail(str(exc))
+    click.echo(json.dumps(run, indent=2) if as_json else run_detail(run))
+
+
+# authoring --------------------------------------------------------------
+
+
+@main.command()
+@click.argument("notebooks", nargs=-1, required=True, type=click.Path(path_type=Path))
+@json_option
+def check(notebooks: tuple[Path, ...], as_json: bool) -> None:
+    """Validate workflow notebooks without running them; every problem names its file and cell."""
+    from .validate import check_notebook
+
+    reports = [check_notebook(path) for path in notebooks]
+    problems = [p for report in reports for p in report.problems]
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in reports], indent=2))
+    else:
+        for report in reports:
+            for problem in report.problems:
+                click.echo(str(problem))
+            if not report.problems:
+                click.echo(f"{report.path}: ok ({report.summary})")
+        if problems:
+            click.echo(f"{len(problems)} problem{'s' if len(problems) != 1 else ''} found", err=True)
+    sys.exit(EXIT_FAILED if problems else 0)
+
+
+@main.command()
+@click.argument("notebook", type=click.Path(path_type=Path))
+def graph(notebook: Path) -> None:
+    """Print the workflow's flow as a Mermaid flowchart (JupyterLab and GitHub render it)."""
+    from .graph import mermaid
+    from .workflow import Workflow
+
+    workflow = Workflow.load(notebook)
+    if workflow.problems and not workflow.cells:
+        _fail("\n".join(str(p) for p in workflow.problems))
+    click.echo(mermaid(workflow), nl=False)
+
+
+@main.command()
+@click.argument("name")
+@click.option("-t", "--template", default="blank", show_default=True, help="blank, branching, ...")
+@click.option("-d", "--dir", "directory", type=click.Path(file_okay=False, path_type=Path), default=Path("."),
+              show_default=True, help="folder for the new notebook")
+def new(name: str, template: str, directory: Path) -> None:
+    """Create a workflow notebook NAME.ipynb from a template."""
+    from .scaffold import create
+
+    try:
+        path = create(name, template, directory)
+    except (ValueError, FileExistsError) as exc:
+        _fail(str(exc))
+    click.echo(f"created {path}; run it with: jetnb run {path}")
+
+
+if __name__ == "__main__":
+    main()

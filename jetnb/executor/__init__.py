@@ -1,0 +1,56 @@
+"""The executor boundary: how a run request becomes an executed notebook.
+
+Callers build a ``RunRequest`` and call ``get_backend(name).execute(request)``;
+they never import papermill themselves. A backend owns kernels and the run
+log; it reports progress through ``request.observer``. Adding a pre-started
+kernel pool or a Dask backend means adding a module here and a line in
+``BACKENDS``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass
+class RunRequest:
+    run_id: str
+    notebook: str
+    log_path: str
+    params: dict[str, Any]
+    kernel_name: str
+    cwd: str | None
+    run_context: dict[str, Any]
+    observer: Any
+    timeout: float | None = None
+
+
+@dataclass
+class RunOutcome:
+    status: str  # succeeded | failed | interrupted
+    error: dict[str, Any] | None = None
+    result: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Backend(Protocol):
+    name: str
+
+    def execute(self, request: RunRequest) -> RunOutcome:
+        """Run the notebook to the end (or first failure), leaving a complete run log at ``request.log_path``."""
+        ...
+
+
+BACKENDS = {"local": "jetnb.executor.local:LocalBackend"}
+
+
+def get_backend(name: str = "local") -> Backend:
+    try:
+        target = BACKENDS[name]
+    except KeyError:
+        raise ValueError(f"unknown executor backend {name!r} (known: {', '.join(BACKENDS)})") from None
+    module, _, attr = target.partition(":")
+    import importlib
+
+    return getattr(importlib.import_module(module), attr)()

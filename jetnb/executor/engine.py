@@ -1,0 +1,209 @@
+"""The jetnb papermill engine: papermill's nbclient engine plus step events, run-log metadata and atomic saves.
+
+Registered as the ``jetnb`` entry point of ``papermill.engine``, so
+``papermill --engine jetnb in.ipynb out.ipynb`` gets the same step records
+as ``jetnb run``. The runner passes two extra keyword arguments through
+papermill: ``observer`` (receives events and the live notebook) and
+``run_context`` (handed to the kernel before the first cell).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any, Protocol
+
+from .fastimport import skip_unused_grammar
+
+skip_unused_grammar()
+
+from nbclient.exceptions import CellExecutionError  # noqa: E402
+from nbclient.util import run_sync  # noqa: E402
+from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
+from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: E402
+
+from ..events import MIME  # noqa: E402
+from ..headers import split_cell  # noqa: E402
+from ..workflow import Workflow  # noqa: E402
+from .kernel_stderr import filtered_stderr  # noqa: E402
+from .notebook_io import is_local, save_notebook  # noqa: E402
+
+RECORDED = ("step", "kind", "status", "started_at", "finished_at", "duration", "error", "reason")
+
+
+class Observer(Protocol):
+    nb: Any
+
+    def event(self, event: dict[str, Any]) -> None: ...
+
+
+class NullObserver:
+    """What a plain ``papermill --engine jetnb`` run reports to: nothing beyond the notebook itself."""
+
+    nb: Any = None
+
+    def event(self, event: dict[str, Any]) -> None:
+        pass
+
+
+def cell_numbers(nb: Any) -> list[int | None]:
+    """1-based numbers as in the source notebook: papermill's injected cells get none."""
+    numbers, count = [], 0
+    for cell in nb.cells:
+        if "injected-parameters" in cell.metadata.get("tags", []):
+            numbers.append(None)
+        else:
+            count += 1
+            numbers.append(count)
+    return numbers
+
+
+class AtomicSaveManager(NotebookExecutionManager):
+    """Papermill's manager, but each save replaces the run log in one rename."""
+
+    def save(self, **kwargs: Any) -> None:
+        if self.output_path and is_local(str(self.output_path)):
+            save_notebook(self.nb, str(self.output_path))
+            self.last_save_time = self.now()
+        else:
+            super().save(**kwargs)
+
+
+class JetnbNotebookClient(PapermillNotebookClient):
+    """Runs cells like papermill, and turns kernel step events into cell metadata and observer calls."""
+
+    def __init__(self, nb_man: Any, observer: Observer, run_context: dict[str, Any], **kw: Any):
+        super().__init__(nb_man, **kw)
+        self.observer = observer
+        self.run_context = run_context
+        self._numbers: list[int | None] = []
+
+    async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        if "stderr" in kwargs:
+            return await super().async_start_new_kernel(**kwargs)
+        stderr = filtered_stderr()
+        try:
+            await super().async_start_new_kernel(stderr=stderr, **kwargs)
+        finally:
+            stderr.close()  # the kernel holds its own copy; ours would keep the pipe open forever
+
+    start_new_kernel = run_sync(async_start_new_kernel)
+
+    def papermill_execute_cells(self) -> None:
+        self._bootstrap()
+        self._numbers = cell_numbers(self.nb)
+        for index, cell in enumerate(self.nb.cells):
+            anonymous = Workflow.role_of(cell) == "step" and split_cell(cell.source) is None
+            if anonymous:
+                self._anonymous(index, "running")
+            failure: CellExecutionError | None = None
+            try:
+                self.nb_man.cell_start(cell, index)
+                self.execute_cell(cell, index)
+            except CellExecutionError as exc:
+                failure = exc
+                self.nb_man.cell_exception(self.nb.cells[index], cell_index=index, exception=exc)
+            finally:
+                if anonymous:
+                    self._anonymous(index, "failed" if failure else "succeeded", failure)
+                self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
+            if failure is not None:
+                break
+
+    def _bootstrap(self) -> None:
+        """Load the jetnb extension (unless the notebook does) and the run context, without a cell or history entry."""
+        loads_itself = any(Workflow.role_of(cell) == "setup" for cell in self.nb.cells)
+        code = (
+            ("" if loads_itself else "get_ipython().run_line_magic('load_ext', 'jetnb')\n") +
+            "__import__('jetnb.runtime.context', fromlist=['configure']).configure("
+            f"**__import__('json').loads({json.dumps(json.dumps(self.run_context))}))\n"
+        )
+        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            hint = ("; is jetnb installed in the kernel's Python environment?"
+                    if content.get("ename") == "ModuleNotFoundError" else "")
+            raise RuntimeError(f"jetnb could not start in the kernel ({content.get('ename')}: "
+                               f"{content.get('evalue')}){hint}")
+
+    def process_message(self, msg: dict, cell: Any, cell_index: int) -> Any:
+        data = msg.get("content", {}).get("data") or {}
+        if MIME in data:
+            self._record(cell_index, dict(data[MIME]))
+        return super().process_message(msg, cell, cell_index)
+
+    def _anonymous(self, index: int, status: str, failure: CellExecutionError | None = None) -> None:
+        cell = self.nb.cells[index]
+        meta = cell.metadata.get("jetnb") or {}
+        event: dict[str, Any] = {"event": "step", "step": f"cell-{self._numbers[index]}", "kind": "step",
+                                 "status": status}
+        now = time.time()
+        if status == "running":
+            event["started_at"] = _iso(now)
+            self._clock = now
+        else:
+            event.update(started_at=meta.get("started_at"), finished_at=_iso(now),
+                         duration=round(now - self._clock, 6))
+            if failure is not None:
+                event["error"] = {"type": failure.ename, "message": failure.evalue,
+                                  "traceback": str(failure.traceback)}
+        self._record(index, event)
+
+    def _record(self, index: int, event: dict[str, Any]) -> None:
+        cell = self.nb.cells[index]
+        event["cell"] = self._numbers[index] if self._numbers else index + 1
+        cell.metadata["jetnb"] = {k: event[k] for k in RECORDED if event.get(k) is not None}
+        if event.get("kind") == "result" and event.get("status") == "succeeded":
+            self.nb.metadata.setdefault("jetnb", {})["result"] = event.get("value")
+        self.observer.event(event)
+
+
+def _iso(ts: float) -> str:
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+class JetnbEngine(NBClientEngine):
+    """The papermill engine; see the module docstring for the extra keyword arguments."""
+
+    @classmethod
+    def execute_notebook(cls, nb: Any, kernel_name: str, output_path: str | None = None, progress_bar: bool = True,
+                         log_output: bool = False, autosave_cell_every: int = 30, observer: Observer | None = None,
+                         run_context: dict[str, Any] | None = None, log_path: str | None = None,
+                         **kwargs: Any) -> Any:
+        nb_man = AtomicSaveManager(nb, output_path=log_path or output_path, progress_bar=progress_bar, log_output=log_output,
+                                   autosave_cell_every=autosave_cell_every)
+        observer = observer or NullObserver()
+        observer.nb = nb_man.nb
+        nb_man.nb.metadata.setdefault("jetnb", {}).update(run_context or {})
+        nb_man.notebook_start()
+        try:
+            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, observer=observer,
+                                         run_context=run_context or {"headless": True}, **kwargs)
+        finally:
+            nb_man.cleanup_pbar()
+            nb_man.notebook_complete()
+        return nb_man.nb
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
+                                 stdout_file: Any = None, stderr_file: Any = None, start_timeout: int = 60,
+                                 execution_timeout: float | None = None, observer: Observer | None = None,
+                                 run_context: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+        kwargs.pop("input_path", None)
+        kwargs.pop("timeout", None)
+        kwargs.pop("startup_timeout", None)
+        client = JetnbNotebookClient(
+            nb_man, observer or NullObserver(), run_context or {"headless": True},
+            timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
+            log=_logger(), log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
+        )
+        return client.execute()
+
+
+def _logger() -> Any:
+    from papermill.log import logger
+
+    return logger
+

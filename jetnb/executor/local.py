@@ -1,0 +1,54 @@
+"""The default backend: papermill with the jetnb engine, in this process, one fresh kernel per run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import RunOutcome, RunRequest
+from .fastimport import skip_unused_grammar
+from .notebook_io import save_notebook
+
+
+class LocalBackend:
+    name = "local"
+
+    def execute(self, request: RunRequest) -> RunOutcome:
+        skip_unused_grammar()
+        import papermill
+        from papermill.exceptions import PapermillExecutionError
+
+        outcome = RunOutcome("succeeded")
+        try:
+            papermill.execute_notebook(
+                request.notebook,
+                None,  # papermill's own final write is not atomic; the engine and _finish_log write the log
+                parameters=request.params,
+                engine_name="jetnb",
+                kernel_name=request.kernel_name,
+                cwd=request.cwd,
+                progress_bar=False,
+                execution_timeout=request.timeout,
+                observer=request.observer,
+                run_context=request.run_context,
+                log_path=request.log_path,
+            )
+        except PapermillExecutionError as exc:
+            outcome = RunOutcome("failed", {
+                "type": exc.ename, "message": exc.evalue, "traceback": "\n".join(exc.traceback)})
+        except KeyboardInterrupt:
+            outcome = RunOutcome("interrupted", {"type": "KeyboardInterrupt", "message": "the run was interrupted"})
+        except Exception as exc:  # kernel died, could not start, bad notebook...
+            outcome = RunOutcome("failed", {"type": type(exc).__name__, "message": str(exc)})
+        finally:
+            self._finish_log(request, outcome)
+        return outcome
+
+    @staticmethod
+    def _finish_log(request: RunRequest, outcome: RunOutcome) -> None:
+        nb: Any = getattr(request.observer, "nb", None)
+        if nb is None:
+            return
+        meta = nb.metadata.setdefault("jetnb", {})
+        meta.update(status=outcome.status, error=outcome.error)
+        outcome.result = meta.get("result")
+        save_notebook(nb, request.log_path)

@@ -1,0 +1,79 @@
+"""How runs look on a terminal: the runs table, the step timeline and the failure report."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from .durations import format_duration
+from .events import SYMBOLS
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def strip_ansi(text: str) -> str:
+    return _ANSI.sub("", text)
+
+
+def _when(iso: str | None) -> str:
+    return iso.replace("T", " ")[:19] if iso else "-"
+
+
+def runs_table(runs: list[dict[str, Any]]) -> str:
+    if not runs:
+        return "no runs yet"
+    rows = [("RUN", "WORKFLOW", "STATUS", "TRIGGER", "STARTED (UTC)", "DURATION")]
+    for run in runs:
+        rows.append((run["id"], run["workflow"], run["status"], run["trigger"], _when(run.get("started_at")),
+                     format_duration(run.get("duration"))))
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
+    return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
+
+
+def step_line(step: dict[str, Any], width: int = 20) -> str:
+    status = step["status"]
+    text = f"  {SYMBOLS.get(status, '•')} {step['name']:<{width}} {status:<11} {format_duration(step.get('duration'))}"
+    detail = step.get("detail") or {}
+    if detail.get("reason"):
+        text += f"  ({detail['reason']})"
+    error = step.get("error")
+    if error:
+        text += f"  {error.get('type')}: {first_line(error.get('message'))}"
+    return text.rstrip()
+
+
+def first_line(text: Any) -> str:
+    lines = str(text or "").strip().splitlines()
+    return lines[0] if lines else ""
+
+
+def run_detail(run: dict[str, Any]) -> str:
+    lines = [
+        f"run       {run['id']}",
+        f"workflow  {run['workflow']}  ({run['notebook']})",
+        f"status    {run['status']}",
+        f"trigger   {run['trigger']}" + (f" (rerun of {run['rerun_of']})" if run.get("rerun_of") else ""),
+        f"started   {_when(run.get('started_at'))}   duration {format_duration(run.get('duration'))}",
+        f"params    {json.dumps(run.get('params') or {})}",
+    ]
+    steps = run.get("steps") or []
+    if steps:
+        width = max(len(s["name"]) for s in steps)
+        lines.append("steps")
+        lines.extend(step_line(s, width) for s in steps)
+    if run.get("result") is not None:
+        lines.append(f"result    {json.dumps(run['result'])}")
+    if run.get("error"):
+        lines.append(failure_report(run))
+    lines.append(f"run log   {run.get('log_path') or '-'}")
+    return "\n".join(lines)
+
+
+def failure_report(run: dict[str, Any]) -> str:
+    error = run.get("error") or {}
+    where = f" in step {error['step']} (cell {error['cell']})" if error.get("step") else ""
+    text = f"error{where}: {error.get('type')}: {error.get('message')}"
+    if error.get("traceback"):
+        text += "\n" + strip_ansi(error["traceback"]).rstrip()
+    return text

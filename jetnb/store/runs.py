@@ -1,0 +1,177 @@
+"""Runs and steps in the store: the one record of what ran, why, with what, and how it ended."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import sqlite3
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+from .db import connect, default_store_path
+
+RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "interrupted")
+FINAL_STATUSES = ("succeeded", "failed", "interrupted")
+_JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error")
+_STEP_JSON = ("error", "detail")
+
+
+class RunNotFound(LookupError):
+    pass
+
+
+def new_run_id(now: float | None = None) -> str:
+    """Sortable and readable: ``20261126-091500-3f9c1a``."""
+    stamp = datetime.fromtimestamp(now or time.time(), timezone.utc).strftime("%Y%m%d-%H%M%S")
+    return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _encode(fields: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: (json.dumps(v, default=str) if k in names and v is not None else v) for k, v in fields.items()}
+
+
+def _decode(row: sqlite3.Row, names: tuple[str, ...]) -> dict[str, Any]:
+    out = dict(row)
+    for key in names:
+        if out.get(key) is not None:
+            out[key] = json.loads(out[key])
+    return out
+
+
+class Store:
+    """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path else default_store_path()
+        self.conn = connect(self.path)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    # runs -------------------------------------------------------------
+
+    def create_run(self, *, workflow: str, notebook: str, params: dict[str, Any], trigger: str = "manual",
+                   trigger_detail: dict[str, Any] | None = None, log_path: str | None = None,
+                   rerun_of: str | None = None, status: str = "queued", run_id: str | None = None) -> str:
+        now = time.time()
+        run_id = run_id or new_run_id(now)
+        row = _encode({
+            "id": run_id, "workflow": workflow, "notebook": notebook, "status": status, "trigger": trigger,
+            "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
+            "created_at": now, "host": socket.gethostname(), "pid": os.getpid(),
+        }, _JSON_FIELDS)
+        with self.transaction() as conn:
+            conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                         list(row.values()))
+        return run_id
+
+    def update_run(self, run_id: str, **fields: Any) -> None:
+        row = _encode(fields, _JSON_FIELDS)
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
+                         [*row.values(), run_id])
+
+    def resolve_id(self, ref: str) -> str:
+        """A full run id or a unique prefix of one (as ``git`` does for commits)."""
+        rows = self.conn.execute("SELECT id FROM runs WHERE id >= ? AND id < ? ORDER BY id LIMIT 2",
+                                 (ref, ref + "\uffff")).fetchall()
+        if any(r["id"] == ref for r in rows):
+            return ref
+        if not rows:
+            raise RunNotFound(f"no run {ref!r} in {self.path}")
+        if len(rows) > 1:
+            raise RunNotFound(f"run id {ref!r} is ambiguous; give more characters")
+        return rows[0]["id"]
+
+    def get_run(self, ref: str, *, with_steps: bool = True) -> dict[str, Any]:
+        run_id = self.resolve_id(ref)
+        row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
+        run = _decode(row, _JSON_FIELDS)
+        if with_steps:
+            run["steps"] = self.steps(run_id)
+        return run
+
+    def list_runs(self, *, workflow: str | None = None, status: str | None = None, trigger: str | None = None,
+                  limit: int = 20, before: tuple[float, str] | None = None) -> list[dict[str, Any]]:
+        """Newest first; ``before`` is the (created_at, id) of the last row seen, for keyset paging."""
+        where, args = [], []
+        for column, value in (("workflow", workflow), ("status", status), ("trigger", trigger)):
+            if value:
+                where.append(f"{column} = ?")
+                args.append(value)
+        if before:
+            where.append("(created_at, id) < (?, ?)")
+            args.extend(before)
+        sql = "SELECT * FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
+        sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
+        return [_decode(r, _JSON_FIELDS) for r in self.conn.execute(sql, [*args, limit])]
+
+    def reap_orphans(self) -> int:
+        """Runs left 'running' by a process on this host that no longer exists become 'interrupted'."""
+        host = socket.gethostname()
+        rows = self.conn.execute("SELECT id, pid FROM runs WHERE status IN ('running', 'queued') AND host = ?",
+                                 (host,)).fetchall()
+        dead = [r["id"] for r in rows if r["pid"] and not _alive(r["pid"])]
+        for run_id in dead:
+            self.update_run(run_id, status="interrupted", finished_at=time.time(),
+                            error={"type": "Interrupted", "message": "the process running this run exited"})
+        return len(dead)
+
+    # steps ------------------------------------------------------------
+
+    def save_step(self, run_id: str, seq: int, **fields: Any) -> None:
+        row = _encode({"run_id": run_id, "seq": seq, **fields}, _STEP_JSON)
+        updates = ", ".join(f"{k} = excluded.{k}" for k in row if k not in ("run_id", "seq"))
+        with self.transaction() as conn:
+            conn.execute(
+                f"INSERT INTO steps ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
+                f"ON CONFLICT (run_id, seq) DO UPDATE SET {updates}",
+                list(row.values()),
+            )
+
+    def steps(self, run_id: str) -> list[dict[str, Any]]:
+        rows = self.conn.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
+        return [_decode(r, _STEP_JSON) for r in rows]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def public_run(run: dict[str, Any]) -> dict[str, Any]:
+    """The run as shown to people and JSON clients: ISO times, no host bookkeeping."""
+    out = {k: v for k, v in run.items() if k not in ("host", "pid")}
+    for key in ("created_at", "started_at", "finished_at"):
+        out[key] = iso(run.get(key))
+    if "steps" in run:
+        out["steps"] = [
+            {**{k: v for k, v in s.items() if k != "run_id"}, "started_at": iso(s.get("started_at")),
+             "finished_at": iso(s.get("finished_at"))}
+            for s in run["steps"]
+        ]
+    return out
