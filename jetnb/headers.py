@@ -19,7 +19,11 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
 
 
 class HeaderError(ValueError):
-    """A header line that cannot be understood; the message says which part."""
+    """A header line that cannot be understood; the message says which part, ``name`` the step if it was read."""
+
+    def __init__(self, message: str, name: str | None = None):
+        super().__init__(message)
+        self.name = name
 
 
 def _expression(text: str) -> str:
@@ -147,6 +151,15 @@ def parse_header(kind: str, line: str) -> Header:
             header.name = _name(words.pop(0))
         except ValueError as exc:
             raise HeaderError(f"%%{kind}: {exc}") from None
+    try:
+        _parse_options(header, words)
+    except HeaderError as exc:
+        raise HeaderError(str(exc), header.name) from None
+    return header
+
+
+def _parse_options(header: Header, words: list[str]) -> None:
+    kind = header.kind
     known = {opt.flag: opt for opt in OPTIONS[kind]}
     while words:
         word = words.pop(0)
@@ -175,7 +188,6 @@ def parse_header(kind: str, line: str) -> Header:
             header.options[option.dest] = option.convert(raw)
         except ValueError as exc:
             raise HeaderError(f"%%{kind} {header.name}: {flag}: {exc}") from None
-    return header
 
 
 def _suggest(flag: str, known: dict[str, Option]) -> str:

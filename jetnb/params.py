@@ -166,7 +166,7 @@ def _help_for(stmt: ast.stmt, comments: dict[int, str], code_lines: set[int]) ->
 def _from_text(ptype: ParamType, text: str) -> Any:
     import yaml
 
-    if ptype.optional and text.strip().lower() in _NONE:
+    if ptype.optional and text.strip().lower() in (_NONE if ptype.base != "str" else {"none", "null"}):
         return None
     base = ptype.base
     if base == "str":
@@ -199,7 +199,7 @@ def _from_text(ptype: ParamType, text: str) -> Any:
 
 def coerce_value(ptype: ParamType, value: Any) -> Any:
     """Check a typed value (from YAML, JSON or Python) against a declared type, converting only losslessly."""
-    if isinstance(value, str) and ptype.base != "str":
+    if isinstance(value, str) and (ptype.base != "str" or ptype.optional):
         return _from_text(ptype, value)
     if value is None:
         if ptype.optional or ptype.base == "any":

@@ -51,7 +51,7 @@ class RunRecorder:
         if event.get("kind") == "result" and event["status"] == "succeeded":
             self.result = event.get("value")
         if event["status"] == "failed":
-            self.failed_step = {"step": event.get("step"), "cell": cell}
+            self.failed_step = {**(event.get("error") or {}), "step": event.get("step"), "cell": cell}
         if self.progress:
             self.progress({**event, "index": seq, "total": self.total})
 

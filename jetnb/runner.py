@@ -67,7 +67,7 @@ def execute(store: Store, workflow: Workflow, params: dict[str, Any], *, runs_di
         recorder.close_unreached()
     error = outcome.error
     if error is not None and recorder.failed_step:
-        error = {**recorder.failed_step, **error}
+        error = {**error, **recorder.failed_step}  # the step's own account has the cleaner traceback
     finished = time.time()
     store.update_run(run_id, status=outcome.status, finished_at=finished, duration=round(finished - started, 6),
                      result=recorder.result if recorder.result is not None else outcome.result, error=error)

@@ -6,12 +6,17 @@ import json
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from .config import SLUG_RE
 
 
+def _templates() -> Any:
+    return resources.files("jetnb").joinpath("templates")
+
+
 def template_names() -> list[str]:
-    return sorted(p.name[:-6] for p in resources.files("jetnb.templates").iterdir() if p.name.endswith(".ipynb"))
+    return sorted(p.name[:-6] for p in _templates().iterdir() if p.name.endswith(".ipynb"))
 
 
 def create(name: str, template: str = "blank", directory: str | Path = ".") -> Path:
@@ -23,7 +28,7 @@ def create(name: str, template: str = "blank", directory: str | Path = ".") -> P
     target = Path(directory) / f"{name}.ipynb"
     if target.exists():
         raise FileExistsError(f"{target} already exists; choose another name or remove it")
-    nb = json.loads(resources.files("jetnb.templates").joinpath(f"{template}.ipynb").read_text(encoding="utf-8"))
+    nb = json.loads(_templates().joinpath(f"{template}.ipynb").read_text(encoding="utf-8"))
     for cell in nb["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if source.startswith("%%workflow"):

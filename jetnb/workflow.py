@@ -146,7 +146,7 @@ class Workflow:
                 cell.header = parse_header(kind, line)
             except HeaderError as exc:
                 problem(number, str(exc))
-                cell.header = Header(kind)
+                cell.header = Header(kind, exc.name)
             if kind == "workflow":
                 config, config_problems = parse_workflow_config(body)
                 for message in config_problems:

@@ -127,10 +127,11 @@ class JetnbNotebookClient(PapermillNotebookClient):
                                f"{content.get('evalue')}){hint}")
 
     def process_message(self, msg: dict, cell: Any, cell_index: int) -> Any:
+        processed = super().process_message(msg, cell, cell_index)
         data = msg.get("content", {}).get("data") or {}
         if MIME in data:
             self._record(cell_index, dict(data[MIME]))
-        return super().process_message(msg, cell, cell_index)
+        return processed
 
     def _anonymous(self, index: int, status: str, failure: CellExecutionError | None = None) -> None:
         cell = self.nb.cells[index]
@@ -155,6 +156,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
         cell.metadata["jetnb"] = {k: event[k] for k in RECORDED if event.get(k) is not None}
         if event.get("kind") == "result" and event.get("status") == "succeeded":
             self.nb.metadata.setdefault("jetnb", {})["result"] = event.get("value")
+        self.nb_man.save()  # the run log shows each step as it starts and ends, not only at cell boundaries
         self.observer.event(event)
 
 

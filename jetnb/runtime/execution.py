@@ -18,8 +18,8 @@ _RUNTIME_DIR = str(Path(__file__).resolve().parent)
 def run_body(shell: Any, body: str) -> Any:
     """Execute ``body`` in the user namespace; the value of a final bare expression is returned."""
     __tracebackhide__ = True
-    source = shell.transform_cell(body)
-    filename = shell.compile.cache(source)
+    source = "\n" + shell.transform_cell(body)  # the header is line 1, so body lines keep the cell's numbering
+    filename = shell.compile.cache(source, shell.execution_count)
     tree = ast.parse(source, filename=filename)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
     namespace = shell.user_ns

@@ -1,0 +1,58 @@
+from __future__ import annotations
+
+import pytest
+
+from jetnb.config import parse_workflow_config
+
+
+def test_defaults_fill_every_key():
+    config, problems = parse_workflow_config("name: refund-order\n")
+    assert problems == []
+    assert config.name == "refund-order"
+    assert config.concurrency == 1 and config.pause_after_failures == 5 and config.catchup == "latest"
+    assert config.triggers == []
+
+
+def test_triggers_are_validated_and_defaulted():
+    config, problems = parse_workflow_config(
+        "triggers:\n"
+        "  - schedule: {cron: '0 9 * * MON-FRI', timezone: Europe/Paris}\n"
+        "  - interval: {every: 15m}\n"
+        "  - once: {at: '2026-12-01T09:00:00'}\n"
+        "  - webhook: {name: refund, auth: hmac, secret_env: REFUND_SECRET}\n"
+        "  - data_change: {source: {sqlite: shop.db, query: 'select * from orders'}, key: id, every: 30s}\n"
+    )
+    assert problems == []
+    kinds = [kind for kind, _ in config.triggers]
+    assert kinds == ["schedule", "interval", "once", "webhook", "data_change"]
+    assert config.triggers[1][1]["every"] == 900
+    assert config.triggers[3][1]["response"] == "async" and config.triggers[3][1]["max_body"] == 1024 * 1024
+    assert config.triggers[4][1]["key"] == ["id"] and config.triggers[4][1]["every"] == 30
+
+
+@pytest.mark.parametrize("text,message", [
+    ("name: [1", "invalid YAML: line 1"),
+    ("- a\n- b", "expected a mapping of keys"),
+    ("concurency: 2", "concurency: unknown key (did you mean 'concurrency'?)"),
+    ("name: two words", "not a valid name"),
+    ("timeout: soon", "timeout: not a duration"),
+    ("concurrency: 0", "concurrency: expected a number >= 1"),
+    ("triggers:\n  - shedule: {cron: '* * * * *'}", "triggers[0]: unknown trigger 'shedule' (did you mean 'schedule'?)"),
+    ("triggers:\n  - schedule: {cron: '61 * * * *'}", "triggers[0].schedule.cron: invalid cron expression"),
+    ("triggers:\n  - schedule: {cron: '* * * * *', timezone: Mars/Olympus}", "unknown time zone 'Mars/Olympus'"),
+    ("triggers:\n  - schedule: {timezone: UTC}", "triggers[0].schedule.cron: required"),
+    ("triggers:\n  - webhook: {name: x}", "triggers[0].webhook.auth: required"),
+    ("triggers:\n  - webhook: {name: x, auth: hmac}", "secret_env: required with auth: hmac"),
+    ("triggers:\n  - once: {at: tomorrow}", "not an ISO-8601 date-time"),
+    ("triggers:\n  - data_change: {source: {file: a.csv, url: 'http://x'}}", "exactly one of"),
+    ("triggers:\n  - {schedule: {cron: '* * * * *'}, interval: {every: 1m}}", "mapping with one key"),
+    ("approvers:\n  managers: 5", "approvers.managers: expected a list of user names"),
+])
+def test_problems_name_the_field(text, message):
+    _, problems = parse_workflow_config(text)
+    assert any(message in p for p in problems), problems
+
+
+def test_all_problems_are_collected():
+    _, problems = parse_workflow_config("concurency: 2\ntimeout: soon\ntriggers:\n  - webhok: {}\n")
+    assert len(problems) == 3
