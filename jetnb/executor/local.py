@@ -25,7 +25,8 @@ class LocalBackend:
                 parameters=request.params,
                 engine_name="jetnb",
                 kernel_name=request.kernel_name,
-                cwd=request.cwd,
+                # the kernel's folder, not the process's: papermill's cwd= would chdir the whole process
+                resources={"metadata": {"path": request.cwd}} if request.cwd else {},
                 progress_bar=False,
                 execution_timeout=request.timeout,
                 observer=request.observer,
