@@ -1,7 +1,9 @@
-"""The store: the one source of truth for runs (and later approvals and trigger state), in SQLite."""
+"""The store: the one source of truth for runs, served workflows and trigger state (later approvals), in SQLite."""
 
 from .db import default_store_path
-from .runs import FINAL_STATUSES, RUN_STATUSES, RunNotFound, Store, new_run_id, public_run
+from .fires import AlreadyFired
+from .runs import CLI_TRIGGERS, FINAL_STATUSES, RUN_STATUSES, RunNotFound, Store, new_run_id, public_run
+from .workflows import WorkflowNotFound
 
-__all__ = ["Store", "RunNotFound", "RUN_STATUSES", "FINAL_STATUSES", "default_store_path", "new_run_id",
-           "public_run"]
+__all__ = ["Store", "RunNotFound", "WorkflowNotFound", "AlreadyFired", "RUN_STATUSES", "FINAL_STATUSES",
+           "CLI_TRIGGERS", "default_store_path", "new_run_id", "public_run"]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import secrets
 import socket
@@ -14,9 +13,17 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .db import connect, default_store_path
+from .audit import AuditLog
+from .deliveries import DeliveriesTable
+from .fires import FiresTable
+from .rows import decode, encode, iso
+from .snapshots import SnapshotsTable
+from .workflows import WorkflowsTable
 
 RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "interrupted")
 FINAL_STATUSES = ("succeeded", "failed", "interrupted")
+# Runs the CLI starts and executes itself; a queued run from any other trigger waits for `jetnb serve`.
+CLI_TRIGGERS = ("manual", "rerun")
 _JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error")
 _STEP_JSON = ("error", "detail")
 
@@ -31,34 +38,29 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-def iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
+class Store(WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLog):
+    """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout).
 
+    One ``Store`` per thread: a transaction belongs to its connection.
+    ``durable=True`` makes each commit survive a power cut as well as a crash
+    (``synchronous=FULL``), for writes that are acknowledged to a caller.
+    """
 
-def _encode(fields: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    return {k: (json.dumps(v, default=str) if k in names and v is not None else v) for k, v in fields.items()}
-
-
-def _decode(row: sqlite3.Row, names: tuple[str, ...]) -> dict[str, Any]:
-    out = dict(row)
-    for key in names:
-        if out.get(key) is not None:
-            out[key] = json.loads(out[key])
-    return out
-
-
-class Store:
-    """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout)."""
-
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, *, durable: bool = False):
         self.path = Path(path) if path else default_store_path()
         self.conn = connect(self.path)
+        if durable:
+            self.conn.execute("PRAGMA synchronous=FULL")
 
     def close(self) -> None:
         self.conn.close()
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """All writes inside commit together; a nested ``transaction`` joins the outer one."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
         self.conn.execute("BEGIN IMMEDIATE")
         try:
             yield self.conn
@@ -74,7 +76,7 @@ class Store:
                    rerun_of: str | None = None, status: str = "queued", run_id: str | None = None) -> str:
         now = time.time()
         run_id = run_id or new_run_id(now)
-        row = _encode({
+        row = encode({
             "id": run_id, "workflow": workflow, "notebook": notebook, "status": status, "trigger": trigger,
             "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
             "created_at": now, "host": socket.gethostname(), "pid": os.getpid(),
@@ -85,7 +87,7 @@ class Store:
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        row = _encode(fields, _JSON_FIELDS)
+        row = encode(fields, _JSON_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
                          [*row.values(), run_id])
@@ -105,7 +107,7 @@ class Store:
     def get_run(self, ref: str, *, with_steps: bool = True) -> dict[str, Any]:
         run_id = self.resolve_id(ref)
         row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
-        run = _decode(row, _JSON_FIELDS)
+        run = decode(row, _JSON_FIELDS)
         if with_steps:
             run["steps"] = self.steps(run_id)
         return run
@@ -123,23 +125,45 @@ class Store:
             args.extend(before)
         sql = "SELECT * FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
-        return [_decode(r, _JSON_FIELDS) for r in self.conn.execute(sql, [*args, limit])]
+        return [decode(r, _JSON_FIELDS) for r in self.conn.execute(sql, [*args, limit])]
+
+    def latest_run(self, workflow: str) -> dict[str, Any] | None:
+        found = self.list_runs(workflow=workflow, limit=1)
+        return found[0] if found else None
 
     def reap_orphans(self) -> int:
-        """Runs left 'running' by a process on this host that no longer exists become 'interrupted'."""
+        """Runs left 'running' (or queued by the CLI) by a process on this host that no longer exists become 'interrupted'.
+
+        Runs queued for ``jetnb serve`` (webhooks, schedules...) are accepted
+        work: they stay queued until a server picks them up (``claim_queued``).
+        """
         host = socket.gethostname()
-        rows = self.conn.execute("SELECT id, pid FROM runs WHERE status IN ('running', 'queued') AND host = ?",
-                                 (host,)).fetchall()
+        marks = ", ".join("?" for _ in CLI_TRIGGERS)
+        rows = self.conn.execute(
+            f"SELECT id, pid FROM runs WHERE (status = 'running' OR (status = 'queued' AND trigger IN ({marks}))) "
+            "AND host = ?", (*CLI_TRIGGERS, host)).fetchall()
         dead = [r["id"] for r in rows if r["pid"] and not _alive(r["pid"])]
         for run_id in dead:
             self.update_run(run_id, status="interrupted", finished_at=time.time(),
                             error={"type": "Interrupted", "message": "the process running this run exited"})
         return len(dead)
 
+    def claim_queued(self) -> list[str]:
+        """Queued server runs whose process is gone (a stopped or killed server) become this process's, oldest first."""
+        host = socket.gethostname()
+        marks = ", ".join("?" for _ in CLI_TRIGGERS)
+        rows = self.conn.execute(
+            f"SELECT id, pid FROM runs WHERE status = 'queued' AND trigger NOT IN ({marks}) AND host = ? "
+            "ORDER BY created_at, id", (*CLI_TRIGGERS, host)).fetchall()
+        claimed = [r["id"] for r in rows if not (r["pid"] and r["pid"] != os.getpid() and _alive(r["pid"]))]
+        with self.transaction() as conn:
+            conn.executemany("UPDATE runs SET pid = ? WHERE id = ?", [(os.getpid(), run_id) for run_id in claimed])
+        return claimed
+
     # steps ------------------------------------------------------------
 
     def save_step(self, run_id: str, seq: int, **fields: Any) -> None:
-        row = _encode({"run_id": run_id, "seq": seq, **fields}, _STEP_JSON)
+        row = encode({"run_id": run_id, "seq": seq, **fields}, _STEP_JSON)
         updates = ", ".join(f"{k} = excluded.{k}" for k in row if k not in ("run_id", "seq"))
         with self.transaction() as conn:
             conn.execute(
@@ -150,7 +174,7 @@ class Store:
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [_decode(r, _STEP_JSON) for r in rows]
+        return [decode(r, _STEP_JSON) for r in rows]
 
 
 def _alive(pid: int) -> bool:

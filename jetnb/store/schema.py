@@ -46,4 +46,65 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, seq)
     );
     """,
+    # 2: what `jetnb serve` keeps: served workflows and their pause state, triggers, time-trigger fires
+    # (the idempotency key), webhook deliveries, data-change snapshots and an audit log
+    """
+    CREATE TABLE workflows (
+        name        TEXT PRIMARY KEY,
+        path        TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        config      TEXT NOT NULL,
+        registered_at REAL NOT NULL,
+        updated_at  REAL NOT NULL,
+        removed_at  REAL,
+        paused      INTEGER NOT NULL DEFAULT 0,
+        paused_at   REAL,
+        pause_reason TEXT,
+        consecutive_failures INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE triggers (
+        workflow    TEXT NOT NULL REFERENCES workflows(name) ON DELETE CASCADE,
+        key         TEXT NOT NULL,
+        kind        TEXT NOT NULL,
+        spec        TEXT NOT NULL,
+        registered_at REAL NOT NULL,
+        baseline_at REAL,
+        PRIMARY KEY (workflow, key)
+    );
+    CREATE TABLE fires (
+        id          INTEGER PRIMARY KEY,
+        workflow    TEXT NOT NULL,
+        trigger_key TEXT NOT NULL,
+        scheduled_at REAL NOT NULL,
+        fired_at    REAL NOT NULL,
+        outcome     TEXT NOT NULL,
+        reason      TEXT,
+        run_id      TEXT REFERENCES runs(id),
+        UNIQUE (workflow, trigger_key, scheduled_at)
+    );
+    CREATE TABLE deliveries (
+        hook        TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        run_id      TEXT NOT NULL REFERENCES runs(id),
+        received_at REAL NOT NULL,
+        PRIMARY KEY (hook, delivery_id)
+    );
+    CREATE TABLE snapshots (
+        workflow    TEXT NOT NULL,
+        trigger_key TEXT NOT NULL,
+        record_key  TEXT NOT NULL,
+        hash        TEXT NOT NULL,
+        record      TEXT NOT NULL,
+        PRIMARY KEY (workflow, trigger_key, record_key)
+    );
+    CREATE TABLE events (
+        id          INTEGER PRIMARY KEY,
+        at          REAL NOT NULL,
+        workflow    TEXT,
+        kind        TEXT NOT NULL,
+        message     TEXT NOT NULL,
+        detail      TEXT
+    );
+    CREATE INDEX events_by_workflow ON events(workflow, id);
+    """,
 ]

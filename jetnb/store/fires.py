@@ -1,0 +1,50 @@
+"""Time-trigger fires: one row per scheduled tick handled, fired or skipped, keyed by its scheduled time.
+
+``UNIQUE (workflow, trigger_key, scheduled_at)`` is the idempotency key: the
+row and the run it starts are written in one transaction, so a tick fires at
+most once however the server stops; the newest row is where the next start
+resumes from.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from typing import Any
+
+
+class AlreadyFired(Exception):
+    """This tick has a fire row already (a second server on the same store, or a retried write)."""
+
+
+class FiresTable:
+    """Mixin for ``Store``: the ``fires`` table."""
+
+    def fire_cursor(self, workflow: str, key: str) -> float | None:
+        """The newest tick already handled for this trigger."""
+        row = self.conn.execute("SELECT MAX(scheduled_at) FROM fires WHERE workflow = ? AND trigger_key = ?",
+                                (workflow, key)).fetchone()
+        return row[0]
+
+    def record_fire(self, workflow: str, key: str, scheduled_at: float, outcome: str, *, reason: str | None = None,
+                    run_id: str | None = None) -> None:
+        try:
+            with self.transaction() as conn:
+                conn.execute("INSERT INTO fires (workflow, trigger_key, scheduled_at, fired_at, outcome, reason, run_id) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                             (workflow, key, scheduled_at, time.time(), outcome, reason, run_id))
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" not in str(exc):
+                raise
+            raise AlreadyFired(f"{workflow} {key} at {scheduled_at}") from None
+
+    def fires(self, workflow: str, key: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first, each with the status of the run it started."""
+        where, args = "f.workflow = ?", [workflow]
+        if key:
+            where += " AND f.trigger_key = ?"
+            args.append(key)
+        rows = self.conn.execute(
+            f"SELECT f.*, r.status AS run_status FROM fires f LEFT JOIN runs r ON r.id = f.run_id WHERE {where} "
+            "ORDER BY f.scheduled_at DESC, f.id DESC LIMIT ?", (*args, limit))
+        return [dict(r) for r in rows]

@@ -1,0 +1,114 @@
+"""Served workflows in the store: where each notebook is, its triggers, and whether its automatic triggers are paused.
+
+Written by ``jetnb serve`` as it finds notebooks; read by ``jetnb schedules``,
+``jetnb runs`` and the API. ``jetnb pause`` writes here too, so the server
+reads the paused flag from the store each time it fires rather than caching it.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from .rows import decode
+
+_WORKFLOW_JSON = ("config",)
+_TRIGGER_JSON = ("spec",)
+
+
+class WorkflowNotFound(LookupError):
+    pass
+
+
+class WorkflowsTable:
+    """Mixin for ``Store``: the ``workflows`` and ``triggers`` tables."""
+
+    def register_workflow(self, name: str, path: str, digest: str, config: dict[str, Any],
+                          triggers: list[tuple[str, str, dict[str, Any]]], now: float | None = None) -> None:
+        """Add or refresh a workflow and its triggers (key, kind, spec); a trigger keeps the time it was first seen."""
+        now = time.time() if now is None else now
+        keys = [key for key, _, _ in triggers]
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT INTO workflows (name, path, hash, config, registered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET path = excluded.path, hash = excluded.hash, "
+                "config = excluded.config, updated_at = excluded.updated_at, removed_at = NULL",
+                (name, path, digest, json.dumps(config, default=str), now, now))
+            for key, kind, spec in triggers:
+                conn.execute("INSERT INTO triggers (workflow, key, kind, spec, registered_at) VALUES (?, ?, ?, ?, ?) "
+                             "ON CONFLICT (workflow, key) DO UPDATE SET spec = excluded.spec",
+                             (name, key, kind, json.dumps(spec, default=str), now))
+            self._drop_triggers(name, keep=keys)
+
+    def remove_workflow(self, name: str, now: float | None = None) -> None:
+        """The notebook is gone: its triggers stop; the row stays so pause state and history survive a re-add."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE workflows SET removed_at = ? WHERE name = ?", (time.time() if now is None else now, name))
+            self._drop_triggers(name, keep=[])
+
+    def _drop_triggers(self, name: str, keep: list[str]) -> None:
+        marks = ", ".join("?" for _ in keep)
+        not_kept = f" AND key NOT IN ({marks})" if keep else ""
+        self.conn.execute(f"DELETE FROM snapshots WHERE workflow = ? AND trigger_key IN "
+                          f"(SELECT key FROM triggers WHERE workflow = ?{not_kept})", (name, name, *keep))
+        self.conn.execute(f"DELETE FROM triggers WHERE workflow = ?{not_kept}", (name, *keep))
+
+    def workflow_state(self, name: str) -> dict[str, Any]:
+        row = self.conn.execute("SELECT * FROM workflows WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise WorkflowNotFound(f"no workflow {name!r} in {self.path} (has `jetnb serve` seen it?)")
+        return _state(row)
+
+    def workflow_states(self, *, include_removed: bool = False) -> list[dict[str, Any]]:
+        where = "" if include_removed else " WHERE removed_at IS NULL"
+        return [_state(r) for r in self.conn.execute(f"SELECT * FROM workflows{where} ORDER BY name")]
+
+    def triggers(self, workflow: str | None = None, kinds: tuple[str, ...] = ()) -> list[dict[str, Any]]:
+        where, args = [], []
+        if workflow:
+            where.append("workflow = ?")
+            args.append(workflow)
+        if kinds:
+            where.append(f"kind IN ({', '.join('?' for _ in kinds)})")
+            args.extend(kinds)
+        sql = "SELECT * FROM triggers" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY workflow, key"
+        return [decode(r, _TRIGGER_JSON) for r in self.conn.execute(sql, args)]
+
+    def trigger(self, workflow: str, key: str) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT * FROM triggers WHERE workflow = ? AND key = ?", (workflow, key)).fetchone()
+        return decode(row, _TRIGGER_JSON) if row else None
+
+    def mark_baseline(self, workflow: str, key: str, now: float) -> None:
+        with self.transaction() as conn:
+            conn.execute("UPDATE triggers SET baseline_at = ? WHERE workflow = ? AND key = ?", (now, workflow, key))
+
+    def set_paused(self, name: str, paused: bool, reason: str | None = None, now: float | None = None) -> bool:
+        """Pause or resume automatic triggers; resuming resets the failure count. Returns whether anything changed."""
+        self.workflow_state(name)
+        with self.transaction() as conn:
+            if paused:
+                cur = conn.execute("UPDATE workflows SET paused = 1, paused_at = ?, pause_reason = ? "
+                                   "WHERE name = ? AND paused = 0", (time.time() if now is None else now, reason, name))
+            else:
+                cur = conn.execute("UPDATE workflows SET paused = 0, paused_at = NULL, pause_reason = NULL, "
+                                   "consecutive_failures = 0 WHERE name = ? AND (paused = 1 OR consecutive_failures > 0)",
+                                   (name,))
+            return cur.rowcount > 0
+
+    def count_outcome(self, name: str, status: str) -> int | None:
+        """A run ended: success resets the consecutive-failure count, failure adds one; returns the new count."""
+        change = {"succeeded": "0", "failed": "consecutive_failures + 1"}.get(status)
+        if change is None:
+            row = self.conn.execute("SELECT consecutive_failures FROM workflows WHERE name = ?", (name,)).fetchone()
+            return row[0] if row else None
+        with self.transaction() as conn:
+            conn.execute(f"UPDATE workflows SET consecutive_failures = {change} WHERE name = ?", (name,))
+            row = conn.execute("SELECT consecutive_failures FROM workflows WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+
+def _state(row: Any) -> dict[str, Any]:
+    state = decode(row, _WORKFLOW_JSON)
+    state["paused"] = bool(state["paused"])
+    return state
