@@ -181,10 +181,18 @@ def runs(workflow: str | None, status: str | None, limit: int, store_path: Path 
     from .render import runs_table
     from .store import public_run
 
+    from .render import paused_notes
+
     store = _store(store_path)
     store.reap_orphans()
     found = [public_run(r) for r in store.list_runs(workflow=workflow, status=status, limit=limit)]
-    click.echo(json.dumps(found, indent=2) if as_json else runs_table(found))
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    click.echo(runs_table(found))
+    notes = paused_notes([s for s in store.workflow_states() if s["paused"] and (not workflow or s["name"] == workflow)])
+    if notes:
+        click.echo(notes)
 
 
 @main.command()
@@ -203,6 +211,79 @@ def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
     except RunNotFound as exc:
         _fail(str(exc))
     click.echo(json.dumps(run, indent=2) if as_json else run_detail(run))
+
+
+# serving ----------------------------------------------------------------
+
+
+@main.command()
+@click.argument("directory", default="notebooks", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on (loopback unless told)")
+@click.option("--port", default=8765, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port")
+@store_option
+@click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+              show_default=True, help="where run logs are written, as <dir>/<workflow>/<run-id>.ipynb")
+@click.option("--max-runs", default=4, show_default=True, type=click.IntRange(1, 256),
+              help="runs executing at once, all workflows together")
+@click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0),
+              help="seconds running runs get to finish on Ctrl-C / SIGTERM before they are interrupted")
+def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
+          grace: float) -> None:
+    """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API."""
+    from .server.app import StoreInUse, serve as run_server
+
+    if not directory.is_dir():
+        _fail(f"no folder {directory} (give the folder that holds your workflow notebooks)")
+    try:
+        run_server(directory, host=host, port=port, store_path=store_path or default_store_path(),
+                   runs_dir=runs_dir, max_runs=max_runs, grace=grace)
+    except (StoreInUse, OSError) as exc:
+        _fail(str(exc))
+
+
+@main.command()
+@store_option
+@json_option
+def schedules(store_path: Path | None, as_json: bool) -> None:
+    """List every time trigger the server registered, with its next fire time and last outcome."""
+    from .render import schedules_table
+    from .triggers.clock import clock_from_env
+    from .triggers.overview import time_triggers
+
+    rows = time_triggers(_store(store_path), clock_from_env().now())
+    click.echo(json.dumps(rows, indent=2) if as_json else schedules_table(rows))
+
+
+def _set_paused(workflow: str, store_path: Path | None, paused: bool, reason: str) -> None:
+    from .store import WorkflowNotFound
+
+    store = _store(store_path)
+    try:
+        changed = store.set_paused(workflow, paused, reason)
+    except WorkflowNotFound as exc:
+        _fail(str(exc))
+    verb = "paused" if paused else "unpaused"
+    if changed:
+        store.add_event("pause" if paused else "resume", f"{workflow} {verb} from the command line: {reason}",
+                        workflow=workflow)
+    click.echo(f"{workflow} {verb}" if changed else f"{workflow} was already {verb}")
+
+
+@main.command()
+@click.argument("workflow")
+@click.option("--reason", default="paused from the command line", show_default=True)
+@store_option
+def pause(workflow: str, reason: str, store_path: Path | None) -> None:
+    """Pause a served workflow's automatic triggers (runs started by hand still run)."""
+    _set_paused(workflow, store_path, True, reason)
+
+
+@main.command()
+@click.argument("workflow")
+@store_option
+def unpause(workflow: str, store_path: Path | None) -> None:
+    """Resume a paused workflow's automatic triggers and reset its failure count."""
+    _set_paused(workflow, store_path, False, "unpaused from the command line")
 
 
 # authoring --------------------------------------------------------------

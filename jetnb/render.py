@@ -8,6 +8,7 @@ from typing import Any
 
 from .durations import format_duration
 from .events import SYMBOLS
+from .store.rows import iso
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -27,6 +28,32 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         rows.append((run["id"], run["workflow"], run["status"], run["trigger"], _when(run.get("started_at")),
                      format_duration(run.get("duration"))))
+    return _columns(rows)
+
+
+def paused_notes(states: list[dict[str, Any]]) -> str:
+    """A line per paused workflow, under the runs table, so nobody wonders why its schedule went quiet."""
+    return "\n".join(f"paused: {s['name']} since {_when(iso(s['paused_at']))}: {s['pause_reason']} "
+                     f"(jetnb unpause {s['name']})" for s in states)
+
+
+def schedules_table(rows: list[dict[str, Any]]) -> str:
+    if not rows:
+        return "no time triggers registered (jetnb serve registers the notebooks it serves)"
+    table = [("WORKFLOW", "TRIGGER", "NEXT FIRE (UTC)", "LAST TICK (UTC)", "LAST OUTCOME")]
+    for row in rows:
+        last = row.get("last_fire") or {}
+        outcome = last.get("outcome") or "-"
+        if last.get("run_id"):
+            outcome = f"{last.get('run_status') or 'fired'} (run {last['run_id']})"
+        elif last.get("reason"):
+            outcome = f"skipped: {last['reason']}"
+        table.append((row["workflow"], row["describe"], "paused" if row["paused"] else _when(row["next_fire"]),
+                      _when(last.get("scheduled_at")), outcome))
+    return _columns(table)
+
+
+def _columns(rows: list[tuple[Any, ...]]) -> str:
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 

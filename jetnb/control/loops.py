@@ -1,0 +1,64 @@
+"""The server's background threads: the scheduler (folder rescans and time triggers) and the data-change poller.
+
+Both look at the clock every ``clock.tick`` real seconds (1 s, or 0.05 s with
+a fake clock); the poller has its own thread because a slow source (an HTTP
+endpoint timing out) must not delay a schedule.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from typing import TYPE_CHECKING
+
+from .polling import Poller
+from .timers import fire_due
+
+if TYPE_CHECKING:
+    from .plane import ControlPlane
+
+log = logging.getLogger("jetnb.serve")
+RESCAN_EVERY = 1.0  # real seconds between looks at the folder for added, changed and removed notebooks
+
+
+class Loops:
+    def __init__(self, plane: ControlPlane):
+        self.plane = plane
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._schedule, name="jetnb-scheduler", daemon=True),
+                         threading.Thread(target=self._poll, name="jetnb-poller", daemon=True)]
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        """Fire nothing more; waits for a look in progress to end."""
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=30)
+
+    def _schedule(self) -> None:
+        clock = self.plane.clock
+        since, scanned = clock.now(), time.monotonic()
+        while not self._stop.is_set():
+            try:
+                if time.monotonic() - scanned >= RESCAN_EVERY:
+                    scanned = time.monotonic()
+                    self.plane.sync()
+                now = clock.now()
+                fire_due(self.plane, now, since)
+                since = max(since, now)
+            except Exception:
+                log.exception("scheduler: unexpected error; carrying on")
+            self._stop.wait(clock.tick)
+
+    def _poll(self) -> None:
+        poller = Poller(self.plane)
+        while not self._stop.is_set():
+            try:
+                poller.poll_due(self.plane.clock.now())
+            except Exception:
+                log.exception("poller: unexpected error; carrying on")
+            self._stop.wait(self.plane.clock.tick)

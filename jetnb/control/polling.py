@@ -1,0 +1,98 @@
+"""Polling data-change triggers: read each source every ``every`` seconds of the server's clock and run on changes.
+
+The first poll of a trigger only records the baseline. Afterwards the runs
+for a poll's changes and the new snapshot are written in one transaction, so
+a change is acted on exactly once even across a crash, and a change made
+while the server was down is seen by the first poll after it starts. A
+paused workflow is not polled: its changes are seen when it is resumed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..params import ParameterError
+from ..triggers.datachange import Change, SourceError, change_params, describe_source, diff, read_records
+from ..triggers.registry import ServedWorkflow, Trigger
+
+if TYPE_CHECKING:
+    from .plane import ControlPlane
+
+log = logging.getLogger("jetnb.serve")
+
+
+class Poller:
+    def __init__(self, plane: ControlPlane):
+        self.plane = plane
+        self._next: dict[tuple[str, str], float] = {}
+
+    def poll_due(self, now: float) -> None:
+        """Poll every data-change trigger whose time has come (each is due at once after the server starts)."""
+        seen = set()
+        for served in list(self.plane.registry.served.values()):
+            for trigger in served.of_kind("data_change"):
+                slot = (served.name, trigger.key)
+                seen.add(slot)
+                if now < self._next.get(slot, now):
+                    continue
+                self._next[slot] = now + float(trigger.spec["every"])
+                try:
+                    self._poll(served, trigger)
+                except Exception:
+                    log.exception("%s %s: poll failed", served.name, trigger.key)
+        self._next = {slot: due for slot, due in self._next.items() if slot in seen}
+
+    def _poll(self, served: ServedWorkflow, trigger: Trigger) -> None:
+        plane, store = self.plane, self.plane.store()
+        row = store.trigger(served.name, trigger.key)
+        if row is None or plane.is_paused(served.name):
+            return
+        source = trigger.spec["source"]
+        label = f"{served.name} data_change on {describe_source(source)}"
+        try:
+            records = read_records(source, served.path.parent)
+            changes, upserts, deleted = diff(store.snapshot(served.name, trigger.key), records, trigger.spec["key"])
+        except SourceError as exc:
+            plane.note("source_error", f"{label}: {exc}", workflow=served.name, level=logging.WARNING,
+                       trigger=trigger.key)
+            return
+        if row["baseline_at"] is None:
+            with store.transaction():
+                store.update_snapshot(served.name, trigger.key, upserts, deleted)
+                store.mark_baseline(served.name, trigger.key, plane.clock.now())
+            plane.note("baseline", f"{label}: first look, {len(records)} record(s) recorded; changes from now on "
+                       "start runs", workflow=served.name, trigger=trigger.key)
+            return
+        if not changes:
+            return
+        runs = self._validated_runs(served, trigger, [c for c in changes if c.kind in trigger.spec["on"]], label)
+        with store.transaction():
+            jobs = [plane.enqueue(store, served.workflow, values, trigger="data_change", detail=detail)
+                    for values, detail in runs]
+            store.update_snapshot(served.name, trigger.key, upserts, deleted)
+        for job, (_, detail) in zip(jobs, runs):
+            plane.dispatcher.submit(job)
+            plane.note("fire", f"{label}: {_what(detail)} -> run {job.run_id}", workflow=served.name,
+                       trigger=trigger.key, run_id=job.run_id)
+
+    def _validated_runs(self, served: ServedWorkflow, trigger: Trigger, changes: list[Change],
+                        label: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """(values, detail) per run to start; a change whose values the notebook refuses is logged and dropped."""
+        declared = {p.name for p in served.workflow.parameters}
+        batches = [changes] if trigger.spec["batch"] else [[c] for c in changes]
+        runs = []
+        for batch, values in zip(batches, change_params(declared, changes, trigger.spec["batch"])):
+            detail = {"trigger": trigger.key, "changes": [{"change": c.kind, "key": json.loads(c.key)} for c in batch]}
+            try:
+                runs.append((self.plane.validate(served.workflow, {**(trigger.spec.get("params") or {}), **values}),
+                             detail))
+            except ParameterError as exc:
+                self.plane.note("skip", f"{label}: {_what(detail)} not run: {exc}", workflow=served.name,
+                                level=logging.ERROR, trigger=trigger.key)
+        return runs
+
+
+def _what(detail: dict[str, Any]) -> str:
+    return ", ".join(f"{c['change']} {c['key']}" for c in detail["changes"])

@@ -1,0 +1,94 @@
+"""Firing time triggers: at each look at the clock, due ticks become runs or recorded skips, each exactly once.
+
+A tick's fire row and its queued run are written in one transaction (see
+``store/fires.py``), so a stop at any moment leaves either both or neither;
+ticks whose rows are missing after a stop are due again at the next start,
+where the catch-up policy (``triggers/firing.py``) decides.
+
+The overlap policy applies when a run of the workflow that this server
+started is still queued or running: ``skip`` records the tick as skipped,
+``queue`` queues a run that starts once no run of the workflow is running,
+``allow`` queues it within the workflow's ``concurrency``. Catch-up runs of
+one look are queued one after another.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..params import ParameterError
+from ..store import AlreadyFired, Store
+from ..store.rows import iso
+from ..triggers import TIME_KINDS
+from ..triggers.firing import plan_ticks, window
+from ..triggers.registry import ServedWorkflow, Trigger
+from ..triggers.schedule import timing_for
+
+if TYPE_CHECKING:
+    from .plane import ControlPlane
+
+log = logging.getLogger("jetnb.serve")
+
+
+def fire_due(plane: ControlPlane, now: float, since: float) -> None:
+    """Handle every tick due by ``now``; ``since`` is when the previous look happened."""
+    store = plane.store()
+    for served in list(plane.registry.served.values()):
+        for trigger in served.of_kind(*TIME_KINDS):
+            try:
+                _fire(plane, store, served, trigger, now, since)
+            except Exception:
+                log.exception("%s %s: could not fire", served.name, trigger.key)
+
+
+def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Trigger, now: float,
+          since: float) -> None:
+    row = store.trigger(served.name, trigger.key)
+    if row is None:
+        return
+    cursor = max(row["registered_at"], store.fire_cursor(served.name, trigger.key) or 0.0)
+    catchup, limit = served.config["catchup"], served.config["catchup_limit"]
+    timing = timing_for(trigger.kind, trigger.spec)
+    due = timing.newest(cursor, now, window(catchup, limit))
+    if not due:
+        return
+    plan = plan_ticks(due, since, catchup, limit)
+    label = f"{served.name} {timing.describe()}"
+
+    def skip(tick: float, reason: str) -> None:
+        try:
+            store.record_fire(served.name, trigger.key, tick, "skipped", reason=reason)
+        except AlreadyFired:
+            return
+        plane.note("skip", f"{label}: tick {iso(tick)} skipped: {reason}", workflow=served.name, trigger=trigger.key,
+                   scheduled_at=iso(tick))
+
+    if plan.skip:
+        count = f"{len(plan.skip)}{' or more' if len(due) >= window(catchup, limit) else ''}"
+        skip(plan.skip[-1], f"{count} tick(s) up to this one were missed while the server was down or behind "
+                            f"(catchup: {catchup})")
+    if not plan.fire:
+        return
+    if plane.is_paused(served.name):
+        for tick in plan.fire:
+            skip(tick, "the workflow is paused")
+        return
+    overlap = served.config["overlap"]
+    busy = plane.dispatcher.active(served.name)
+    for tick in plan.fire:
+        if busy and overlap == "skip":
+            skip(tick, "the previous run is still going (overlap: skip)")
+            continue
+        try:
+            run_id = plane.launch(
+                served.workflow, dict(trigger.spec.get("params") or {}), trigger=trigger.kind,
+                detail={"trigger": trigger.key, "scheduled_at": iso(tick)}, serial=overlap != "allow",
+                also=lambda s, rid, tick=tick: s.record_fire(served.name, trigger.key, tick, "fired", run_id=rid))
+        except AlreadyFired:
+            continue
+        except ParameterError as exc:
+            skip(tick, f"the trigger's params do not fit the notebook: {exc}")
+            continue
+        plane.note("fire", f"{label}: tick {iso(tick)} -> run {run_id}", workflow=served.name, trigger=trigger.key,
+                   scheduled_at=iso(tick), run_id=run_id)

@@ -1,0 +1,155 @@
+"""The REST API (docs/api.md): workflows with their triggers and state, runs, run logs, pause and resume.
+
+Every endpoint but ``/api/health`` needs the server's token, as
+``Authorization: Bearer <token>`` or ``?token=<token>``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..params import ParameterError
+from ..store import RUN_STATUSES, RunNotFound, public_run
+from ..store.rows import iso
+from ..triggers.overview import trigger_view
+from ..triggers.registry import ServedWorkflow
+from .auth import bearer, same_secret
+from .base import BadBody, JsonHandler, json_object
+
+MAX_PAGE = 500
+
+
+class ApiHandler(JsonHandler):
+    def prepare(self) -> None:
+        given = bearer(self.request.headers) or self.get_query_argument("token", None)
+        if not same_secret(given, self.settings["token"]):
+            self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
+
+    def served(self, name: str) -> ServedWorkflow | None:
+        served = self.plane.registry.get(name)
+        if served is None:
+            self.refuse(404, f"no workflow {name!r} is served")
+        return served
+
+    def workflow_view(self, served: ServedWorkflow, *, full: bool = False) -> dict[str, Any]:
+        store = self.plane.store()
+        state = store.workflow_state(served.name)
+        latest = store.latest_run(served.name)
+        last = public_run(latest) if latest else None
+        now = self.plane.clock.now()
+        view = {
+            "name": served.name, "path": str(served.path), "description": served.workflow.description,
+            "triggers": [trigger_view(store, t, now) for t in store.triggers(served.name)],
+            "paused": state["paused"], "paused_at": iso(state["paused_at"]),
+            "pause_reason": state["pause_reason"], "consecutive_failures": state["consecutive_failures"],
+            "concurrency": served.config["concurrency"],
+            "last_run": last and {k: last[k] for k in ("id", "status", "trigger", "created_at", "finished_at")},
+        }
+        if full:
+            view["parameters"] = served.workflow.describe_parameters()
+            view["config"] = {k: v for k, v in served.config.items() if k != "triggers"}
+        return view
+
+
+class Health(JsonHandler):
+    def get(self) -> None:
+        self.answer(200, {"status": "ok", "version": __version__, "workflows": len(self.plane.registry.served)})
+
+
+class Workflows(ApiHandler):
+    def get(self) -> None:
+        served = sorted(self.plane.registry.served.values(), key=lambda s: s.name)
+        self.answer(200, {"workflows": [self.workflow_view(s) for s in served]})
+
+
+class WorkflowDetail(ApiHandler):
+    def get(self, name: str) -> None:
+        if served := self.served(name):
+            self.answer(200, self.workflow_view(served, full=True))
+
+
+class WorkflowRuns(ApiHandler):
+    def post(self, name: str) -> None:
+        served = self.served(name)
+        if served is None:
+            return
+        try:
+            body = json_object(self.request.body)
+        except BadBody as exc:
+            return self.refuse(400, str(exc))
+        params = body.get("params") or {}
+        if not isinstance(params, dict):
+            return self.refuse(400, f"params: expected a JSON object, got {type(params).__name__}")
+        try:
+            run_id = self.plane.launch(served.workflow, params, trigger="api")
+        except ParameterError as exc:
+            return self.refuse(422, "bad parameters", problems=exc.problems)
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+
+
+class PauseResume(ApiHandler):
+    def post(self, name: str, action: str) -> None:
+        served = self.served(name)
+        if served is None:
+            return
+        body = self.request.body
+        try:
+            reason = json_object(body).get("reason") or f"{action}d through the API"
+        except BadBody as exc:
+            return self.refuse(400, str(exc))
+        self.plane.set_paused(served, action == "pause", str(reason))
+        self.answer(200, self.workflow_view(served))
+
+
+class Runs(ApiHandler):
+    def get(self) -> None:
+        store = self.plane.store()
+        status = self.get_query_argument("status", None)
+        if status and status not in RUN_STATUSES:
+            return self.refuse(400, f"status: expected one of {', '.join(RUN_STATUSES)}")
+        try:
+            limit = int(self.get_query_argument("limit", "50"))
+        except ValueError:
+            return self.refuse(400, "limit: expected a whole number")
+        if not 1 <= limit <= MAX_PAGE:
+            return self.refuse(400, f"limit: expected 1 to {MAX_PAGE}")
+        before = self.get_query_argument("before", None)
+        cursor = None
+        if before:
+            try:
+                last = store.get_run(before, with_steps=False)
+            except RunNotFound as exc:
+                return self.refuse(400, f"before: {exc}")
+            cursor = (last["created_at"], last["id"])
+        runs = store.list_runs(workflow=self.get_query_argument("workflow", None), status=status,
+                               trigger=self.get_query_argument("trigger", None), limit=limit, before=cursor)
+        self.answer(200, {"runs": [public_run(r) for r in runs],
+                          "next": runs[-1]["id"] if len(runs) == limit else None})
+
+
+class RunDetail(ApiHandler):
+    def run(self, ref: str) -> dict[str, Any] | None:
+        try:
+            return self.plane.store().get_run(ref)
+        except RunNotFound as exc:
+            self.refuse(404, str(exc))
+            return None
+
+    def get(self, ref: str) -> None:
+        if run := self.run(ref):
+            self.answer(200, public_run(run))
+
+
+class RunLog(RunDetail):
+    def get(self, ref: str) -> None:
+        run = self.run(ref)
+        if run is None:
+            return
+        path = Path(run["log_path"] or "")
+        if not run["log_path"] or not path.is_file():
+            return self.refuse(404, f"run {run['id']} has no run log yet (status {run['status']})")
+        self.set_header("Content-Type", "application/x-ipynb+json")
+        self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
+        self.finish(path.read_bytes())

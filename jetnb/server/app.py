@@ -1,0 +1,115 @@
+"""``jetnb serve``: wire the control plane, its background loops and the HTTP server; stop cleanly on a signal.
+
+On SIGINT or SIGTERM the server stops listening and firing, gives running
+runs ``--grace`` seconds to end (a second signal cuts that short), interrupts
+the rest (recorded ``interrupted``, their partial logs kept) and exits 0.
+Runs still queued stay queued in the store; the next start picks them up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import logging
+import os
+import secrets
+import signal
+import threading
+from pathlib import Path
+from typing import IO
+
+import tornado.web
+from tornado.httpserver import HTTPServer
+from tornado.netutil import bind_sockets
+
+from .. import __version__
+from ..control.loops import Loops
+from ..control.plane import ControlPlane
+from ..triggers.clock import clock_from_env
+from . import api, base, hooks
+
+log = logging.getLogger("jetnb.serve")
+
+
+class StoreInUse(RuntimeError):
+    pass
+
+
+def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
+    name = r"([^/]+)"
+    return tornado.web.Application([
+        (r"/api/health", api.Health),
+        (r"/api/workflows", api.Workflows),
+        (rf"/api/workflows/{name}", api.WorkflowDetail),
+        (rf"/api/workflows/{name}/runs", api.WorkflowRuns),
+        (rf"/api/workflows/{name}/(pause|resume)", api.PauseResume),
+        (r"/api/runs", api.Runs),
+        (rf"/api/runs/{name}", api.RunDetail),
+        (rf"/api/runs/{name}/log", api.RunLog),
+        (rf"/hooks/{name}", hooks.Hook),
+    ], plane=plane, token=token, default_handler_class=base.NotFound)
+
+
+def lock_store(store_path: Path) -> IO[str]:
+    """One server per store: two would each fire every tick once, which is twice."""
+    store_path.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(f"{store_path}.serve.lock", "w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise StoreInUse(f"another `jetnb serve` is using the store {store_path}") from None
+    return handle
+
+
+def serve(directory: Path, *, host: str, port: int, store_path: Path, runs_dir: Path, max_runs: int,
+          grace: float) -> None:
+    """Run the server until a signal; raises StoreInUse when another server holds the store."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s jetnb %(levelname)s %(message)s")
+    for chatty in ("tornado.access", "papermill"):  # one line per request or per notebook says nothing new here
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    lock = lock_store(store_path)
+    try:
+        plane = ControlPlane(directory, store_path=store_path, runs_dir=runs_dir, max_runs=max_runs,
+                             clock=clock_from_env())
+        plane.start()
+        token = os.environ.get("JETNB_TOKEN") or ""
+        generated = not token
+        token = token or secrets.token_urlsafe(24)
+        asyncio.run(_serve(plane, host, port, token, generated, grace))
+    finally:
+        lock.close()
+
+
+async def _serve(plane: ControlPlane, host: str, port: int, token: str, generated: bool, grace: float) -> None:
+    sockets = bind_sockets(port, address=host)
+    server = HTTPServer(make_app(plane, token))
+    server.add_sockets(sockets)
+    url = f"http://{host}:{sockets[0].getsockname()[1]}"
+    shown = f"{token} (generated; set JETNB_TOKEN to choose one)" if generated else "from $JETNB_TOKEN"
+    log.info("jetnb %s serving %d workflow(s) from %s on %s", __version__, len(plane.registry.served),
+             plane.directory, url)
+    log.info("API token: %s   e.g. curl -H 'Authorization: Bearer <token>' %s/api/workflows", shown, url)
+    loops = Loops(plane)
+    loops.start()
+
+    stop, hurry = asyncio.Event(), threading.Event()
+
+    def on_signal() -> None:
+        (hurry if stop.is_set() else stop).set()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, on_signal)
+    await stop.wait()
+    log.info("stopping: no new fires or deliveries; running runs get up to %gs to finish (signal again to cut short)",
+             grace)
+    server.stop()
+    await loop.run_in_executor(None, loops.stop)
+    await loop.run_in_executor(None, plane.shutdown, grace, hurry)
+    try:
+        await asyncio.wait_for(server.close_all_connections(), timeout=5)
+    except asyncio.TimeoutError:
+        pass
+    plane.close()
+    log.info("stopped")

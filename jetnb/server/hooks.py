@@ -1,0 +1,96 @@
+"""``POST /hooks/<name>``: a webhook delivery becomes a run, validated exactly like ``jetnb run -p``.
+
+In order: unknown hook 404; body over the hook's ``max_body`` 413; failed
+authentication 401; paused workflow 409; malformed JSON or a non-object 400;
+parameters the notebook refuses 422; a delivery id seen before answers 200
+with the first delivery's run and starts nothing. Otherwise the run and the
+delivery id are committed together and only then answered: 202 with the run
+id (``response: async``), or, for ``response: sync``, the run's result or
+error once it ends (200 succeeded, 500 failed or interrupted), or 202 if it
+takes longer than the hook's ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import tornado.web
+
+from ..params import ParameterError
+from ..store import FINAL_STATUSES
+from .auth import hook_refusal
+from .base import BadBody, JsonHandler, json_object
+
+DELIVERY_HEADERS = ("X-Delivery-Id", "X-GitHub-Delivery")
+
+
+@tornado.web.stream_request_body
+class Hook(JsonHandler):
+    def prepare(self) -> None:
+        self._found = self.plane.registry.hook(self.path_args[0])
+        self._limit = self._found[1].spec["max_body"] if self._found else 0
+        self._chunks: list[bytes] = []
+        self._size = 0
+
+    def data_received(self, chunk: bytes) -> None:
+        """Keep the body up to the limit; past it, keep reading (so the sender gets its 413) but drop the bytes."""
+        self._size += len(chunk)
+        if self._size <= self._limit:
+            self._chunks.append(chunk)
+
+    async def post(self, name: str) -> None:
+        if self._found is None:
+            return self.refuse(404, f"no webhook named {name!r}")
+        served, trigger = self._found
+        hook = trigger.spec
+        if self._size > self._limit:
+            return self.refuse(413, f"the body is {self._size} bytes; this webhook accepts at most {self._limit}")
+        body = b"".join(self._chunks)
+        refusal = hook_refusal(hook, self.request.headers, body)
+        if refusal:
+            return self.refuse(401, refusal)
+        if self.plane.is_paused(served.name):
+            return self.refuse(409, f"workflow {served.name!r} is paused; resume it to accept deliveries")
+        try:
+            payload = json_object(body)
+        except BadBody as exc:
+            return self.refuse(400, str(exc))
+        query = {key: self.get_query_argument(key) for key in self.request.query_arguments}
+        params = {**(hook.get("params") or {}), **query, **payload}
+        delivery = self._delivery_id(hook)
+        store = self.plane.store()
+        if delivery and (first := store.delivery_run(hook["name"], delivery)):
+            run = store.get_run(first, with_steps=False)
+            self.plane.note("duplicate", f"webhook {hook['name']}: delivery {delivery} was accepted before as run "
+                            f"{first}; nothing started", workflow=served.name, run_id=first)
+            return self.answer(200, {"run_id": first, "status": run["status"], "duplicate": True})
+        detail = {"hook": hook["name"], "delivery_id": delivery}
+        try:
+            run_id = self.plane.launch(
+                served.workflow, params, trigger="webhook", detail=detail,
+                also=(lambda s, rid: s.record_delivery(hook["name"], delivery, rid)) if delivery else None)
+        except ParameterError as exc:
+            return self.refuse(422, "bad parameters", problems=exc.problems)
+        self.plane.note("fire", f"{served.name} webhook {hook['name']}"
+                        f"{f' delivery {delivery}' if delivery else ''} -> run {run_id}", workflow=served.name,
+                        run_id=run_id)
+        if hook["response"] == "sync":
+            return await self._answer_when_done(run_id, float(hook["timeout"]))
+        self.answer(202, {"run_id": run_id, "status": "queued"})
+
+    def _delivery_id(self, hook: dict[str, Any]) -> str | None:
+        for header in ([hook["delivery_header"]] if hook.get("delivery_header") else DELIVERY_HEADERS):
+            if value := self.request.headers.get(header):
+                return value.strip()
+        return None
+
+    async def _answer_when_done(self, run_id: str, timeout: float) -> None:
+        future = self.plane.dispatcher.future(run_id)
+        if future is not None:
+            await asyncio.wait({asyncio.wrap_future(future)}, timeout=timeout)
+        run = self.plane.store().get_run(run_id, with_steps=False)
+        if run["status"] not in FINAL_STATUSES:
+            return self.answer(202, {"run_id": run_id, "status": run["status"]})
+        self.answer(200 if run["status"] == "succeeded" else 500, {
+            "run_id": run_id, "status": run["status"], "result": run["result"], "error": run["error"]})
