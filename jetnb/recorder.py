@@ -56,7 +56,5 @@ class RunRecorder:
             self.progress({**event, "index": seq, "total": self.total})
 
     def close_unreached(self) -> None:
-        """When the run has ended: steps never started become ``not_run``, a step cut off ``interrupted``."""
-        with self.store.transaction() as conn:
-            conn.execute("UPDATE steps SET status = CASE status WHEN 'pending' THEN 'not_run' ELSE 'interrupted' END "
-                         "WHERE run_id = ? AND status IN ('pending', 'running')", (self.run_id,))
+        """When the run has ended (see ``Store.close_steps``)."""
+        self.store.close_steps(self.run_id)

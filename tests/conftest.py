@@ -78,3 +78,19 @@ def cli(project: Path):
 def run_json(result: subprocess.CompletedProcess) -> dict[str, Any]:
     assert result.stdout.strip(), result.stderr
     return json.loads(result.stdout)
+
+
+@pytest.fixture
+def server(project: Path):
+    """Make a ``servekit.Server`` in the project folder; every server made is stopped at the end of the test."""
+    from servekit import Server
+
+    made: list[Server] = []
+
+    def make(**kw: Any) -> Server:
+        made.append(Server(project, **kw))
+        return made[-1]
+
+    yield make
+    for srv in made:
+        srv.close()

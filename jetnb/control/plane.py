@@ -146,8 +146,10 @@ class ControlPlane:
         store = self.store(durable=False)
         run = store.get_run(run_id, with_steps=False)
         if run["status"] not in FINAL_STATUSES:
-            store.update_run(run_id, status="interrupted", finished_at=time.time(),
-                             error={"type": "Interrupted", "message": "the server stopped before the run ended"})
+            with store.transaction():
+                store.update_run(run_id, status="interrupted", finished_at=time.time(),
+                                 error={"type": "Interrupted", "message": "the server stopped before the run ended"})
+                store.close_steps(run_id)
             run = store.get_run(run_id, with_steps=False)
         log.info("run: %s of %s %s", run_id, run["workflow"], run["status"])
         after_run(self, store, run)

@@ -144,8 +144,10 @@ class Store(WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLo
             "AND host = ?", (*CLI_TRIGGERS, host)).fetchall()
         dead = [r["id"] for r in rows if r["pid"] and not _alive(r["pid"])]
         for run_id in dead:
-            self.update_run(run_id, status="interrupted", finished_at=time.time(),
-                            error={"type": "Interrupted", "message": "the process running this run exited"})
+            with self.transaction():
+                self.update_run(run_id, status="interrupted", finished_at=time.time(),
+                                error={"type": "Interrupted", "message": "the process running this run exited"})
+                self.close_steps(run_id)
         return len(dead)
 
     def claim_queued(self) -> list[str]:
@@ -171,6 +173,12 @@ class Store(WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLo
                 f"ON CONFLICT (run_id, seq) DO UPDATE SET {updates}",
                 list(row.values()),
             )
+
+    def close_steps(self, run_id: str) -> None:
+        """The run has ended: steps never started become ``not_run``, a step cut off ``interrupted``."""
+        with self.transaction() as conn:
+            conn.execute("UPDATE steps SET status = CASE status WHEN 'pending' THEN 'not_run' ELSE 'interrupted' END "
+                         "WHERE run_id = ? AND status IN ('pending', 'running')", (run_id,))
 
     def steps(self, run_id: str) -> list[dict[str, Any]]:
         rows = self.conn.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
