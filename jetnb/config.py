@@ -239,6 +239,8 @@ def _validate(mapping: Any, schema: Schema, path: str, problems: list[str]) -> d
         return {}
     out: dict[str, Any] = {}
     for key, value in mapping.items():
+        if key is True and "on" in schema:
+            key = "on"  # YAML 1.1 reads a bare `on:` key as the boolean true
         where = f"{path}.{key}" if path else str(key)
         spec = schema.get(key)
         if spec is None:

@@ -56,3 +56,10 @@ def test_problems_name_the_field(text, message):
 def test_all_problems_are_collected():
     _, problems = parse_workflow_config("concurency: 2\ntimeout: soon\ntriggers:\n  - webhok: {}\n")
     assert len(problems) == 3
+
+
+def test_a_bare_on_key_is_not_read_as_true():
+    config, problems = parse_workflow_config(
+        "triggers:\n  - data_change: {source: {file: a.csv}, on: [created]}\n")
+    assert problems == []
+    assert config.triggers[0][1]["on"] == ["created"]
