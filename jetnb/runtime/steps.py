@@ -57,7 +57,8 @@ def run_step(shell: Any, header: Header, body: str) -> Any:
     try:
         value = run_body(shell, body)
     except BaseException as exc:
-        reporter.finish("failed", error=describe_error(exc))
+        stopped = isinstance(exc, KeyboardInterrupt)  # Ctrl-C, or a server stopping: the run did not fail here
+        reporter.finish("interrupted" if stopped else "failed", error=describe_error(exc))
         raise
     reporter.finish("succeeded")
     return value
