@@ -75,6 +75,7 @@ def test_csv_file_batch_with_a_source_error_first(server):
     csv.write_text("email,name\nada@example.com,Ada\ngrace@example.com,Grace\n")
     srv.advance(60)
     srv.event("baseline", "2 record(s)")
+    srv.event("source_ok", "readable again")
     csv.write_text("email,name\nada@example.com,Ada L.\nlin@example.com,Lin\nalan@example.com,Alan\n")
     srv.advance(60)
     run = srv.finished_runs("people", 1)[0]

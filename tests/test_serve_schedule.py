@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -56,7 +58,7 @@ def test_cron_interval_and_once_ticks_follow_the_clock(server):
         ("2026-01-01T00:01:00.000+00:00", "fired"), ("2026-01-01T00:02:00.000+00:00", "fired"),
         ("2026-01-01T00:04:00.000+00:00", "skipped"), ("2026-01-01T00:05:00.000+00:00", "fired")]
     assert "catchup: latest" in srv.fires("minutely")[2]["reason"]
-    assert "fire: minutely every 1m00s: tick 2026-01-01T00:01:00.000+00:00 -> run" in srv.log()
+    assert "fire: minutely every 1m: tick 2026-01-01T00:01:00.000+00:00 -> run" in srv.log()
 
     listed = json.loads(srv.cli("schedules", "--json").stdout)
     by_name = {row["workflow"]: row for row in listed}
@@ -194,3 +196,12 @@ def test_catchup_plans_with_a_current_tick(catchup, fire, skip):
 def test_catchup_plans_after_downtime(catchup, fire, skip):
     plan = plan_ticks([3, 4, 5], since=10, catchup=catchup, limit=2)
     assert (plan.fire, plan.skip) == (fire, skip)
+
+
+def test_schedules_without_a_server_and_without_papermill(cli):
+    result = subprocess.run([sys.executable, "-X", "importtime", "-m", "jetnb", "schedules"], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0
+    assert result.stdout.strip() == "no time triggers registered (jetnb serve registers the notebooks it serves)"
+    imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert "papermill" not in imported and "tornado" not in imported

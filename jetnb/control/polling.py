@@ -13,6 +13,7 @@ import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..durations import compact_duration
 from ..params import ParameterError
 from ..triggers.datachange import Change, SourceError, change_params, describe_source, diff, read_records
 from ..triggers.registry import ServedWorkflow, Trigger
@@ -27,6 +28,7 @@ class Poller:
     def __init__(self, plane: ControlPlane):
         self.plane = plane
         self._next: dict[tuple[str, str], float] = {}
+        self._failing: dict[tuple[str, str], str] = {}  # the last error of a source, so it is logged once
 
     def poll_due(self, now: float) -> None:
         """Poll every data-change trigger whose time has come (each is due at once after the server starts)."""
@@ -43,6 +45,7 @@ class Poller:
                 except Exception:
                     log.exception("%s %s: poll failed", served.name, trigger.key)
         self._next = {slot: due for slot, due in self._next.items() if slot in seen}
+        self._failing = {slot: error for slot, error in self._failing.items() if slot in seen}
 
     def _poll(self, served: ServedWorkflow, trigger: Trigger) -> None:
         plane, store = self.plane, self.plane.store()
@@ -51,13 +54,19 @@ class Poller:
             return
         source = trigger.spec["source"]
         label = f"{served.name} data_change on {describe_source(source)}"
+        slot = (served.name, trigger.key)
         try:
             records = read_records(source, served.path.parent)
             changes, upserts, deleted = diff(store.snapshot(served.name, trigger.key), records, trigger.spec["key"])
         except SourceError as exc:
-            plane.note("source_error", f"{label}: {exc}", workflow=served.name, level=logging.WARNING,
-                       trigger=trigger.key)
+            if self._failing.get(slot) != str(exc):
+                self._failing[slot] = str(exc)
+                every = compact_duration(trigger.spec["every"])
+                plane.note("source_error", f"{label}: {exc} (retrying every {every}; logged again only if the "
+                           "error changes)", workflow=served.name, level=logging.WARNING, trigger=trigger.key)
             return
+        if self._failing.pop(slot, None):
+            plane.note("source_ok", f"{label}: readable again", workflow=served.name, trigger=trigger.key)
         if row["baseline_at"] is None:
             with store.transaction():
                 store.update_snapshot(served.name, trigger.key, upserts, deleted)

@@ -44,7 +44,7 @@ def describe_source(source: dict[str, Any]) -> str:
 
 
 def read_records(source: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
-    """The source's records now; SourceError says what went wrong."""
+    """The source's records now; SourceError says what went wrong (the caller names the source)."""
     try:
         if source.get("sqlite"):
             return _sqlite(folder / source["sqlite"], source["query"])
@@ -54,12 +54,12 @@ def read_records(source: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
     except SourceError:
         raise
     except (OSError, sqlite3.Error, ValueError, UnicodeDecodeError) as exc:
-        raise SourceError(f"{describe_source(source)}: {exc}") from None
+        raise SourceError(str(exc)) from None
 
 
 def _sqlite(path: Path, query: str) -> list[dict[str, Any]]:
     if not path.exists():
-        raise SourceError(f"sqlite {path}: no such file")
+        raise SourceError(f"no such file: {path}")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
     try:
         conn.row_factory = sqlite3.Row
@@ -72,7 +72,7 @@ def _file(path: Path) -> list[dict[str, Any]]:
     text = path.read_text(encoding="utf-8")
     if path.suffix.lower() == ".csv":
         return list(csv.DictReader(text.splitlines()))
-    return _records(json.loads(text), f"file {path}")
+    return _records(json.loads(text))
 
 
 def _http(url: str, headers: dict[str, Any]) -> list[dict[str, Any]]:
@@ -81,14 +81,14 @@ def _http(url: str, headers: dict[str, Any]) -> list[dict[str, Any]]:
     try:
         response = requests.get(url, headers={k: str(v) for k, v in headers.items()}, timeout=HTTP_TIMEOUT)
         response.raise_for_status()
-        return _records(response.json(), f"url {url}")
+        return _records(response.json())
     except requests.RequestException as exc:
-        raise SourceError(f"url {url}: {exc}") from None
+        raise SourceError(str(exc)) from None
 
 
-def _records(value: Any, where: str) -> list[dict[str, Any]]:
+def _records(value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise SourceError(f"{where}: expected a JSON list of objects")
+        raise SourceError("expected a JSON list of objects")
     return value
 
 

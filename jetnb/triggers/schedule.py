@@ -24,7 +24,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from ..durations import format_duration
+from ..durations import compact_duration
 
 _MAX_STEPS = 100_000  # bound on croniter steps for one question; a year of minutely ticks is ~525k
 
@@ -109,7 +109,7 @@ class IntervalTiming:
     every: float
 
     def describe(self) -> str:
-        return f"every {format_duration(self.every)}"
+        return f"every {compact_duration(self.every)}"
 
     def _index(self, moment: float) -> int:
         return math.floor(moment / self.every + 1e-9)
