@@ -178,10 +178,8 @@ def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, q
 @json_option
 def runs(workflow: str | None, status: str | None, limit: int, store_path: Path | None, as_json: bool) -> None:
     """List recent runs, newest first."""
-    from .render import runs_table
+    from .render import paused_notes, runs_table
     from .store import public_run
-
-    from .render import paused_notes
 
     store = _store(store_path)
     store.reap_orphans()

@@ -14,6 +14,7 @@ import logging
 import os
 import secrets
 import signal
+import socket
 import threading
 from pathlib import Path
 from typing import IO
@@ -47,7 +48,15 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
         (rf"/api/runs/{name}", api.RunDetail),
         (rf"/api/runs/{name}/log", api.RunLog),
         (rf"/hooks/{name}", hooks.Hook),
-    ], plane=plane, token=token, default_handler_class=base.NotFound)
+    ], plane=plane, token=token, default_handler_class=base.NotFound, log_function=_log_refusal)
+
+
+def _log_refusal(handler: tornado.web.RequestHandler) -> None:
+    """Refused requests only, and without the query string, which may hold the API token."""
+    status = handler.get_status()
+    if status >= 400:
+        request = handler.request
+        log.warning("%d %s %s (%s)", status, request.method, request.path, request.remote_ip)
 
 
 def lock_store(store_path: Path) -> IO[str]:
@@ -66,41 +75,41 @@ def serve(directory: Path, *, host: str, port: int, store_path: Path, runs_dir: 
           grace: float) -> None:
     """Run the server until a signal; raises StoreInUse when another server holds the store."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jetnb %(levelname)s %(message)s")
-    for chatty in ("tornado.access", "papermill"):  # one line per request or per notebook says nothing new here
-        logging.getLogger(chatty).setLevel(logging.WARNING)
+    logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook lines repeat what jetnb logs
     lock = lock_store(store_path)
     try:
+        sockets = bind_sockets(port, address=host)  # a port in use is refused before anything starts
         plane = ControlPlane(directory, store_path=store_path, runs_dir=runs_dir, max_runs=max_runs,
                              clock=clock_from_env())
         plane.start()
         token = os.environ.get("JETNB_TOKEN") or ""
         generated = not token
         token = token or secrets.token_urlsafe(24)
-        asyncio.run(_serve(plane, host, port, token, generated, grace))
+        asyncio.run(_serve(plane, sockets, token, generated, grace))
     finally:
         lock.close()
 
 
-async def _serve(plane: ControlPlane, host: str, port: int, token: str, generated: bool, grace: float) -> None:
-    sockets = bind_sockets(port, address=host)
-    server = HTTPServer(make_app(plane, token))
-    server.add_sockets(sockets)
-    url = f"http://{host}:{sockets[0].getsockname()[1]}"
-    shown = f"{token} (generated; set JETNB_TOKEN to choose one)" if generated else "from $JETNB_TOKEN"
-    log.info("jetnb %s serving %d workflow(s) from %s on %s", __version__, len(plane.registry.served),
-             plane.directory, url)
-    log.info("API token: %s   e.g. curl -H 'Authorization: Bearer <token>' %s/api/workflows", shown, url)
-    loops = Loops(plane)
-    loops.start()
-
+async def _serve(plane: ControlPlane, sockets: list[socket.socket], token: str, generated: bool,
+                 grace: float) -> None:
     stop, hurry = asyncio.Event(), threading.Event()
 
     def on_signal() -> None:
         (hurry if stop.is_set() else stop).set()
 
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before announcing the port: a signal then stops cleanly
         loop.add_signal_handler(signum, on_signal)
+    server = HTTPServer(make_app(plane, token))
+    server.add_sockets(sockets)
+    host, port = sockets[0].getsockname()[:2]
+    url = f"http://{host}:{port}"
+    shown = f"{token} (generated; set JETNB_TOKEN to choose one)" if generated else "from $JETNB_TOKEN"
+    log.info("jetnb %s serving %d workflow(s) from %s on %s", __version__, len(plane.registry.served),
+             plane.directory, url)
+    log.info("API token: %s   e.g. curl -H 'Authorization: Bearer <token>' %s/api/workflows", shown, url)
+    loops = Loops(plane)
+    loops.start()
     await stop.wait()
     log.info("stopping: no new fires or deliveries; running runs get up to %gs to finish (signal again to cut short)",
              grace)
