@@ -16,7 +16,7 @@ from typing import Any, Callable
 
 from ..params import coerce_params
 from ..runner import enqueue, execute_queued
-from ..store import FINAL_STATUSES, Store
+from ..store import Store
 from ..triggers.clock import Clock
 from ..triggers.registry import Registry, ServedWorkflow
 from ..workflow import Workflow
@@ -145,7 +145,7 @@ class ControlPlane:
     def _finished(self, run_id: str) -> str:
         store = self.store(durable=False)
         run = store.get_run(run_id, with_steps=False)
-        if run["status"] not in FINAL_STATUSES:
+        if run["status"] in ("queued", "running"):  # cut off; a 'waiting' run (an approval gate) is not
             with store.transaction():
                 store.update_run(run_id, status="interrupted", finished_at=time.time(),
                                  error={"type": "Interrupted", "message": "the server stopped before the run ended"})
