@@ -156,6 +156,17 @@ class Server:
 
         return wait_for(done, f"{count} finished run(s) of {workflow}", timeout)
 
+    def run(self, run_id: str) -> dict[str, Any]:
+        """A run with its steps."""
+        store = self.store()
+        try:
+            return store.get_run(run_id)
+        finally:
+            store.close()
+
+    def step_statuses(self, run_id: str) -> list[str]:
+        return [step["status"] for step in self.run(run_id)["steps"]]
+
     def events(self, **filters: Any) -> list[dict[str, Any]]:
         store = self.store()
         try:

@@ -133,7 +133,7 @@ def test_stopping_lets_runs_finish_within_the_grace_or_interrupts_them(server, p
     srv.workflow("blocker", blocker("blocker"))
     srv.start()
     first = srv.api("POST", "/api/workflows/blocker/runs", json={}).json()["run_id"]
-    wait_for(lambda: any(s["status"] == "running" for s in srv.store().steps(first)), "the run to be waiting")
+    wait_for(lambda: srv.step_statuses(first)[:1] == ["running"], "the run to be waiting")
     srv.proc.send_signal(signal.SIGTERM)
     (project / "release").touch()  # within the grace: the run ends by itself
     assert srv.proc.wait(timeout=60) == 0
@@ -144,12 +144,12 @@ def test_stopping_lets_runs_finish_within_the_grace_or_interrupts_them(server, p
     hurried.start()
     cut = hurried.api("POST", "/api/workflows/blocker/runs", json={}).json()["run_id"]
     waiting = hurried.api("POST", "/api/workflows/blocker/runs", json={}).json()["run_id"]
-    wait_for(lambda: any(s["status"] == "running" for s in hurried.store().steps(cut)), "the run to be waiting")
+    wait_for(lambda: hurried.step_statuses(cut)[:1] == ["running"], "the run to be waiting")
     assert hurried.stop() == 0
-    run = hurried.store().get_run(cut)
-    assert run["status"] == "interrupted" and [s["status"] for s in run["steps"]] == ["interrupted", "not_run"]
+    run = hurried.run(cut)
+    assert run["status"] == "interrupted" and hurried.step_statuses(cut) == ["interrupted", "not_run"]
     assert json.loads(open(run["log_path"]).read())["metadata"]["jetnb"]["status"] == "interrupted"
-    assert hurried.store().get_run(waiting)["status"] == "queued"  # accepted work is kept for the next start
+    assert hurried.run(waiting)["status"] == "queued"  # accepted work is kept for the next start
     assert "interrupted: the server stopped" in hurried.log()
 
     (project / "release").touch()

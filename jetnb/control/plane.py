@@ -18,7 +18,7 @@ from ..params import coerce_params
 from ..runner import enqueue, execute_queued
 from ..store import Store
 from ..triggers.clock import Clock
-from ..triggers.registry import Registry, ServedWorkflow
+from ..triggers.registry import Registry
 from ..workflow import Workflow
 from .dispatcher import Dispatcher, Job
 from .pausing import after_run
@@ -100,6 +100,8 @@ class ControlPlane:
             self.note("register", f"{verb} {served.name} ({served.path}): {kinds}", workflow=served.name)
         for name in result.removed:
             store.remove_workflow(name, now=self.clock.now())
+        self.registry.adopt(result)  # only now do handlers and loops see the workflows, already in the store
+        for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
 
     # starting runs --------------------------------------------------------
@@ -130,11 +132,12 @@ class ControlPlane:
     def is_paused(self, name: str) -> bool:
         return self.store().workflow_state(name)["paused"]
 
-    def set_paused(self, served: ServedWorkflow, paused: bool, reason: str) -> bool:
-        changed = self.store().set_paused(served.name, paused, reason, now=self.clock.now())
+    def set_paused(self, name: str, paused: bool, reason: str) -> bool:
+        """Pause or resume by hand (API); automatic pauses are ``pausing.after_run``'s."""
+        changed = self.store().set_paused(name, paused, reason, now=self.clock.now())
         if changed:
             verb = "paused" if paused else "resumed"
-            self.note("pause" if paused else "resume", f"{served.name} {verb}: {reason}", workflow=served.name)
+            self.note("pause" if paused else "resume", f"{name} {verb}: {reason}", workflow=name)
         return changed
 
     # run workers ----------------------------------------------------------

@@ -94,12 +94,11 @@ class PauseResume(ApiHandler):
         served = self.served(name)
         if served is None:
             return
-        body = self.request.body
         try:
-            reason = json_object(body).get("reason") or f"{action}d through the API"
+            reason = json_object(self.request.body).get("reason") or f"{action}d through the API"
         except BadBody as exc:
             return self.refuse(400, str(exc))
-        self.plane.set_paused(served, action == "pause", str(reason))
+        self.plane.set_paused(served.name, action == "pause", str(reason))
         self.answer(200, self.workflow_view(served))
 
 

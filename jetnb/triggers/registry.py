@@ -47,6 +47,7 @@ class ServedWorkflow:
 
 @dataclass
 class ScanResult:
+    served: dict[str, ServedWorkflow] = field(default_factory=dict)  # what to serve now; see Registry.adopt
     added: list[ServedWorkflow] = field(default_factory=list)
     changed: list[ServedWorkflow] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -68,7 +69,11 @@ def trigger_key(kind: str, spec: dict[str, Any]) -> str:
 
 
 class Registry:
-    """Scans ``directory`` for ``*.ipynb`` (skipping hidden folders and ``exclude``); ``served`` is replaced whole."""
+    """Scans ``directory`` for ``*.ipynb`` (skipping hidden folders and ``exclude``).
+
+    ``scan`` says what changed; ``adopt`` then replaces ``served`` whole, so a
+    caller can record the changes (in the store) before anyone sees them.
+    """
 
     def __init__(self, directory: Path, exclude: tuple[Path, ...] = ()):
         self.directory = directory.resolve()
@@ -96,6 +101,9 @@ class Registry:
                 continue
             found.append(path.resolve())
         return sorted(found)
+
+    def adopt(self, result: ScanResult) -> None:
+        self.served = result.served
 
     def scan(self) -> ScanResult:
         """Re-read what changed on disk; problems are reported once per version of a file."""
@@ -131,7 +139,7 @@ class Registry:
         result.changed = [s for name, s in served.items()
                           if name in old and (old[name].digest, old[name].path) != (s.digest, s.path)]
         result.removed = [name for name in old if name not in served]
-        self.served = served
+        result.served = served
         return result
 
     def _serve(self, models: dict[Path, tuple[str, Workflow]], fresh: set[Path],
