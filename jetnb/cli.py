@@ -245,7 +245,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
 def schedules(store_path: Path | None, as_json: bool) -> None:
     """List every time trigger the server registered, with its next fire time and last outcome."""
     from .render import schedules_table
-    from .triggers.clock import clock_from_env
+    from .clock import clock_from_env
     from .triggers.overview import time_triggers
 
     rows = time_triggers(_store(store_path), clock_from_env().now())

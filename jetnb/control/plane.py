@@ -17,7 +17,7 @@ from typing import Any, Callable
 from ..params import coerce_params
 from ..runner import enqueue, execute_queued
 from ..store import Store
-from ..triggers.clock import Clock
+from ..clock import Clock
 from ..triggers.registry import Registry
 from ..workflow import Workflow
 from .dispatcher import Dispatcher, Job

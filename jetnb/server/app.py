@@ -26,7 +26,7 @@ from tornado.netutil import bind_sockets
 from .. import __version__
 from ..control.loops import Loops
 from ..control.plane import ControlPlane
-from ..triggers.clock import clock_from_env
+from ..clock import clock_from_env
 from . import api, base, hooks
 
 log = logging.getLogger("jetnb.serve")

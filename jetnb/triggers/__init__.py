@@ -1,4 +1,4 @@
-"""What starts runs automatically: the clock, time-trigger arithmetic, catch-up plans, data-change sources, and the
+"""What starts runs automatically: time-trigger arithmetic, catch-up plans, data-change sources, and the
 registry of the notebooks a server serves. Nothing here executes a run; ``jetnb.control`` does."""
 
 TIME_KINDS = ("schedule", "interval", "once")

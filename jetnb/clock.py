@@ -1,10 +1,11 @@
-"""The time the server fires by: the system clock, or a file a test rewrites to move time.
+"""The time jetnb acts on: the system clock, or a file a test rewrites to move time.
 
 ``JETNB_FAKE_CLOCK=/path/file`` makes every jetnb process read "now" from the
 file (an ISO-8601 date-time with offset, or seconds since the epoch), so tests
-can step cron and interval ticks, and a restart, without waiting for them.
-Loops wake more often in that mode, so a jump is seen within a fraction of a
-second of real time.
+can step cron and interval ticks, a restart, or anything else that waits for
+a time, without waiting for it. The server's loops wake more often in that
+mode, so a jump is seen within a fraction of a second of real time. Run
+records keep real times.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import time
 from datetime import datetime
 from pathlib import Path
 from typing import Protocol
+
+FAKE_CLOCK_ENV = "JETNB_FAKE_CLOCK"
 
 
 class Clock(Protocol):
@@ -63,5 +66,10 @@ def parse_instant(text: str) -> float:
 
 
 def clock_from_env() -> Clock:
-    path = os.environ.get("JETNB_FAKE_CLOCK")
+    path = os.environ.get(FAKE_CLOCK_ENV)
     return FileClock(path) if path else SystemClock()
+
+
+def now() -> float:
+    """Seconds since the epoch, by the clock the environment chooses."""
+    return clock_from_env().now()
