@@ -262,8 +262,10 @@ def _set_paused(workflow: str, store_path: Path | None, paused: bool, reason: st
         _fail(str(exc))
     verb = "paused" if paused else "unpaused"
     if changed:
-        store.add_event("pause" if paused else "resume", f"{workflow} {verb} from the command line: {reason}",
-                        workflow=workflow)
+        import getpass
+
+        store.audit(getpass.getuser(), f"workflow.{'pause' if paused else 'resume'}", f"workflow:{workflow}",
+                    {"message": f"{workflow} {verb} from the command line: {reason}"})
     click.echo(f"{workflow} {verb}" if changed else f"{workflow} was already {verb}")
 
 

@@ -167,17 +167,21 @@ class Server:
     def step_statuses(self, run_id: str) -> list[str]:
         return [step["status"] for step in self.run(run_id)["steps"]]
 
-    def events(self, **filters: Any) -> list[dict[str, Any]]:
+    def events(self, kind: str | None = None, workflow: str | None = None) -> list[dict[str, Any]]:
+        """Audit entries, oldest first, as ``{"kind", "message", ...}``: ``workflow.fire`` has kind ``fire``."""
         store = self.store()
         try:
-            return store.events(limit=1000, **filters)[::-1]
+            entries = store.audit_log(f"workflow:{workflow}" if workflow else None)
         finally:
             store.close()
+        found = [{**e, "kind": e["action"].partition(".")[2], "message": (e["detail"] or {}).get("message", "")}
+                 for e in entries]
+        return [e for e in found if kind in (None, e["kind"])]
 
     def event(self, kind: str, contains: str = "", workflow: str | None = None) -> dict[str, Any]:
-        """Wait for an audit event of ``kind`` whose message contains ``contains``."""
-        return wait_for(lambda: next((e for e in self.events(kind=kind, workflow=workflow)
-                                      if contains in e["message"]), None), f"a {kind!r} event with {contains!r}")
+        """Wait for an audit entry of ``kind`` whose message contains ``contains``."""
+        return wait_for(lambda: next((e for e in self.events(kind, workflow) if contains in e["message"]), None),
+                        f"a {kind!r} entry with {contains!r}")
 
     def fires(self, workflow: str) -> list[dict[str, Any]]:
         """Oldest first."""

@@ -24,6 +24,7 @@ from .dispatcher import Dispatcher, Job
 from .pausing import after_run
 
 log = logging.getLogger("jetnb.serve")
+ACTOR = "jetnb serve"
 
 
 class ControlPlane:
@@ -53,9 +54,10 @@ class ControlPlane:
 
     def note(self, kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO,
              **detail: Any) -> None:
-        """One log line on stderr and one audit event in the store."""
+        """One log line on stderr and one audit entry (``workflow.<kind>`` or ``server.<kind>``) in the store."""
         log.log(level, "%s: %s", kind, message)
-        self.store().add_event(kind, message, workflow=workflow, detail=detail or None)
+        subject = f"workflow:{workflow}" if workflow else "server"
+        self.store().audit(ACTOR, f"{subject.partition(':')[0]}.{kind}", subject, {"message": message, **detail})
 
     # lifecycle ------------------------------------------------------------
 

@@ -1,30 +1,35 @@
-"""The audit log: what the server fired, skipped, paused or failed to read, and why, in the order it happened."""
+"""The audit log: who did what to which subject, and why, in the order it happened.
+
+``jetnb serve`` writes what it fires, skips, pauses or cannot read (actor
+``jetnb serve``, subject ``workflow:<name>`` or ``server``, the log line in
+``detail.message``); people's own actions (``jetnb pause``) carry their
+user name.
+"""
 
 from __future__ import annotations
 
-import time
+import json
 from typing import Any
 
-from .rows import decode, encode
+from ..clock import now
 
 
 class AuditLog:
-    """Mixin for ``Store``: the ``events`` table."""
+    """Mixin for ``Store``: the ``audit`` table."""
 
-    def add_event(self, kind: str, message: str, *, workflow: str | None = None,
-                  detail: dict[str, Any] | None = None) -> None:
-        row = encode({"at": time.time(), "workflow": workflow, "kind": kind, "message": message, "detail": detail},
-                     ("detail",))
-        with self.transaction() as conn:
-            conn.execute("INSERT INTO events (at, workflow, kind, message, detail) VALUES (?, ?, ?, ?, ?)",
-                         tuple(row.values()))
+    def audit(self, actor: str | None, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
+        self.conn.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                          (now(), actor, action, subject, json.dumps(detail, default=str) if detail else None))
 
-    def events(self, *, workflow: str | None = None, kind: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
-        """Newest first."""
+    def audit_log(self, subject: str | None = None, *, action: str | None = None,
+                  limit: int = 1000) -> list[dict[str, Any]]:
+        """Oldest first; ``subject`` and ``action`` filter exactly."""
         where, args = [], []
-        for column, value in (("workflow", workflow), ("kind", kind)):
+        for column, value in (("subject", subject), ("action", action)):
             if value:
                 where.append(f"{column} = ?")
                 args.append(value)
-        sql = "SELECT * FROM events" + (f" WHERE {' AND '.join(where)}" if where else "") + " ORDER BY id DESC LIMIT ?"
-        return [decode(r, ("detail",)) for r in self.conn.execute(sql, (*args, limit))]
+        sql = ("SELECT * FROM (SELECT * FROM audit" + (f" WHERE {' AND '.join(where)}" if where else "")
+               + " ORDER BY id DESC LIMIT ?) ORDER BY id")
+        rows = self.conn.execute(sql, (*args, limit))
+        return [{**dict(r), "detail": json.loads(r["detail"]) if r["detail"] else None} for r in rows]

@@ -97,14 +97,14 @@ MIGRATIONS: list[str] = [
         record      TEXT NOT NULL,
         PRIMARY KEY (workflow, trigger_key, record_key)
     );
-    CREATE TABLE events (
-        id          INTEGER PRIMARY KEY,
-        at          REAL NOT NULL,
-        workflow    TEXT,
-        kind        TEXT NOT NULL,
-        message     TEXT NOT NULL,
-        detail      TEXT
+    CREATE TABLE audit (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      REAL NOT NULL,
+        actor   TEXT,
+        action  TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail  TEXT
     );
-    CREATE INDEX events_by_workflow ON events(workflow, id);
+    CREATE INDEX audit_by_subject ON audit(subject, at);
     """,
 ]
