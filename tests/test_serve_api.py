@@ -131,6 +131,7 @@ def test_added_changed_broken_and_removed_notebooks_are_noticed(server):
 def test_stopping_lets_runs_finish_within_the_grace_or_interrupts_them(server, project):
     srv = server()
     srv.workflow("blocker", blocker("blocker"))
+    srv.workflow("quick", ["%%workflow\nname: quick", "1 + 1"])
     srv.start()
     first = srv.api("POST", "/api/workflows/blocker/runs", json={}).json()["run_id"]
     wait_for(lambda: srv.step_statuses(first)[:1] == ["running"], "the run to be waiting")
@@ -140,19 +141,22 @@ def test_stopping_lets_runs_finish_within_the_grace_or_interrupts_them(server, p
     assert srv.runs("blocker")[0]["status"] == "succeeded"
 
     (project / "release").unlink()
-    hurried = server(args=("--grace", "1"))
+    hurried = server(args=("--grace", "1", "--max-runs", "1"))
     hurried.start()
     cut = hurried.api("POST", "/api/workflows/blocker/runs", json={}).json()["run_id"]
-    waiting = hurried.api("POST", "/api/workflows/blocker/runs", json={}).json()["run_id"]
+    waiting = hurried.api("POST", "/api/workflows/blocker/runs", json={}).json()["run_id"]  # concurrency 1
     wait_for(lambda: hurried.step_statuses(cut)[:1] == ["running"], "the run to be waiting")
+    quick = hurried.api("POST", "/api/workflows/quick/runs", json={}).json()["run_id"]  # --max-runs 1
     assert hurried.stop() == 0
     run = hurried.run(cut)
     assert run["status"] == "interrupted" and hurried.step_statuses(cut) == ["interrupted", "not_run"]
     assert json.loads(open(run["log_path"]).read())["metadata"]["jetnb"]["status"] == "interrupted"
     assert hurried.run(waiting)["status"] == "queued"  # accepted work is kept for the next start
+    assert hurried.run(quick)["status"] == "queued" and hurried.run(quick)["started_at"] is None
     assert "interrupted: the server stopped" in hurried.log()
 
     (project / "release").touch()
     hurried.start()
     assert [r["status"] for r in hurried.finished_runs("blocker", 3)] == ["succeeded", "interrupted", "succeeded"]
+    assert hurried.finished_runs("quick", 1)[0]["status"] == "succeeded"
     assert hurried.stop() == 0
