@@ -48,7 +48,7 @@ class ApiHandler(JsonHandler):
             "last_run": last and {k: last[k] for k in ("id", "status", "trigger", "created_at", "finished_at")},
         }
         if full:
-            view["parameters"] = served.workflow.describe_parameters()
+            view["parameters"] = [p.to_dict() for p in served.workflow.parameters]
             view["config"] = {k: v for k, v in served.config.items() if k != "triggers"}
         return view
 
