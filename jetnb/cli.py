@@ -55,6 +55,8 @@ class Progress:
         if self.quiet:
             return
         line = f"[{event['index']}/{event['total']}] {status_line(event)}"
+        if event["status"] == "running" and event.get("progress"):
+            line += f" {event['progress']['done']}/{event['progress']['total']} items"
         if event["status"] == "running":
             if self.tty:
                 click.echo(line, err=True, nl=False)
@@ -110,8 +112,12 @@ def _execute(notebook: Path, params: dict[str, Any], *, store_path: Path | None,
         click.echo(f"run {run['id']} {run['status']} in {format_duration(run['duration'])}")
         if run["result"] is not None:
             click.echo(f"result: {json.dumps(run['result'])}")
+        for name, value in (run["outputs"] or {}).items():
+            click.echo(f"output {name} = {json.dumps(value)}")
         if run["error"]:
             click.echo(failure_report(run), err=True)
+        for handler in run["handler_runs"]:
+            click.echo(f"handler run {handler['id']} ({handler['workflow']}): {handler['status']}")
         click.echo(f"run log: {_relative(run['log_path'])}")
     if run["status"] == "interrupted":
         sys.exit(EXIT_INTERRUPTED)

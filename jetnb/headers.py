@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .durations import parse_duration  # noqa: F401  (used by step options)
+from .durations import parse_duration
 
 MAGICS = ("workflow", "step", "handler", "result")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -67,26 +67,27 @@ def _name(text: str) -> str:
     return text
 
 
-def _names(text: str) -> list[str]:
+def _identifier(text: str) -> str:
+    if not text.isidentifier():
+        raise ValueError(f"{text!r} is not a valid Python name")
+    return text
+
+
+def _exception_names(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
-    if not names:
-        raise ValueError("expected a comma-separated list of names")
-    return [_name(n) for n in names]
+    if not names or not all(all(piece.isidentifier() for piece in n.split(".")) for n in names):
+        raise ValueError(f"expected exception class names separated by commas, got {text!r}")
+    return names
+
+
+def _seconds(text: str) -> float:
+    return parse_duration(text)
 
 
 def _handler_ref(text: str) -> str:
     if text.endswith(".ipynb"):
         return text
     return _name(text)
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def convert(text: str) -> str:
-        if text not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
-        return text
-
-    return convert
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,22 @@ class Option:
 
 STEP_OPTIONS: tuple[Option, ...] = (
     Option("--when", _expression, "run the step only when this Python expression is true", "EXPR"),
+    Option("--retries", _count, "attempts after the first one before the step fails", "N"),
+    Option("--backoff", _seconds, "wait before the first retry (default 1s)", "SECONDS"),
+    Option("--backoff-factor", _factor, "multiply the wait by this after each retry (default 2)", "F"),
+    Option("--retry-on", _exception_names, "retry only these exception types (and subclasses)", "NAMES"),
+    Option("--timeout", _seconds, "fail an attempt (or an item) that runs longer than this", "SECONDS"),
+    Option("--continue-on-error", None, "record the failure and go on with the next step"),
+    Option("--on-error", _handler_ref, "handler (or .ipynb) to run when the step fails", "HANDLER"),
+    Option("--on-success", _handler_ref, "handler (or .ipynb) to run when the step succeeds", "HANDLER"),
+    Option("--for-each", _expression, "run the body once per item of this iterable", "EXPR"),
+    Option("--as", _identifier, "the name each item is bound to (default: item)", "NAME"),
+    Option("--parallel", _positive, "run at most N items at once (threads)", "N"),
+    Option("--skip-failures", None, "failed items do not fail the step"),
+    Option("--delay", _seconds, "wait this long before the step starts", "SECONDS"),
 )
+ITERATOR_ONLY = ("as", "parallel", "skip_failures")
+RETRY_ONLY = ("backoff", "backoff_factor", "retry_on")
 
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "workflow": (),
@@ -188,6 +204,18 @@ def _parse_options(header: Header, words: list[str]) -> None:
             header.options[option.dest] = option.convert(raw)
         except ValueError as exc:
             raise HeaderError(f"%%{kind} {header.name}: {flag}: {exc}") from None
+    _check_combinations(header)
+
+
+def _check_combinations(header: Header) -> None:
+    """Options that only mean something together with another one."""
+    where = f"%%{header.kind} {header.name}"
+    for dest in ITERATOR_ONLY:
+        if dest in header.options and "for_each" not in header.options:
+            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --for-each")
+    for dest in RETRY_ONLY:
+        if dest in header.options and not header.options.get("retries"):
+            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --retries N (N >= 1)")
 
 
 def _suggest(flag: str, known: dict[str, Option]) -> str:

@@ -9,6 +9,7 @@ from .store import Store
 from .workflow import Workflow
 
 Progress = Callable[[dict[str, Any]], None]
+DETAIL = ("reason", "attempts", "items", "progress", "handlers", "continued")
 
 
 def _ts(value: str | None) -> float | None:
@@ -24,7 +25,8 @@ class RunRecorder:
         self.progress = progress
         self.nb: Any = None
         self.result: Any = None
-        self.failed_step: dict[str, Any] | None = None
+        self.outputs: dict[str, Any] = {}
+        self.handler_requests: list[dict[str, Any]] = []
         self._seq_by_cell: dict[int, int] = {}
         self.total = len(workflow.steps)
         for seq, cell in enumerate(workflow.steps, start=1):
@@ -33,8 +35,16 @@ class RunRecorder:
                             cell=cell.number, status="pending")
 
     def event(self, event: dict[str, Any]) -> None:
-        if event.get("event") != "step":
-            return
+        kind = event.get("event")
+        if kind == "output":
+            self.outputs.update(event.get("values") or {})
+            self.store.update_run(self.run_id, outputs=self.outputs)
+        elif kind == "handler_request":
+            self.handler_requests.append(event)
+        elif kind == "step":
+            self._step(event)
+
+    def _step(self, event: dict[str, Any]) -> None:
         cell = event.get("cell")
         seq = self._seq_by_cell.get(cell)
         if seq is None:  # a step the static reading did not foresee (e.g. the notebook changed); append it
@@ -45,13 +55,11 @@ class RunRecorder:
             "name": event.get("step"), "kind": event.get("kind", "step"), "cell": cell, "status": event["status"],
             "started_at": _ts(event.get("started_at")), "finished_at": _ts(event.get("finished_at")),
             "duration": event.get("duration"), "error": event.get("error"),
-            "detail": {k: event[k] for k in ("reason",) if event.get(k) is not None} or None,
+            "detail": {k: event[k] for k in DETAIL if event.get(k) is not None} or None,
         }
         self.store.save_step(self.run_id, seq, **fields)
         if event.get("kind") == "result" and event["status"] == "succeeded":
             self.result = event.get("value")
-        if event["status"] == "failed":
-            self.failed_step = {**(event.get("error") or {}), "step": event.get("step"), "cell": cell}
         if self.progress:
             self.progress({**event, "index": seq, "total": self.total})
 

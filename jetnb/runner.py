@@ -7,15 +7,18 @@ and once recorded a run always ends with a final status and a saved log.
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any
 
 from .executor import RunRequest, get_backend
-from .params import coerce_params
+from .params import ParameterError, coerce_params
 from .recorder import Progress, RunRecorder
 from .store import Store, public_run
-from .workflow import Workflow
+from .workflow import Workflow, WorkflowError
+
+log = logging.getLogger("jetnb")
 
 DEFAULT_RUNS_DIR = "runs"
 
@@ -58,17 +61,38 @@ def execute(store: Store, workflow: Workflow, params: dict[str, Any], *, runs_di
         run_id=run_id, notebook=notebook, log_path=str(log_path), params=params,
         kernel_name=workflow.kernel_name or "python3", cwd=str(workflow.path.resolve().parent),
         run_context={"run_id": run_id, "workflow": workflow.name, "headless": True, "trigger": trigger,
-                     "params": params},
+                     "params": params, "notebook": notebook},
         observer=recorder, timeout=None,
     )
     try:
         outcome = get_backend(backend).execute(request)
     finally:
         recorder.close_unreached()
-    error = outcome.error
-    if error is not None and recorder.failed_step:
-        error = {**error, **recorder.failed_step}  # the step's own account has the cleaner traceback
     finished = time.time()
     store.update_run(run_id, status=outcome.status, finished_at=finished, duration=round(finished - started, 6),
-                     result=recorder.result if recorder.result is not None else outcome.result, error=error)
+                     result=recorder.result if recorder.result is not None else outcome.result, error=outcome.error)
+    if outcome.status != "interrupted":
+        for request in recorder.handler_requests:
+            _run_notebook_handler(store, workflow, run_id, request, runs_dir=runs_dir, backend=backend)
     return run_id
+
+
+HANDLER_PARAMS = ("error", "run_id", "workflow", "step")
+
+
+def _run_notebook_handler(store: Store, workflow: Workflow, run_id: str, request: dict[str, Any], *,
+                          runs_dir: str | Path, backend: str) -> None:
+    """A ``handler.ipynb`` named by ``--on-error``/``on_error``: its own run, linked to this one by trigger_detail."""
+    path = (workflow.path.resolve().parent / request["handler"]).resolve()
+    offered = {"error": request.get("error"), "run_id": run_id, "workflow": workflow.name, "step": request.get("step")}
+    try:
+        handler = Workflow.load(path)
+        handler.raise_for_problems()
+        declared = {p.name for p in handler.parameters}
+        params = coerce_params(handler.parameters, {k: v for k, v in offered.items() if k in declared})
+    except (WorkflowError, ParameterError) as exc:
+        log.warning("handler notebook %s for run %s cannot run: %s", path, run_id, exc)
+        return
+    execute(store, handler, params, runs_dir=runs_dir, trigger="handler",
+            trigger_detail={"parent_run": run_id, "on": request.get("on"), "step": request.get("step")},
+            rerun_of=None, progress=None, backend=backend)

@@ -50,6 +50,8 @@ class LocalBackend:
         if nb is None:
             return
         meta = nb.metadata.setdefault("jetnb", {})
+        if outcome.error is not None and meta.get("failed_step"):
+            outcome.error = {**outcome.error, **meta["failed_step"]}  # the step's own account reads better
         meta.update(status=outcome.status, error=outcome.error)
         outcome.result = meta.get("result")
         save_notebook(nb, request.log_path)

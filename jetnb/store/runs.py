@@ -108,6 +108,7 @@ class Store:
         run = _decode(row, _JSON_FIELDS)
         if with_steps:
             run["steps"] = self.steps(run_id)
+            run["handler_runs"] = [{k: r[k] for k in ("id", "workflow", "status")} for r in self.handler_runs(run_id)]
         return run
 
     def list_runs(self, *, workflow: str | None = None, status: str | None = None, trigger: str | None = None,
@@ -124,6 +125,12 @@ class Store:
         sql = "SELECT * FROM runs" + (f" WHERE {' AND '.join(where)}" if where else "")
         sql += " ORDER BY created_at DESC, id DESC LIMIT ?"
         return [_decode(r, _JSON_FIELDS) for r in self.conn.execute(sql, [*args, limit])]
+
+    def handler_runs(self, run_id: str) -> list[dict[str, Any]]:
+        """Runs of handler notebooks started because of this run."""
+        rows = self.conn.execute("SELECT * FROM runs WHERE trigger = 'handler' AND "
+                                 "json_extract(trigger_detail, '$.parent_run') = ? ORDER BY created_at", (run_id,))
+        return [_decode(r, _JSON_FIELDS) for r in rows]
 
     def reap_orphans(self) -> int:
         """Runs left 'running' by a process on this host that no longer exists become 'interrupted'."""
