@@ -16,6 +16,7 @@ from .durations import parse_duration
 
 MAGICS = ("workflow", "step", "handler", "result")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+USER_RE = re.compile(r"^[\w.@-]+$")
 
 
 class HeaderError(ValueError):
@@ -80,6 +81,25 @@ def _exception_names(text: str) -> list[str]:
     return names
 
 
+def _approvers(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ValueError("expected a user, a comma-separated list of users, or an approver group")
+    for name in names:
+        if not USER_RE.match(name):
+            raise ValueError(f"{name!r} is not a valid user or group name (letters, digits, '.', '@', '_', '-')")
+    return names
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def convert(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
+        return text
+
+    return convert
+
+
 def _seconds(text: str) -> float:
     return parse_duration(text)
 
@@ -119,7 +139,16 @@ STEP_OPTIONS: tuple[Option, ...] = (
     Option("--parallel", _positive, "run at most N items at once (threads)", "N"),
     Option("--skip-failures", None, "failed items do not fail the step"),
     Option("--delay", _seconds, "wait this long before the step starts", "SECONDS"),
+    Option("--approve", _approvers, "people or approver groups, one of whom must approve before the step runs",
+           "WHO"),
+    Option("--message", str, "what the approver is asked; {names} are filled from the notebook", "TEXT"),
+    Option("--approval-timeout", _seconds, "how long the request stays open", "DURATION"),
+    Option("--on-timeout", _choice("reject", "approve", "fail"), "what an unanswered request means (default reject)",
+           "POLICY"),
+    Option("--on-reject", _choice("skip", "fail"), "skip the step (default) or fail the run when rejected", "POLICY"),
+    Option("--idempotent", None, "safe to run again: on resume, re-execute instead of restoring from the journal"),
 )
+GATE_ONLY = ("message", "approval_timeout", "on_timeout", "on_reject")
 ITERATOR_ONLY = ("as", "parallel", "skip_failures")
 RETRY_ONLY = ("backoff", "backoff_factor", "retry_on")
 
@@ -213,6 +242,11 @@ def _check_combinations(header: Header) -> None:
     for dest in ITERATOR_ONLY:
         if dest in header.options and "for_each" not in header.options:
             raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --for-each")
+    for dest in GATE_ONLY:
+        if dest in header.options and "approve" not in header.options:
+            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --approve WHO")
+    if "approve" in header.options and "for_each" in header.options:
+        raise HeaderError(f"{where}: an approval gate cannot be an iterator (put the gate on its own step)")
     for dest in RETRY_ONLY:
         if dest in header.options and not header.options.get("retries"):
             raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --retries N (N >= 1)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from .durations import format_duration
@@ -58,6 +59,11 @@ def step_lines(step: dict[str, Any], width: int = 20) -> list[str]:
                      f"{len(items) - done} not run")
         lines.extend(f"{pad}  item {i['index']} ({json.dumps(i['item'])[:40]}): {i['error']['type']}: "
                      f"{first_line(i['error']['message'])}" for i in failed)
+    decision = detail.get("decision")
+    if decision:
+        lines.append(f"{pad}decision: {decision['status']} by {decision.get('by')}"
+                     + (f" ({decision['comment']})" if decision.get("comment") else "")
+                     + (f", request {decision['request']}" if decision.get("request") else ""))
     for handler in detail.get("handlers") or []:
         failure = handler.get("error")
         lines.append(f"{pad}handler {handler['handler']} (on {handler['on']}): {handler['status']}"
@@ -104,3 +110,18 @@ def failure_report(run: dict[str, Any]) -> str:
     if error.get("traceback"):
         text += "\n" + strip_ansi(error["traceback"]).rstrip()
     return text
+
+
+def approvals_table(approvals: list[dict[str, Any]]) -> str:
+    if not approvals:
+        return "no approval requests"
+    lines = []
+    for a in approvals:
+        when = datetime.fromtimestamp(a["requested_at"], timezone.utc).strftime("%Y-%m-%d %H:%M")
+        state = a["status"] + (f" by {a['decided_by']}" if a.get("decided_by") else "")
+        lines.append(f"#{a['id']}  {state:<22} {a['workflow']} / {a['step']}  run {a['run_id']}  "
+                     f"(requested {when} UTC, trigger {a.get('trigger') or '-'})")
+        lines.append(f"     {a['message']}")
+        lines.append(f"     approvers: {', '.join(a['approvers'])}"
+                     + (f"; comment: {a['comment']}" if a.get("comment") else ""))
+    return "\n".join(lines)

@@ -24,11 +24,12 @@ class RunRequest:
     run_context: dict[str, Any]
     observer: Any
     timeout: float | None = None
+    notebook_node: Any = None  # a prepared notebook (a resumed run) instead of reading ``notebook``
 
 
 @dataclass
 class RunOutcome:
-    status: str  # succeeded | failed | interrupted
+    status: str  # succeeded | failed | interrupted | waiting
     error: dict[str, Any] | None = None
     result: Any = None
     extra: dict[str, Any] = field(default_factory=dict)

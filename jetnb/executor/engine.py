@@ -31,7 +31,11 @@ from .kernel_stderr import filtered_stderr  # noqa: E402
 from .notebook_io import is_local, save_notebook  # noqa: E402
 
 RECORDED = ("step", "kind", "status", "started_at", "finished_at", "duration", "error", "reason", "attempts", "items",
-            "progress", "handlers", "continued")
+            "progress", "handlers", "continued", "decision")
+
+
+class JournalError(RuntimeError):
+    """Saving or restoring a step's effect on the namespace failed; the run cannot go on faithfully."""
 
 
 class Observer(Protocol):
@@ -62,7 +66,16 @@ def cell_numbers(nb: Any) -> list[int | None]:
 
 
 class AtomicSaveManager(NotebookExecutionManager):
-    """Papermill's manager, but each save replaces the run log in one rename."""
+    """Papermill's manager, but each save replaces the run log in one rename, and restored cells keep their outputs."""
+
+    def notebook_start(self, **kwargs: Any) -> None:
+        kept = {i: (c.outputs, c.execution_count, c.metadata.get("jetnb")) for i, c in enumerate(self.nb.cells)
+                if (c.metadata.get("jetnb") or {}).get("restored")}
+        super().notebook_start(**kwargs)
+        for index, (outputs, count, meta) in kept.items():
+            cell = self.nb.cells[index]
+            cell.outputs, cell.execution_count, cell.metadata["jetnb"] = outputs, count, meta
+            cell.metadata.papermill["status"] = "completed"
 
     def save(self, **kwargs: Any) -> None:
         if self.output_path and is_local(str(self.output_path)):
@@ -96,12 +109,45 @@ class JetnbNotebookClient(PapermillNotebookClient):
         self.workflow = Workflow.from_dict(self.nb, Path(self.run_context.get("notebook") or "notebook.ipynb"))
         self._bootstrap()
         self._numbers = cell_numbers(self.nb)
+        self.suspended: str | None = None
         failed_at = None
         for index in range(len(self.nb.cells)):
+            if self._restorable(index):
+                self._silent("restore", self._step_name(index))
+                continue
             if not self._run_cell(index):
                 failed_at = index
                 break
+            if self.suspended:
+                return  # waiting for approval: no handlers, the kernel is released
+            if self.journal and Workflow.role_of(self.nb.cells[index]) in ("step", "result"):
+                self._silent("record", self._step_name(index), self._option(index, "idempotent"))
         self._finish(failed_at)
+
+    def _step_name(self, index: int) -> str:
+        model = self.workflow.cells[index] if index < len(self.workflow.cells) else None
+        if model is not None and (model.role == "result" or (model.header is not None and model.header.name)):
+            return model.step_name
+        return f"cell-{self._numbers[index]}"
+
+    def _option(self, index: int, key: str) -> bool:
+        model = self.workflow.cells[index] if index < len(self.workflow.cells) else None
+        return bool(model is not None and model.header is not None and model.header.get(key))
+
+    def _restorable(self, index: int) -> bool:
+        """On resume, a completed step is restored from the journal unless it is marked --idempotent."""
+        restored = (self.nb.cells[index].metadata.get("jetnb") or {}).get("restored")
+        return bool(restored) and not self._option(index, "idempotent")
+
+    def _silent(self, function: str, *args: Any) -> None:
+        """Call a journal function in the kernel without a cell; its failure fails the run."""
+        code = (f"__import__('jetnb.runtime.journal', fromlist=['{function}']).{function}"
+                f"({', '.join(repr(arg) for arg in args)})")
+        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise JournalError(f"journal {function} {args[0]!r} failed: {content.get('ename')}: "
+                               f"{content.get('evalue')}")
 
     def _run_cell(self, index: int) -> bool:
         """Execute one cell as papermill would; False when it failed."""
@@ -146,6 +192,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
                    "handlers": self.workflow.handler_bodies(),
                    "timeout": self.workflow.config.values.get("timeout")}
         context.pop("notebook", None)
+        self.journal = context.get("journal_dir")
         code = (
             ("" if loads_itself else "get_ipython().run_line_magic('load_ext', 'jetnb')\n") +
             "__import__('jetnb.runtime.context', fromlist=['configure']).configure("
@@ -199,6 +246,9 @@ class JetnbNotebookClient(PapermillNotebookClient):
             run_meta.setdefault("outputs", {}).update(event.get("values") or {})
         elif event.get("event") == "handler_request":
             run_meta.setdefault("handler_requests", []).append(event)
+        elif event.get("event") == "approval_request":
+            self.suspended = event.get("step")
+            run_meta["waiting_for"] = event
         self.nb_man.save()  # the run log shows each step as it starts and ends, not only at cell boundaries
         self.observer.event(event)
 

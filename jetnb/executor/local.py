@@ -18,9 +18,10 @@ class LocalBackend:
         from papermill.exceptions import PapermillExecutionError
 
         outcome = RunOutcome("succeeded")
+        source = request.notebook_node if request.notebook_node is not None else request.notebook
         try:
             papermill.execute_notebook(
-                request.notebook,
+                source,
                 None,  # papermill's own final write is not atomic; the engine and _finish_log write the log
                 parameters=request.params,
                 engine_name="jetnb",
@@ -52,6 +53,8 @@ class LocalBackend:
         meta = nb.metadata.setdefault("jetnb", {})
         if outcome.error is not None and meta.get("failed_step"):
             outcome.error = {**outcome.error, **meta["failed_step"]}  # the step's own account reads better
+        if outcome.status == "succeeded" and meta.get("waiting_for"):
+            outcome.status = "waiting"
         meta.update(status=outcome.status, error=outcome.error)
         outcome.result = meta.get("result")
         save_notebook(nb, request.log_path)

@@ -23,6 +23,10 @@ class RunContext:
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: Steps = field(default_factory=Steps)
     last_failure: dict[str, Any] | None = None
+    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    started_by: str | None = None
+    journal: Any = None
+    suspended: str | None = None
 
 
 _current = RunContext()
@@ -36,7 +40,12 @@ def configure(**values: Any) -> RunContext:
     """Called once by the runner's bootstrap before the first cell; a fresh context per run."""
     global _current
     timeout = values.pop("timeout", None)
+    journal_dir = values.pop("journal_dir", None)
     _current = RunContext(**values)
+    if journal_dir:
+        from .journal import Journal
+
+        _current.journal = Journal(journal_dir)
     bind_names()
     if timeout is not None:
         from .deadlines import set_run_deadline

@@ -58,6 +58,21 @@ class ItemResult:
 
 
 @dataclass
+class Decision:
+    """An approval gate's outcome, as later steps read it: ``steps.refund.decision.approved``."""
+
+    approved: bool | None
+    status: str  # approved | rejected | expired
+    by: str | None = None
+    comment: str | None = None
+    at: str | None = None
+    request: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
 class StepOutcome:
     name: str
     status: str = "pending"
@@ -66,6 +81,7 @@ class StepOutcome:
     items: list[ItemResult] | None = None
     attempts: list[dict[str, Any]] = field(default_factory=list)
     reason: str | None = None
+    decision: Decision | None = None
 
     @property
     def succeeded(self) -> bool:
@@ -78,6 +94,10 @@ class StepOutcome:
     @property
     def skipped(self) -> bool:
         return self.status == "skipped"
+
+    @property
+    def rejected(self) -> bool:
+        return self.status == "rejected"
 
     @property
     def values(self) -> list[Any]:

@@ -12,7 +12,7 @@ from IPython.display import display
 from ..durations import format_duration
 from ..events import bundle
 from ..headers import Header
-from . import context
+from . import context, gate
 from .execution import CompiledBody, compile_body, describe_error
 from .handlers import run_handler
 from .iterate import run_items
@@ -99,6 +99,8 @@ def run_step(shell: Any, header: Header, body: str) -> Any:
             outcome.status, outcome.reason = "skipped", f"when {when} is false"
             reporter.finish("skipped", reason=outcome.reason)
             return None
+        if options.get("approve") and not _pass_gate(shell, header, outcome, reporter):
+            return None
         if options.get("delay"):
             reporter.update(status="waiting", reason=f"delay {format_duration(options['delay'])}")
             time.sleep(options["delay"])
@@ -127,6 +129,23 @@ def run_step(shell: Any, header: Header, body: str) -> Any:
         if options.get("on_success") else None
     reporter.finish("succeeded", reason=None, **_details(outcome, header), handlers=handlers)
     return value
+
+
+def _pass_gate(shell: Any, header: Header, outcome: StepOutcome, reporter: StepReporter) -> bool:
+    """True when the body may run; otherwise the step is recorded as waiting or rejected."""
+    decision = gate.decide(shell, header)
+    if decision is None:
+        outcome.status = "waiting"
+        reporter.finish("waiting", reason="waiting for approval by " + ", ".join(gate.approvers(header.get("approve"))))
+        return False
+    outcome.decision = decision
+    reporter.update(decision=decision.to_dict())
+    if gate.enforce(header, decision):
+        return True
+    outcome.status = "rejected"
+    outcome.reason = f"{decision.status} by {decision.by}" + (f": {decision.comment}" if decision.comment else "")
+    reporter.finish("rejected", reason=outcome.reason)
+    return False
 
 
 def _fail(shell: Any, header: Header, outcome: StepOutcome, reporter: StepReporter, exc: BaseException) -> None:

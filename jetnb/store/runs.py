@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from .approvals import ApprovalsMixin
 from .db import connect, default_store_path
 
 RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "interrupted")
@@ -47,7 +48,7 @@ def _decode(row: sqlite3.Row, names: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
-class Store:
+class Store(ApprovalsMixin):
     """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout)."""
 
     def __init__(self, path: str | Path | None = None):
@@ -71,13 +72,14 @@ class Store:
 
     def create_run(self, *, workflow: str, notebook: str, params: dict[str, Any], trigger: str = "manual",
                    trigger_detail: dict[str, Any] | None = None, log_path: str | None = None,
-                   rerun_of: str | None = None, status: str = "queued", run_id: str | None = None) -> str:
+                   rerun_of: str | None = None, status: str = "queued", run_id: str | None = None,
+                   started_by: str | None = None) -> str:
         now = time.time()
         run_id = run_id or new_run_id(now)
         row = _encode({
             "id": run_id, "workflow": workflow, "notebook": notebook, "status": status, "trigger": trigger,
             "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
-            "created_at": now, "host": socket.gethostname(), "pid": os.getpid(),
+            "created_at": now, "host": socket.gethostname(), "pid": os.getpid(), "started_by": started_by,
         }, _JSON_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",

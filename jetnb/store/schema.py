@@ -46,4 +46,38 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, seq)
     );
     """,
+    # 2: approval requests, the audit log, and who started a run (for self-approval rules)
+    """
+    ALTER TABLE runs ADD COLUMN started_by TEXT;
+    CREATE TABLE approvals (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id       TEXT NOT NULL,
+        workflow     TEXT NOT NULL,
+        step         TEXT NOT NULL,
+        approvers    TEXT NOT NULL,
+        message      TEXT NOT NULL,
+        details      TEXT,
+        status       TEXT NOT NULL,
+        on_timeout   TEXT NOT NULL DEFAULT 'reject',
+        allow_self   INTEGER NOT NULL DEFAULT 1,
+        started_by   TEXT,
+        trigger      TEXT,
+        requested_at REAL NOT NULL,
+        expires_at   REAL,
+        decided_at   REAL,
+        decided_by   TEXT,
+        comment      TEXT,
+        UNIQUE (run_id, step)
+    );
+    CREATE INDEX approvals_by_status ON approvals(status, requested_at);
+    CREATE TABLE audit (
+        id      INTEGER PRIMARY KEY AUTOINCREMENT,
+        at      REAL NOT NULL,
+        actor   TEXT,
+        action  TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        detail  TEXT
+    );
+    CREATE INDEX audit_by_subject ON audit(subject, at);
+    """,
 ]
