@@ -45,6 +45,8 @@ def step_label(cell: Cell) -> list[str]:
         if options.get("skip_failures"):
             each += ", skip failures"
         parts.append(each)
+    if options.get("approve"):
+        parts.append(f"approval by {', '.join(options['approve'])}")
     extras = [f"{key.replace('_', ' ')} {format_duration(options[key]) if key != 'retries' else options[key]}"
               for key in ("retries", "timeout", "delay") if options.get(key)]
     if options.get("continue_on_error"):
