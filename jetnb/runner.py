@@ -129,7 +129,8 @@ def drive(store: Store, run_id: str, workflow: Workflow, params: dict[str, Any],
         kernel_name=workflow.kernel_name or "python3", cwd=str(workflow.path.resolve().parent),
         run_context={"run_id": run_id, "workflow": workflow.name, "headless": True, "trigger": run["trigger"],
                      "params": params, "notebook": run["notebook"], "journal_dir": str(journal),
-                     "decisions": decisions or {}, "started_by": run.get("started_by")},
+                     "decisions": decisions or {}, "started_by": run.get("started_by"),
+                     "cwd": str(workflow.path.resolve().parent)},
         observer=recorder, notebook_node=notebook_node,
     )
     try:

@@ -9,6 +9,8 @@ kernel pool or a Dask backend means adding a module here and a line in
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,15 +45,29 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS = {"local": "jetnb.executor.local:LocalBackend"}
+BACKENDS = {"local": "jetnb.executor.local:LocalBackend", "pool": "jetnb.executor.pool:PooledBackend"}
+_instances: dict[str, Backend] = {}
+_lock = threading.Lock()
 
 
 def get_backend(name: str = "local") -> Backend:
-    try:
-        target = BACKENDS[name]
-    except KeyError:
-        raise ValueError(f"unknown executor backend {name!r} (known: {', '.join(BACKENDS)})") from None
-    module, _, attr = target.partition(":")
-    import importlib
+    """One instance per name and process: a backend may own long-lived resources (a kernel pool)."""
+    with _lock:
+        if name not in _instances:
+            try:
+                target = BACKENDS[name]
+            except KeyError:
+                raise ValueError(f"unknown executor backend {name!r} (known: {', '.join(BACKENDS)})") from None
+            module, _, attr = target.partition(":")
+            _instances[name] = getattr(importlib.import_module(module), attr)()
+        return _instances[name]
 
-    return getattr(importlib.import_module(module), attr)()
+
+def close_backends() -> None:
+    """Release what backends hold (pre-started kernels); called when a server stops."""
+    with _lock:
+        for backend in _instances.values():
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
+        _instances.clear()

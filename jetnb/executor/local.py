@@ -13,6 +13,10 @@ class LocalBackend:
     name = "local"
 
     def execute(self, request: RunRequest) -> RunOutcome:
+        return self._execute(request)
+
+    def _execute(self, request: RunRequest, **engine_kwargs: Any) -> RunOutcome:
+        """Run through papermill; ``engine_kwargs`` reach the notebook client (e.g. a started ``km``)."""
         skip_unused_grammar()
         import papermill
         from papermill.exceptions import PapermillExecutionError
@@ -33,6 +37,7 @@ class LocalBackend:
                 observer=request.observer,
                 run_context=request.run_context,
                 log_path=request.log_path,
+                **engine_kwargs,
             )
         except PapermillExecutionError as exc:
             outcome = RunOutcome("failed", {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,6 +42,9 @@ def configure(**values: Any) -> RunContext:
     global _current
     timeout = values.pop("timeout", None)
     journal_dir = values.pop("journal_dir", None)
+    cwd = values.pop("cwd", None)
+    if cwd:
+        os.chdir(cwd)  # a pre-started kernel began elsewhere; relative paths mean the notebook's folder
     _current = RunContext(**values)
     if journal_dir:
         from .journal import Journal
