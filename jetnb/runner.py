@@ -150,9 +150,6 @@ def drive(store: Store, run_id: str, workflow: Workflow, params: dict[str, Any],
     return run_id
 
 
-HANDLER_PARAMS = ("error", "run_id", "workflow", "step")
-
-
 def _run_notebook_handler(store: Store, workflow: Workflow, run_id: str, request: dict[str, Any], *,
                           runs_dir: str | Path, backend: str) -> None:
     """A ``handler.ipynb`` named by ``--on-error``/``on_error``: its own run, linked to this one by trigger_detail."""

@@ -240,6 +240,3 @@ class Workflow:
                                                                          f"this one"))
             elif ref not in self.handlers:
                 self.problems.append(Problem(str(self.path), number, f"{where}: no %%handler named {ref!r}"))
-
-    def describe_parameters(self) -> list[dict[str, Any]]:
-        return [p.to_dict() for p in self.parameters]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -34,7 +34,6 @@ class RunOutcome:
     status: str  # succeeded | failed | interrupted | waiting
     error: dict[str, Any] | None = None
     result: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Backend(Protocol):
