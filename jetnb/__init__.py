@@ -33,4 +33,8 @@ def __getattr__(name: str) -> Any:
         from .runner import run
 
         return run
+    if name == "output":
+        from .runtime.outputs import output
+
+        return output
     raise AttributeError(f"module 'jetnb' has no attribute {name!r}")

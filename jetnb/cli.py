@@ -55,6 +55,8 @@ class Progress:
         if self.quiet:
             return
         line = f"[{event['index']}/{event['total']}] {status_line(event)}"
+        if event["status"] == "running" and event.get("progress"):
+            line += f" {event['progress']['done']}/{event['progress']['total']} items"
         if event["status"] == "running":
             if self.tty:
                 click.echo(line, err=True, nl=False)
@@ -79,11 +81,9 @@ def _load_param_file(path: Path) -> dict[str, Any]:
 
 
 def _execute(notebook: Path, params: dict[str, Any], *, store_path: Path | None, runs_dir: Path, as_json: bool,
-             quiet: bool, trigger: str = "manual", rerun_of: str | None = None) -> None:
+             quiet: bool, trigger: str = "manual", rerun_of: str | None = None, user: str | None = None) -> None:
     from .params import ParameterError
-    from .render import failure_report
-    from .runner import prepare, execute
-    from .store import public_run
+    from .runner import execute, prepare
     from .workflow import WorkflowError
 
     try:
@@ -93,29 +93,44 @@ def _execute(notebook: Path, params: dict[str, Any], *, store_path: Path | None,
     except ParameterError as exc:
         _fail(f"{notebook}: bad parameters:\n" + "\n".join(f"  {p}" for p in exc.problems))
     store = _store(store_path)
-    progress = Progress(quiet)
     if not quiet:
         click.echo(f"jetnb: running {workflow.name} ({notebook})", err=True)
     try:
         run_id = execute(store, workflow, values, runs_dir=runs_dir, trigger=trigger, trigger_detail=None,
-                         rerun_of=rerun_of, progress=progress, backend="local")
+                         rerun_of=rerun_of, progress=Progress(quiet), backend="local", started_by=user)
     except KeyboardInterrupt:
         _fail("interrupted", EXIT_INTERRUPTED)
+    _report(store, run_id, as_json)
+
+
+def _report(store: Store, run_id: str, as_json: bool) -> None:
+    """Print how a run ended (or where it waits) and exit with the matching code."""
+    from .durations import format_duration
+    from .render import failure_report
+    from .store import public_run
+
     run = public_run(store.get_run(run_id))
     if as_json:
         click.echo(json.dumps(run, indent=2))
     else:
-        from .durations import format_duration
-
         click.echo(f"run {run['id']} {run['status']} in {format_duration(run['duration'])}")
         if run["result"] is not None:
             click.echo(f"result: {json.dumps(run['result'])}")
+        for name, value in (run["outputs"] or {}).items():
+            click.echo(f"output {name} = {json.dumps(value)}")
         if run["error"]:
             click.echo(failure_report(run), err=True)
+        for handler in run["handler_runs"]:
+            click.echo(f"handler run {handler['id']} ({handler['workflow']}): {handler['status']}")
+        for approval in store.list_approvals() if run["status"] == "waiting" else []:
+            if approval["run_id"] == run["id"]:
+                click.echo(f"waiting for approval {approval['id']} ({approval['step']}) from "
+                           f"{', '.join(approval['approvers'])}: {approval['message']}\n"
+                           f"  decide with: jetnb approve {approval['id']} --as USER  (or jetnb reject ...); "
+                           f"then: jetnb resume {run['id']}")
         click.echo(f"run log: {_relative(run['log_path'])}")
-    if run["status"] == "interrupted":
-        sys.exit(EXIT_INTERRUPTED)
-    sys.exit(0 if run["status"] == "succeeded" else EXIT_FAILED)
+    codes = {"succeeded": 0, "waiting": 0, "interrupted": EXIT_INTERRUPTED}
+    sys.exit(codes.get(run["status"], EXIT_FAILED))
 
 
 def _relative(path: str | None) -> str:
@@ -138,12 +153,13 @@ def _relative(path: str | None) -> str:
 @store_option
 @json_option
 @click.option("-q", "--quiet", is_flag=True, help="no progress lines")
+@click.option("--as", "user", help="who starts the run (for approval rules) [default: your login name]")
 def run(notebook: Path, parameters: tuple[tuple[str, str], ...], param_file: Path | None, runs_dir: Path,
-        store_path: Path | None, as_json: bool, quiet: bool) -> None:
+        store_path: Path | None, as_json: bool, quiet: bool, user: str | None) -> None:
     """Run a workflow notebook now and keep the executed notebook as its run log."""
     params = _load_param_file(param_file) if param_file else {}
     params.update(dict(parameters))
-    _execute(notebook, params, store_path=store_path, runs_dir=runs_dir, as_json=as_json, quiet=quiet)
+    _execute(notebook, params, store_path=store_path, runs_dir=runs_dir, as_json=as_json, quiet=quiet, user=user)
 
 
 @main.command()
@@ -164,6 +180,88 @@ def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, q
         _fail(str(exc))
     _execute(Path(old["notebook"]), old["params"], store_path=store_path, runs_dir=runs_dir, as_json=as_json,
              quiet=quiet, trigger="rerun", rerun_of=old["id"])
+
+
+@main.command()
+@click.argument("run_id")
+@store_option
+@json_option
+@click.option("-q", "--quiet", is_flag=True)
+def resume(run_id: str, store_path: Path | None, as_json: bool, quiet: bool) -> None:
+    """Continue a waiting (decided), failed or interrupted run from where it stopped, without re-running done steps."""
+    from .params import ParameterError
+    from .runner import ResumeError, resume as resume_run
+    from .store import RunNotFound
+    from .workflow import WorkflowError
+
+    store = _store(store_path)
+    try:
+        if not quiet:
+            click.echo(f"jetnb: resuming run {run_id}", err=True)
+        resumed = resume_run(store, run_id, progress=Progress(quiet))
+    except (RunNotFound, ResumeError) as exc:
+        _fail(str(exc))
+    except WorkflowError as exc:
+        _fail("the notebook is not runnable any more:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    except ParameterError as exc:
+        _fail("the run's parameters no longer fit the notebook:\n" + "\n".join(f"  {p}" for p in exc.problems))
+    except KeyboardInterrupt:
+        _fail("interrupted", EXIT_INTERRUPTED)
+    _report(store, resumed, as_json)
+
+
+# approvals --------------------------------------------------------------
+
+
+@main.command()
+@click.option("--for", "user", help="only requests this user may decide")
+@click.option("--all", "show_all", is_flag=True, help="decided and expired requests too")
+@store_option
+@json_option
+def approvals(user: str | None, show_all: bool, store_path: Path | None, as_json: bool) -> None:
+    """The approvals feed: pending requests (newest first) with what they ask and who may decide."""
+    from .render import approvals_table
+
+    found = _store(store_path).list_approvals(user=user, pending_only=not show_all)
+    click.echo(json.dumps(found, indent=2, default=str) if as_json else approvals_table(found))
+
+
+def _decide(approval_id: int, user: str, approve: bool, comment: str | None, store_path: Path | None,
+            then_resume: bool) -> None:
+    from .store import ApprovalError
+
+    store = _store(store_path)
+    try:
+        decided = store.decide(approval_id, user, approve, comment)
+    except ApprovalError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    except LookupError as exc:
+        _fail(str(exc))
+    click.echo(f"request {approval_id} {decided['status']} by {user}; run {decided['run_id']} can resume")
+    if then_resume:
+        from .runner import resume as resume_run
+
+        _report(store, resume_run(store, decided["run_id"], progress=Progress(False)), False)
+
+
+def _decision_command(approve: bool) -> Any:
+    verb = "approve" if approve else "reject"
+
+    @main.command(name=verb, help=f"{verb.capitalize()} an approval request; the decision is final and audited.")
+    @click.argument("approval_id", type=int)
+    @click.option("--as", "user", required=True, help="who decides (must be one of the request's approvers)")
+    @click.option("--comment", help="why, for the audit log and the run")
+    @click.option("--resume", "then_resume", is_flag=True, help="resume the run here right away")
+    @store_option
+    def command(approval_id: int, user: str, comment: str | None, then_resume: bool, store_path: Path | None
+                ) -> None:
+        _decide(approval_id, user, approve, comment, store_path, then_resume)
+
+    return command
+
+
+_decision_command(True)
+_decision_command(False)
 
 
 # history ----------------------------------------------------------------

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from .workflow import Workflow
+from .durations import format_duration
+from .workflow import Cell, Workflow
 
 
-def _label(text: str) -> str:
-    return '"' + text.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;") + '"'
+def _label(*lines: str) -> str:
+    """A quoted Mermaid label; text is escaped so notebook content cannot break the chart."""
+    escaped = (line.replace('"', "#quot;").replace("<", "#lt;").replace(">", "#gt;") for line in lines)
+    return '"' + "<br/>".join(escaped) + '"'
 
 
 def trigger_label(kind: str, spec: dict[str, Any]) -> str:
@@ -27,6 +30,32 @@ def trigger_label(kind: str, spec: dict[str, Any]) -> str:
     return kind
 
 
+def handler_node(ref: str) -> str:
+    return "h_" + "".join(ch if ch.isalnum() else "_" for ch in ref)
+
+
+def step_label(cell: Cell) -> list[str]:
+    """The step's name plus what shapes how it runs: iterator, retries, timeout, delay."""
+    options = cell.header.options if cell.header else {}
+    parts = [cell.step_name]
+    if options.get("for_each"):
+        each = f"for each {options.get('as', 'item')} in {options['for_each']}"
+        if options.get("parallel"):
+            each += f" (parallel {options['parallel']})"
+        if options.get("skip_failures"):
+            each += ", skip failures"
+        parts.append(each)
+    if options.get("approve"):
+        parts.append(f"approval by {', '.join(options['approve'])}")
+    extras = [f"{key.replace('_', ' ')} {format_duration(options[key]) if key != 'retries' else options[key]}"
+              for key in ("retries", "timeout", "delay") if options.get(key)]
+    if options.get("continue_on_error"):
+        extras.append("continue on error")
+    if extras:
+        parts.append(", ".join(extras))
+    return parts
+
+
 def mermaid(workflow: Workflow) -> str:
     """Mermaid source; guarded steps become yes/no decisions that fall through to the next step."""
     lines = ["flowchart TD"]
@@ -35,15 +64,21 @@ def mermaid(workflow: Workflow) -> str:
     for index, (kind, spec) in enumerate(workflow.config.triggers, start=1):
         lines.append(f"  t{index}[/{_label(trigger_label(kind, spec))}/] --> start")
     pending: list[tuple[str, str]] = [("start", "")]  # (node, edge label) waiting for the next node
+    handlers: set[str] = set()
 
     def connect(target: str) -> None:
         lines.extend(f"  {src} -->{f'|{label}|' if label else ''} {target}" for src, label in pending)
 
     for cell in workflow.steps:
         node = f"c{cell.number}"
-        shape = f"[[{_label('result')}]]" if cell.role == "result" else f"[{_label(cell.step_name)}]"
+        shape = f"[[{_label('result')}]]" if cell.role == "result" else f"[{_label(*step_label(cell))}]"
         lines.append(f"  {node}{shape}")
-        when = cell.header.get("when") if cell.header else None
+        options = cell.header.options if cell.header else {}
+        for key, label in (("on_error", "on error"), ("on_success", "on success")):
+            if options.get(key):
+                lines.append(f"  {node} -.->|{label}| {handler_node(options[key])}")
+                handlers.add(options[key])
+        when = options.get("when")
         if when:
             guard = f"g{cell.number}"
             lines.append(f"  {guard}{{{_label(when)}}}")
@@ -55,4 +90,12 @@ def mermaid(workflow: Workflow) -> str:
             pending = [(node, "")]
     lines.append("  done((end))")
     connect("done")
+    for key, label in (("on_error", "run failed"), ("on_success", "run succeeded"), ("on_pause", "paused")):
+        ref = workflow.config.values.get(key)
+        if ref:
+            lines.append(f"  done -.->|{label}| {handler_node(ref)}")
+            handlers.add(ref)
+    for ref in sorted(handlers):
+        shape = f"[/{_label(ref)}/]" if ref.endswith(".ipynb") else f"{{{{{_label('handler ' + ref)}}}}}"
+        lines.append(f"  {handler_node(ref)}{shape}")
     return "\n".join(lines) + "\n"

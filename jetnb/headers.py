@@ -12,10 +12,11 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .durations import parse_duration  # noqa: F401  (used by step options)
+from .durations import parse_duration
 
 MAGICS = ("workflow", "step", "handler", "result")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+USER_RE = re.compile(r"^[\w.@-]+$")
 
 
 class HeaderError(ValueError):
@@ -67,17 +68,27 @@ def _name(text: str) -> str:
     return text
 
 
-def _names(text: str) -> list[str]:
+def _identifier(text: str) -> str:
+    if not text.isidentifier():
+        raise ValueError(f"{text!r} is not a valid Python name")
+    return text
+
+
+def _exception_names(text: str) -> list[str]:
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names or not all(all(piece.isidentifier() for piece in n.split(".")) for n in names):
+        raise ValueError(f"expected exception class names separated by commas, got {text!r}")
+    return names
+
+
+def _approvers(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names:
-        raise ValueError("expected a comma-separated list of names")
-    return [_name(n) for n in names]
-
-
-def _handler_ref(text: str) -> str:
-    if text.endswith(".ipynb"):
-        return text
-    return _name(text)
+        raise ValueError("expected a user, a comma-separated list of users, or an approver group")
+    for name in names:
+        if not USER_RE.match(name):
+            raise ValueError(f"{name!r} is not a valid user or group name (letters, digits, '.', '@', '_', '-')")
+    return names
 
 
 def _choice(*choices: str) -> Callable[[str], str]:
@@ -87,6 +98,16 @@ def _choice(*choices: str) -> Callable[[str], str]:
         return text
 
     return convert
+
+
+def _seconds(text: str) -> float:
+    return parse_duration(text)
+
+
+def _handler_ref(text: str) -> str:
+    if text.endswith(".ipynb"):
+        return text
+    return _name(text)
 
 
 @dataclass(frozen=True)
@@ -105,7 +126,31 @@ class Option:
 
 STEP_OPTIONS: tuple[Option, ...] = (
     Option("--when", _expression, "run the step only when this Python expression is true", "EXPR"),
+    Option("--retries", _count, "attempts after the first one before the step fails", "N"),
+    Option("--backoff", _seconds, "wait before the first retry (default 1s)", "SECONDS"),
+    Option("--backoff-factor", _factor, "multiply the wait by this after each retry (default 2)", "F"),
+    Option("--retry-on", _exception_names, "retry only these exception types (and subclasses)", "NAMES"),
+    Option("--timeout", _seconds, "fail an attempt (or an item) that runs longer than this", "SECONDS"),
+    Option("--continue-on-error", None, "record the failure and go on with the next step"),
+    Option("--on-error", _handler_ref, "handler (or .ipynb) to run when the step fails", "HANDLER"),
+    Option("--on-success", _handler_ref, "handler (or .ipynb) to run when the step succeeds", "HANDLER"),
+    Option("--for-each", _expression, "run the body once per item of this iterable", "EXPR"),
+    Option("--as", _identifier, "the name each item is bound to (default: item)", "NAME"),
+    Option("--parallel", _positive, "run at most N items at once (threads)", "N"),
+    Option("--skip-failures", None, "failed items do not fail the step"),
+    Option("--delay", _seconds, "wait this long before the step starts", "SECONDS"),
+    Option("--approve", _approvers, "people or approver groups, one of whom must approve before the step runs",
+           "WHO"),
+    Option("--message", str, "what the approver is asked; {names} are filled from the notebook", "TEXT"),
+    Option("--approval-timeout", _seconds, "how long the request stays open", "DURATION"),
+    Option("--on-timeout", _choice("reject", "approve", "fail"), "what an unanswered request means (default reject)",
+           "POLICY"),
+    Option("--on-reject", _choice("skip", "fail"), "skip the step (default) or fail the run when rejected", "POLICY"),
+    Option("--idempotent", None, "safe to run again: on resume, re-execute instead of restoring from the journal"),
 )
+GATE_ONLY = ("message", "approval_timeout", "on_timeout", "on_reject")
+ITERATOR_ONLY = ("as", "parallel", "skip_failures")
+RETRY_ONLY = ("backoff", "backoff_factor", "retry_on")
 
 OPTIONS: dict[str, tuple[Option, ...]] = {
     "workflow": (),
@@ -188,6 +233,23 @@ def _parse_options(header: Header, words: list[str]) -> None:
             header.options[option.dest] = option.convert(raw)
         except ValueError as exc:
             raise HeaderError(f"%%{kind} {header.name}: {flag}: {exc}") from None
+    _check_combinations(header)
+
+
+def _check_combinations(header: Header) -> None:
+    """Options that only mean something together with another one."""
+    where = f"%%{header.kind} {header.name}"
+    for dest in ITERATOR_ONLY:
+        if dest in header.options and "for_each" not in header.options:
+            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --for-each")
+    for dest in GATE_ONLY:
+        if dest in header.options and "approve" not in header.options:
+            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --approve WHO")
+    if "approve" in header.options and "for_each" in header.options:
+        raise HeaderError(f"{where}: an approval gate cannot be an iterator (put the gate on its own step)")
+    for dest in RETRY_ONLY:
+        if dest in header.options and not header.options.get("retries"):
+            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --retries N (N >= 1)")
 
 
 def _suggest(flag: str, known: dict[str, Option]) -> str:

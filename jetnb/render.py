@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from typing import Any
 
 from .durations import format_duration
@@ -58,7 +59,8 @@ def _columns(rows: list[tuple[Any, ...]]) -> str:
     return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
-def step_line(step: dict[str, Any], width: int = 20) -> str:
+def step_lines(step: dict[str, Any], width: int = 20) -> list[str]:
+    """A step's timeline row, then its attempts, items and handlers indented below it."""
     status = step["status"]
     text = f"  {SYMBOLS.get(status, '•')} {step['name']:<{width}} {status:<11} {format_duration(step.get('duration'))}"
     detail = step.get("detail") or {}
@@ -67,7 +69,33 @@ def step_line(step: dict[str, Any], width: int = 20) -> str:
     error = step.get("error")
     if error:
         text += f"  {error.get('type')}: {first_line(error.get('message'))}"
-    return text.rstrip()
+    if detail.get("continued"):
+        text += "  (run continued)"
+    lines = [text.rstrip()]
+    pad = " " * (width + 6)
+    for attempt in detail.get("attempts") or []:
+        failure = attempt.get("error")
+        lines.append(f"{pad}attempt {attempt['number']}: {attempt['status']} in "
+                     f"{format_duration(attempt.get('duration'))}"
+                     + (f"  {failure['type']}: {first_line(failure['message'])}" if failure else ""))
+    items = detail.get("items")
+    if items is not None:
+        failed = [i for i in items if i["status"] == "failed"]
+        done = sum(i["status"] != "not_run" for i in items)
+        lines.append(f"{pad}{len(items)} items: {done - len(failed)} succeeded, {len(failed)} failed, "
+                     f"{len(items) - done} not run")
+        lines.extend(f"{pad}  item {i['index']} ({json.dumps(i['item'])[:40]}): {i['error']['type']}: "
+                     f"{first_line(i['error']['message'])}" for i in failed)
+    decision = detail.get("decision")
+    if decision:
+        lines.append(f"{pad}decision: {decision['status']} by {decision.get('by')}"
+                     + (f" ({decision['comment']})" if decision.get("comment") else "")
+                     + (f", request {decision['request']}" if decision.get("request") else ""))
+    for handler in detail.get("handlers") or []:
+        failure = handler.get("error")
+        lines.append(f"{pad}handler {handler['handler']} (on {handler['on']}): {handler['status']}"
+                     + (f"  {failure['type']}: {first_line(failure['message'])}" if failure else ""))
+    return lines
 
 
 def first_line(text: Any) -> str:
@@ -88,9 +116,14 @@ def run_detail(run: dict[str, Any]) -> str:
     if steps:
         width = max(len(s["name"]) for s in steps)
         lines.append("steps")
-        lines.extend(step_line(s, width) for s in steps)
+        for step in steps:
+            lines.extend(step_lines(step, width))
     if run.get("result") is not None:
         lines.append(f"result    {json.dumps(run['result'])}")
+    for name, value in (run.get("outputs") or {}).items():
+        lines.append(f"output    {name} = {json.dumps(value)}")
+    for handler in run.get("handler_runs") or []:
+        lines.append(f"handler run {handler['id']} ({handler['workflow']}): {handler['status']}")
     if run.get("error"):
         lines.append(failure_report(run))
     lines.append(f"run log   {run.get('log_path') or '-'}")
@@ -104,3 +137,18 @@ def failure_report(run: dict[str, Any]) -> str:
     if error.get("traceback"):
         text += "\n" + strip_ansi(error["traceback"]).rstrip()
     return text
+
+
+def approvals_table(approvals: list[dict[str, Any]]) -> str:
+    if not approvals:
+        return "no approval requests"
+    lines = []
+    for a in approvals:
+        when = datetime.fromtimestamp(a["requested_at"], timezone.utc).strftime("%Y-%m-%d %H:%M")
+        state = a["status"] + (f" by {a['decided_by']}" if a.get("decided_by") else "")
+        lines.append(f"#{a['id']}  {state:<22} {a['workflow']} / {a['step']}  run {a['run_id']}  "
+                     f"(requested {when} UTC, trigger {a.get('trigger') or '-'})")
+        lines.append(f"     {a['message']}")
+        lines.append(f"     approvers: {', '.join(a['approvers'])}"
+                     + (f"; comment: {a['comment']}" if a.get("comment") else ""))
+    return "\n".join(lines)

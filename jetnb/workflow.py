@@ -17,6 +17,7 @@ from .headers import Header, HeaderError, parse_header, split_cell
 from .params import Parameter, parse_parameters
 
 SETUP_LINES = {"%load_ext jetnb", "%reload_ext jetnb"}
+RUN_HANDLER_TAG = "jetnb-run-handler"  # the cell the runner appends for on_error / on_success
 
 
 class WorkflowError(ValueError):
@@ -53,6 +54,12 @@ class Cell:
     tags: tuple[str, ...] = ()
 
     @property
+    def body(self) -> str:
+        """The source without its header line (the whole source for cells without one)."""
+        split = split_cell(self.source) if self.header is not None else None
+        return split[2] if split else self.source
+
+    @property
     def step_name(self) -> str:
         if self.role == "result":
             return "result"
@@ -79,6 +86,10 @@ class Workflow:
     @property
     def handlers(self) -> dict[str, Cell]:
         return {c.header.name: c for c in self.cells if c.role == "handler" and c.header and c.header.name}
+
+    def handler_bodies(self) -> dict[str, str]:
+        """What the kernel needs to run any handler, even one whose cell comes after the failing step."""
+        return {name: cell.body for name, cell in self.handlers.items()}
 
     @property
     def description(self) -> str:
@@ -154,6 +165,7 @@ class Workflow:
         name = config.values.get("name") or path.stem
         workflow = cls(path, name, config, parameters, cells, problems, cls._kernel(raw, config))
         workflow._check_references()
+        workflow.problems.sort(key=lambda p: p.cell or 0)
         return workflow
 
     @staticmethod
@@ -169,6 +181,8 @@ class Workflow:
             return "parameters"
         if "injected-parameters" in tags:
             return "injected-parameters"
+        if RUN_HANDLER_TAG in tags:
+            return "run-handler"
         stripped = source.strip()
         if not stripped:
             return "empty"
@@ -198,6 +212,7 @@ class Workflow:
                                              f"duplicate {cell.role} name {cell.header.name!r} "
                                              f"(also cell {seen[key]})"))
             seen[key] = cell.number
+        self._check_handler_refs()
         uses_magics = any(c.role in ("workflow", "step", "handler", "result") for c in self.cells)
         first_magic = next((c.number for c in self.cells if c.role in ("workflow", "step", "handler", "result")), None)
         setup = next((c.number for c in self.cells if c.role == "setup"), None)
@@ -205,5 +220,23 @@ class Workflow:
             self.problems.append(Problem(str(self.path), setup,
                                          f"%load_ext jetnb must come before the first jetnb cell (cell {first_magic})"))
 
-    def describe_parameters(self) -> list[dict[str, Any]]:
-        return [p.to_dict() for p in self.parameters]
+    def _check_handler_refs(self) -> None:
+        """Every handler a step or the workflow names must exist: a %%handler cell or a notebook file."""
+        refs: list[tuple[int | None, str, str]] = []
+        workflow_cell = next((c.number for c in self.cells if c.role == "workflow"), None)
+        for key in ("on_error", "on_success", "on_pause"):
+            if self.config.values.get(key):
+                refs.append((workflow_cell, f"%%workflow {key}", self.config.values[key]))
+        for cell in self.cells:
+            if cell.role == "step" and cell.header is not None:
+                for key in ("on_error", "on_success"):
+                    if cell.header.get(key):
+                        refs.append((cell.number, f"%%step {cell.header.name}: --{key.replace('_', '-')}",
+                                     cell.header.get(key)))
+        for number, where, ref in refs:
+            if ref.endswith(".ipynb"):
+                if not (self.path.parent / ref).is_file():
+                    self.problems.append(Problem(str(self.path), number, f"{where}: no notebook {ref!r} next to "
+                                                                         f"this one"))
+            elif ref not in self.handlers:
+                self.problems.append(Problem(str(self.path), number, f"{where}: no %%handler named {ref!r}"))

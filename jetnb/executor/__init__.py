@@ -9,7 +9,9 @@ kernel pool or a Dask backend means adding a module here and a line in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import importlib
+import threading
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 
@@ -24,14 +26,14 @@ class RunRequest:
     run_context: dict[str, Any]
     observer: Any
     timeout: float | None = None
+    notebook_node: Any = None  # a prepared notebook (a resumed run) instead of reading ``notebook``
 
 
 @dataclass
 class RunOutcome:
-    status: str  # succeeded | failed | interrupted
+    status: str  # succeeded | failed | interrupted | waiting
     error: dict[str, Any] | None = None
     result: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 class Backend(Protocol):
@@ -42,15 +44,29 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS = {"local": "jetnb.executor.local:LocalBackend"}
+BACKENDS = {"local": "jetnb.executor.local:LocalBackend", "pool": "jetnb.executor.pool:PooledBackend"}
+_instances: dict[str, Backend] = {}
+_lock = threading.Lock()
 
 
 def get_backend(name: str = "local") -> Backend:
-    try:
-        target = BACKENDS[name]
-    except KeyError:
-        raise ValueError(f"unknown executor backend {name!r} (known: {', '.join(BACKENDS)})") from None
-    module, _, attr = target.partition(":")
-    import importlib
+    """One instance per name and process: a backend may own long-lived resources (a kernel pool)."""
+    with _lock:
+        if name not in _instances:
+            try:
+                target = BACKENDS[name]
+            except KeyError:
+                raise ValueError(f"unknown executor backend {name!r} (known: {', '.join(BACKENDS)})") from None
+            module, _, attr = target.partition(":")
+            _instances[name] = getattr(importlib.import_module(module), attr)()
+        return _instances[name]
 
-    return getattr(importlib.import_module(module), attr)()
+
+def close_backends() -> None:
+    """Release what backends hold (pre-started kernels); called when a server stops."""
+    with _lock:
+        for backend in _instances.values():
+            close = getattr(backend, "close", None)
+            if close is not None:
+                close()
+        _instances.clear()

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 from typing import Any, Protocol
 
 from .fastimport import skip_unused_grammar
 
 skip_unused_grammar()
 
+import nbformat  # noqa: E402
 from nbclient.exceptions import CellExecutionError  # noqa: E402
 from nbclient.util import run_sync  # noqa: E402
 from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
@@ -24,11 +26,16 @@ from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: 
 
 from ..events import MIME  # noqa: E402
 from ..headers import split_cell  # noqa: E402
-from ..workflow import Workflow  # noqa: E402
+from ..workflow import RUN_HANDLER_TAG, Workflow  # noqa: E402
 from .kernel_stderr import filtered_stderr  # noqa: E402
 from .notebook_io import is_local, save_notebook  # noqa: E402
 
-RECORDED = ("step", "kind", "status", "started_at", "finished_at", "duration", "error", "reason")
+RECORDED = ("step", "kind", "status", "started_at", "finished_at", "duration", "error", "reason", "attempts", "items",
+            "progress", "handlers", "continued", "decision")
+
+
+class JournalError(RuntimeError):
+    """Saving or restoring a step's effect on the namespace failed; the run cannot go on faithfully."""
 
 
 class Observer(Protocol):
@@ -59,7 +66,16 @@ def cell_numbers(nb: Any) -> list[int | None]:
 
 
 class AtomicSaveManager(NotebookExecutionManager):
-    """Papermill's manager, but each save replaces the run log in one rename."""
+    """Papermill's manager, but each save replaces the run log in one rename, and restored cells keep their outputs."""
+
+    def notebook_start(self, **kwargs: Any) -> None:
+        kept = {i: (c.outputs, c.execution_count, c.metadata.get("jetnb")) for i, c in enumerate(self.nb.cells)
+                if (c.metadata.get("jetnb") or {}).get("restored")}
+        super().notebook_start(**kwargs)
+        for index, (outputs, count, meta) in kept.items():
+            cell = self.nb.cells[index]
+            cell.outputs, cell.execution_count, cell.metadata["jetnb"] = outputs, count, meta
+            cell.metadata.papermill["status"] = "completed"
 
     def save(self, **kwargs: Any) -> None:
         if self.output_path and is_local(str(self.output_path)):
@@ -90,33 +106,97 @@ class JetnbNotebookClient(PapermillNotebookClient):
     start_new_kernel = run_sync(async_start_new_kernel)
 
     def papermill_execute_cells(self) -> None:
+        self.workflow = Workflow.from_dict(self.nb, Path(self.run_context.get("notebook") or "notebook.ipynb"))
         self._bootstrap()
         self._numbers = cell_numbers(self.nb)
-        for index, cell in enumerate(self.nb.cells):
-            anonymous = Workflow.role_of(cell) == "step" and split_cell(cell.source) is None
-            if anonymous:
-                self._anonymous(index, "running")
-            failure: CellExecutionError | None = None
-            try:
-                self.nb_man.cell_start(cell, index)
-                self.execute_cell(cell, index)
-            except CellExecutionError as exc:
-                failure = exc
-                self.nb_man.cell_exception(self.nb.cells[index], cell_index=index, exception=exc)
-            finally:
-                if anonymous:
-                    self._anonymous(index, "failed" if failure else "succeeded", failure)
-                self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
-            if failure is not None:
+        self.suspended: str | None = None
+        failed_at = None
+        for index in range(len(self.nb.cells)):
+            if self._restorable(index):
+                self._silent("restore", self._step_name(index))
+                continue
+            if not self._run_cell(index):
+                failed_at = index
                 break
+            if self.suspended:
+                return  # waiting for approval: no handlers, the kernel is released
+            if self.journal and Workflow.role_of(self.nb.cells[index]) in ("step", "result"):
+                self._silent("record", self._step_name(index), self._option(index, "idempotent"))
+        self._finish(failed_at)
+
+    def _step_name(self, index: int) -> str:
+        model = self.workflow.cells[index] if index < len(self.workflow.cells) else None
+        if model is not None and (model.role == "result" or (model.header is not None and model.header.name)):
+            return model.step_name
+        return f"cell-{self._numbers[index]}"
+
+    def _option(self, index: int, key: str) -> bool:
+        model = self.workflow.cells[index] if index < len(self.workflow.cells) else None
+        return bool(model is not None and model.header is not None and model.header.get(key))
+
+    def _restorable(self, index: int) -> bool:
+        """On resume, a completed step is restored from the journal unless it is marked --idempotent."""
+        restored = (self.nb.cells[index].metadata.get("jetnb") or {}).get("restored")
+        return bool(restored) and not self._option(index, "idempotent")
+
+    def _silent(self, function: str, *args: Any) -> None:
+        """Call a journal function in the kernel without a cell; its failure fails the run."""
+        code = (f"__import__('jetnb.runtime.journal', fromlist=['{function}']).{function}"
+                f"({', '.join(repr(arg) for arg in args)})")
+        reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
+        content = (reply or {}).get("content", {})
+        if content.get("status") != "ok":
+            raise JournalError(f"journal {function} {args[0]!r} failed: {content.get('ename')}: "
+                               f"{content.get('evalue')}")
+
+    def _run_cell(self, index: int) -> bool:
+        """Execute one cell as papermill would; False when it failed."""
+        cell = self.nb.cells[index]
+        anonymous = Workflow.role_of(cell) == "step" and split_cell(cell.source) is None
+        if anonymous:
+            self._anonymous(index, "running")
+        failure: CellExecutionError | None = None
+        try:
+            self.nb_man.cell_start(cell, index)
+            self.execute_cell(cell, index)
+        except CellExecutionError as exc:
+            failure = exc
+            self.nb_man.cell_exception(self.nb.cells[index], cell_index=index, exception=exc)
+        finally:
+            if anonymous:
+                self._anonymous(index, "failed" if failure else "succeeded", failure)
+            self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
+        return failure is None
+
+    def _finish(self, failed_at: int | None) -> None:
+        """Append and run the workflow's on_error / on_success handler as the run log's last cell."""
+        on = "on_error" if failed_at is not None else "on_success"
+        ref = self.workflow.config.values.get(on)
+        if not ref:
+            return
+        source = f"%jetnb_finish {on} {ref}"
+        if failed_at is not None:
+            step = (self.nb.cells[failed_at].metadata.get("jetnb") or {}).get("step")
+            source += f" --step {step or f'cell-{self._numbers[failed_at]}'}"
+        cell = nbformat.v4.new_code_cell(source, metadata={"tags": [RUN_HANDLER_TAG]})
+        cell.metadata["papermill"] = {"exception": None, "start_time": None, "end_time": None, "duration": None,
+                                      "status": "pending"}
+        self.nb.cells.append(cell)
+        self._numbers.append(None)
+        self._run_cell(len(self.nb.cells) - 1)
 
     def _bootstrap(self) -> None:
         """Load the jetnb extension (unless the notebook does) and the run context, without a cell or history entry."""
         loads_itself = any(Workflow.role_of(cell) == "setup" for cell in self.nb.cells)
+        context = {"headless": True, **self.run_context, "run_started": time.time(),  # the timeout clock starts here
+                   "handlers": self.workflow.handler_bodies(),
+                   "timeout": self.workflow.config.values.get("timeout")}
+        context.pop("notebook", None)
+        self.journal = context.get("journal_dir")
         code = (
             ("" if loads_itself else "get_ipython().run_line_magic('load_ext', 'jetnb')\n") +
             "__import__('jetnb.runtime.context', fromlist=['configure']).configure("
-            f"**__import__('json').loads({json.dumps(json.dumps(self.run_context))}))\n"
+            f"**__import__('json').loads({json.dumps(json.dumps(context))}))\n"
         )
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         content = (reply or {}).get("content", {})
@@ -153,9 +233,22 @@ class JetnbNotebookClient(PapermillNotebookClient):
     def _record(self, index: int, event: dict[str, Any]) -> None:
         cell = self.nb.cells[index]
         event["cell"] = self._numbers[index] if self._numbers else index + 1
-        cell.metadata["jetnb"] = {k: event[k] for k in RECORDED if event.get(k) is not None}
-        if event.get("kind") == "result" and event.get("status") == "succeeded":
-            self.nb.metadata.setdefault("jetnb", {})["result"] = event.get("value")
+        run_meta = self.nb.metadata.setdefault("jetnb", {})
+        if event.get("event") == "step":
+            cell.metadata["jetnb"] = {k: event[k] for k in RECORDED if event.get(k) is not None}
+            if event.get("kind") == "result" and event.get("status") == "succeeded":
+                run_meta["result"] = event.get("value")
+            if event.get("status") == "failed" and event.get("kind") in ("step", "result") and not event.get(
+                    "continued"):
+                run_meta["failed_step"] = {**(event.get("error") or {}), "step": event.get("step"),
+                                           "cell": event["cell"]}
+        elif event.get("event") == "output":
+            run_meta.setdefault("outputs", {}).update(event.get("values") or {})
+        elif event.get("event") == "handler_request":
+            run_meta.setdefault("handler_requests", []).append(event)
+        elif event.get("event") == "approval_request":
+            self.suspended = event.get("step")
+            run_meta["waiting_for"] = event
         self.nb_man.save()  # the run log shows each step as it starts and ends, not only at cell boundaries
         self.observer.event(event)
 

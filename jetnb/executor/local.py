@@ -13,14 +13,19 @@ class LocalBackend:
     name = "local"
 
     def execute(self, request: RunRequest) -> RunOutcome:
+        return self._execute(request)
+
+    def _execute(self, request: RunRequest, **engine_kwargs: Any) -> RunOutcome:
+        """Run through papermill; ``engine_kwargs`` reach the notebook client (e.g. a started ``km``)."""
         skip_unused_grammar()
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
         outcome = RunOutcome("succeeded")
+        source = request.notebook_node if request.notebook_node is not None else request.notebook
         try:
             papermill.execute_notebook(
-                request.notebook,
+                source,
                 None,  # papermill's own final write is not atomic; the engine and _finish_log write the log
                 parameters=request.params,
                 engine_name="jetnb",
@@ -32,6 +37,7 @@ class LocalBackend:
                 observer=request.observer,
                 run_context=request.run_context,
                 log_path=request.log_path,
+                **engine_kwargs,
             )
         except PapermillExecutionError as exc:
             outcome = RunOutcome("failed", {
@@ -50,6 +56,10 @@ class LocalBackend:
         if nb is None:
             return
         meta = nb.metadata.setdefault("jetnb", {})
+        if outcome.error is not None and meta.get("failed_step"):
+            outcome.error = {**outcome.error, **meta["failed_step"]}  # the step's own account reads better
+        if outcome.status == "succeeded" and meta.get("waiting_for"):
+            outcome.status = "waiting"
         meta.update(status=outcome.status, error=outcome.error)
         outcome.result = meta.get("result")
         save_notebook(nb, request.log_path)

@@ -11,9 +11,24 @@ from typing import Any
 
 
 def load_ipython_extension(shell: Any) -> None:
+    from . import context, deadlines
+    from .execution import describe_error
     from .magics import JetnbMagics
 
+    def before_cell(info: Any) -> None:
+        if (getattr(info, "raw_cell", "") or "").startswith("%jetnb_finish"):
+            deadlines.set_run_deadline(None, "")  # run-level handlers still run after a run timeout
+        deadlines.cell_started()
+
+    def after_cell(result: Any) -> None:
+        deadlines.cell_finished()
+        if result.error_in_exec is not None:
+            context.current().last_failure = describe_error(result.error_in_exec)
+
     shell.register_magics(JetnbMagics(shell))
+    shell.events.register("pre_run_cell", before_cell)
+    shell.events.register("post_run_cell", after_cell)
+    context.bind_names()
 
 
 def unload_ipython_extension(shell: Any) -> None:

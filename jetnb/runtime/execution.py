@@ -9,25 +9,43 @@ from __future__ import annotations
 
 import ast
 import traceback
+from dataclasses import dataclass
 from pathlib import Path
+from types import CodeType
 from typing import Any
 
 _RUNTIME_DIR = str(Path(__file__).resolve().parent)
 
 
-def run_body(shell: Any, body: str) -> Any:
-    """Execute ``body`` in the user namespace; the value of a final bare expression is returned."""
-    __tracebackhide__ = True
-    source = "\n" + shell.transform_cell(body)  # the header is line 1, so body lines keep the cell's numbering
+@dataclass(frozen=True)
+class CompiledBody:
+    statements: CodeType | None
+    last_expression: CodeType | None
+
+    def run(self, namespace: dict[str, Any]) -> Any:
+        """Execute in ``namespace``; the value of a final bare expression is returned."""
+        __tracebackhide__ = True
+        if self.statements is not None:
+            exec(self.statements, namespace)
+        if self.last_expression is None:
+            return None
+        return eval(self.last_expression, namespace)
+
+
+def compile_body(shell: Any, body: str) -> CompiledBody:
+    """Compile once (iterators run the same body per item); line numbers match the cell's."""
+    source = "\n" + shell.transform_cell(body)  # the header is line 1
     filename = shell.compile.cache(source, shell.execution_count)
     tree = ast.parse(source, filename=filename)
     last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-    namespace = shell.user_ns
-    if tree.body:
-        exec(compile(tree, filename, "exec"), namespace)
-    if last is None:
-        return None
-    return eval(compile(ast.Expression(last.value), filename, "eval"), namespace)
+    statements = compile(tree, filename, "exec") if tree.body else None
+    expression = compile(ast.Expression(last.value), filename, "eval") if last is not None else None
+    return CompiledBody(statements, expression)
+
+
+def run_body(shell: Any, body: str) -> Any:
+    __tracebackhide__ = True
+    return compile_body(shell, body).run(shell.user_ns)
 
 
 def describe_error(exc: BaseException) -> dict[str, Any]:

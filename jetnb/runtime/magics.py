@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import shlex
 from typing import Any
 
-from IPython.core.magic import Magics, cell_magic, magics_class
+from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..config import parse_workflow_config
 from ..headers import parse_header
 from . import context
 from .execution import describe_error, run_body
+from .handlers import run_handler
+from .outcomes import ErrorInfo
 from .steps import StepReporter, run_step
 
 
@@ -39,7 +42,7 @@ class JetnbMagics(Magics):
 
     @cell_magic
     def step(self, line: str, cell: str) -> Any:
-        """A named step with options (``--when EXPR``); see docs/format.md for each option."""
+        """A named step with options (``--when``, ``--retries``, ``--for-each``...); see docs/format.md."""
         __tracebackhide__ = True
         return run_step(self.shell, parse_header("step", line), cell)
 
@@ -63,8 +66,27 @@ class JetnbMagics(Magics):
             except (TypeError, ValueError) as exc:
                 raise ResultError(f"%%result: the value must be JSON-serialisable ({exc})") from None
         except BaseException as exc:
+            context.current().last_failure = describe_error(exc)
             reporter.finish("failed", error=describe_error(exc))
             raise
         context.current().result = value
         reporter.finish("succeeded", value=value)
         return value
+
+    @line_magic
+    def jetnb_finish(self, line: str) -> None:
+        """Run the workflow's on_error/on_success handler; the runner appends this as the run log's last cell.
+
+        Usage: ``%jetnb_finish on_error HANDLER [--step NAME]``.
+        """
+        words = shlex.split(line)
+        on, ref = words[0], words[1]
+        step = words[words.index("--step") + 1] if "--step" in words else None
+        ctx = context.current()
+        error = None
+        if on == "on_error" and ctx.last_failure:
+            failure = ctx.last_failure
+            error = ErrorInfo(failure["type"], failure["message"], failure.get("traceback", ""), step, ctx.run_id)
+        reporter = StepReporter(f"{on}:{ref}", kind="handler")
+        record = run_handler(self.shell, ref, on.removeprefix("on_"), step=step, error=error)
+        reporter.finish(record["status"], error=record.get("error"), handlers=[record])

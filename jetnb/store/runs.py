@@ -12,6 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterator
 
+from .approvals import ApprovalsMixin
 from .db import connect, default_store_path
 from .audit import AuditLog
 from .deliveries import DeliveriesTable
@@ -22,8 +23,9 @@ from .workflows import WorkflowsTable
 
 RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "interrupted")
 FINAL_STATUSES = ("succeeded", "failed", "interrupted")
-# Runs the CLI starts and executes itself; a queued run from any other trigger waits for `jetnb serve`.
-CLI_TRIGGERS = ("manual", "rerun")
+# Runs that the process recording them executes itself (the CLI, handler notebooks); a queued run from any other
+# trigger waits for `jetnb serve`.
+CLI_TRIGGERS = ("manual", "rerun", "handler")
 _JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error")
 _STEP_JSON = ("error", "detail")
 
@@ -38,7 +40,7 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-class Store(WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLog):
+class Store(ApprovalsMixin, WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLog):
     """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout).
 
     One ``Store`` per thread: a transaction belongs to its connection.
@@ -73,13 +75,14 @@ class Store(WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLo
 
     def create_run(self, *, workflow: str, notebook: str, params: dict[str, Any], trigger: str = "manual",
                    trigger_detail: dict[str, Any] | None = None, log_path: str | None = None,
-                   rerun_of: str | None = None, status: str = "queued", run_id: str | None = None) -> str:
+                   rerun_of: str | None = None, status: str = "queued", run_id: str | None = None,
+                   started_by: str | None = None) -> str:
         now = time.time()
         run_id = run_id or new_run_id(now)
         row = encode({
             "id": run_id, "workflow": workflow, "notebook": notebook, "status": status, "trigger": trigger,
             "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
-            "created_at": now, "host": socket.gethostname(), "pid": os.getpid(),
+            "created_at": now, "host": socket.gethostname(), "pid": os.getpid(), "started_by": started_by,
         }, _JSON_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
@@ -110,6 +113,7 @@ class Store(WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLo
         run = decode(row, _JSON_FIELDS)
         if with_steps:
             run["steps"] = self.steps(run_id)
+            run["handler_runs"] = [{k: r[k] for k in ("id", "workflow", "status")} for r in self.handler_runs(run_id)]
         return run
 
     def list_runs(self, *, workflow: str | None = None, status: str | None = None, trigger: str | None = None,
@@ -130,6 +134,12 @@ class Store(WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLo
     def latest_run(self, workflow: str) -> dict[str, Any] | None:
         found = self.list_runs(workflow=workflow, limit=1)
         return found[0] if found else None
+
+    def handler_runs(self, run_id: str) -> list[dict[str, Any]]:
+        """Runs of handler notebooks started because of this run."""
+        rows = self.conn.execute("SELECT * FROM runs WHERE trigger = 'handler' AND "
+                                 "json_extract(trigger_detail, '$.parent_run') = ? ORDER BY created_at", (run_id,))
+        return [decode(r, _JSON_FIELDS) for r in rows]
 
     def reap_orphans(self) -> int:
         """Runs left 'running' (or queued by the CLI) by a process on this host that no longer exists become 'interrupted'.

@@ -46,8 +46,33 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, seq)
     );
     """,
-    # 2: what `jetnb serve` keeps: served workflows and their pause state, triggers, time-trigger fires
-    # (the idempotency key), webhook deliveries, data-change snapshots and an audit log
+    # 2: approval requests, the audit log, and who started a run (for self-approval rules)
+    """
+    ALTER TABLE runs ADD COLUMN started_by TEXT;
+    CREATE TABLE approvals (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id       TEXT NOT NULL,
+        workflow     TEXT NOT NULL,
+        step         TEXT NOT NULL,
+        approvers    TEXT NOT NULL,
+        message      TEXT NOT NULL,
+        details      TEXT,
+        status       TEXT NOT NULL,
+        on_timeout   TEXT NOT NULL DEFAULT 'reject',
+        allow_self   INTEGER NOT NULL DEFAULT 1,
+        started_by   TEXT,
+        trigger      TEXT,
+        requested_at REAL NOT NULL,
+        expires_at   REAL,
+        decided_at   REAL,
+        decided_by   TEXT,
+        comment      TEXT,
+        UNIQUE (run_id, step)
+    );
+    CREATE INDEX approvals_by_status ON approvals(status, requested_at);
+    """,
+    # 3: what `jetnb serve` keeps: served workflows and their pause state, triggers, time-trigger fires
+    # (the idempotency key), webhook deliveries and data-change snapshots
     """
     CREATE TABLE workflows (
         name        TEXT PRIMARY KEY,

@@ -1,0 +1,81 @@
+"""A gate run by a person in JupyterLab: the request goes to the local store and the cell waits.
+
+The cell shows an approval prompt (message, approvers, details, Approve /
+Reject and a comment). It waits for the first decision from the prompt, the
+feed (``ApprovalFeed``, the web page) or the CLI (``jetnb approve``):
+every 0.25 s it lets the kernel handle widget clicks (jupyter-ui-poll) and
+reads the request's status from the store. It waits until a decision
+arrives or the request expires (``--approval-timeout``; without one it
+waits until the cell is interrupted).
+"""
+
+from __future__ import annotations
+
+import getpass
+import html
+import json
+import os
+import time
+from typing import Any
+
+from ..headers import Header
+from ..store import ApprovalError, Store, decision_of
+from . import context
+
+POLL_SECONDS = 0.25
+
+
+def _prompt(store: Store, approval: dict[str, Any]) -> Any:
+    import ipywidgets as w
+
+    details = json.dumps(approval["details"], indent=1, default=str)
+    header = w.HTML(
+        f"<b>Approval needed</b> (request {approval['id']}): {html.escape(approval['message'])}<br>"
+        f"approvers: {html.escape(', '.join(approval['approvers']))}"
+        f"<pre style='font-size:smaller'>{html.escape(details)}</pre>")
+    who = w.Text(value=getpass.getuser(), description="You are")
+    comment = w.Text(placeholder="comment (optional)", description="Comment")
+    approve = w.Button(description="Approve", button_style="success", icon="check")
+    reject = w.Button(description="Reject", button_style="danger", icon="times")
+    status = w.HTML()
+
+    def decide(approved: bool) -> None:
+        try:
+            store.decide(approval["id"], who.value.strip(), approved, comment.value.strip() or None)
+        except (ApprovalError, LookupError) as exc:
+            status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+
+    approve.on_click(lambda _: decide(True))
+    reject.on_click(lambda _: decide(False))
+    box = w.VBox([header, who, comment, w.HBox([approve, reject]), status])
+    box.add_class("jetnb-approval-prompt")
+    return box, (approve, reject, who, comment), status
+
+
+def wait_for_decision(shell: Any, header: Header, request: dict[str, Any]) -> dict[str, Any]:
+    """Ask in the local store, show the prompt, and block until decided; returns the decision."""
+    from IPython.display import display
+    from jupyter_ui_poll import ui_events
+
+    ctx = context.current()
+    store = Store()
+    run_id = ctx.run_id or f"interactive-{os.getpid()}-{shell.execution_count}"
+    approval = store.request_approval(
+        run_id=run_id, workflow=ctx.workflow or str(ctx.config.get("name") or "interactive"), step=header.name,
+        approvers=request["approvers"], message=request["message"], details=request["details"],
+        on_timeout=request["on_timeout"], allow_self=request["allow_self"],
+        started_by=ctx.started_by or getpass.getuser(), trigger=ctx.trigger, timeout=request["timeout"])
+    box, controls, status = _prompt(store, approval)
+    display(box)
+    with ui_events() as poll:
+        while True:
+            poll(20)
+            decided = decision_of(store.get_approval(approval["id"]))
+            if decided is not None:
+                for control in controls:
+                    control.disabled = True
+                status.value = f"<b>{decided['status']}</b>" + (f" by {html.escape(str(decided['by']))}"
+                                                                if decided["by"] else "")
+                store.close()
+                return decided
+            time.sleep(POLL_SECONDS)

@@ -1,0 +1,27 @@
+"""``jetnb.output(name=value)``: named values a step hands to whoever started the run."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from IPython.display import display
+
+from ..events import MIME
+from . import context
+
+
+class OutputError(ValueError):
+    """An output value that cannot be stored as JSON."""
+
+
+def output(**values: Any) -> None:
+    """Record JSON values with the run (``jetnb show``, ``--json``, the run log's metadata, webhook callers)."""
+    for name, value in values.items():
+        try:
+            json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise OutputError(f"jetnb.output: {name!r} must be JSON-serialisable ({exc})") from None
+    context.current().outputs.update(values)
+    summary = ", ".join(f"{k} = {json.dumps(v)[:60]}" for k, v in values.items())
+    display({MIME: {"event": "output", "values": values}, "text/plain": f"output: {summary}"}, raw=True)

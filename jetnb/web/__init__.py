@@ -1,0 +1,1 @@
+"""Server-rendered web pages of ``jetnb serve``: workflows, runs, a run, approvals."""
