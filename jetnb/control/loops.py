@@ -1,4 +1,5 @@
-"""The server's background threads: the scheduler (folder rescans and time triggers) and the data-change poller.
+"""The server's background threads: the scheduler (folder rescans, time triggers, resuming decided approvals) and
+the data-change poller.
 
 Both look at the clock every ``clock.tick`` real seconds (1 s, or 0.05 s with
 a fake clock); the poller has its own thread because a slow source (an HTTP
@@ -12,6 +13,7 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from .approvals import resume_decided
 from .polling import Poller
 from .timers import fire_due
 
@@ -49,6 +51,7 @@ class Loops:
                     self.plane.sync()
                 now = clock.now()
                 fire_due(self.plane, now, since)
+                resume_decided(self.plane)
                 since = max(since, now)
             except Exception:
                 log.exception("scheduler: unexpected error; carrying on")

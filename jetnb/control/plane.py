@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..params import coerce_params
-from ..runner import enqueue, execute_queued
+from ..executor import close_backends
+from ..runner import enqueue, execute_queued, resume
 from ..store import Store
 from ..clock import Clock
 from ..triggers.registry import Registry
@@ -40,6 +41,7 @@ class ControlPlane:
         self._local = threading.local()
         self._stores: list[Store] = []
         self._stores_lock = threading.Lock()
+        self._resuming: set[str] = set()
 
     # store and audit ----------------------------------------------------
 
@@ -82,7 +84,8 @@ class ControlPlane:
             self.note("interrupt", f"run {run_id} interrupted: the server stopped", run_id=run_id)
 
     def close(self) -> None:
-        """Close every thread's store connection; the last thing the server does."""
+        """Close every thread's store connection and release pre-started kernels; the last thing the server does."""
+        close_backends()
         with self._stores_lock:
             for store in self._stores:
                 store.close()
@@ -144,8 +147,31 @@ class ControlPlane:
 
     # run workers ----------------------------------------------------------
 
+    def resume(self, run_id: str) -> bool:
+        """Queue a decided waiting run to resume here; False when it is already queued or not waiting."""
+        store = self.store()
+        run = store.get_run(run_id, with_steps=False)
+        with self._stores_lock:
+            if run["status"] != "waiting" or run_id in self._resuming:
+                return False
+            self._resuming.add(run_id)
+        self.note("resume", f"resuming run {run_id} of {run['workflow']}: its approval was decided",
+                  workflow=run["workflow"], run_id=run_id)
+        served = self.registry.get(run["workflow"])
+        self.dispatcher.submit(Job(run_id, run["workflow"], served.config["concurrency"] if served else 1))
+        return True
+
     def _execute(self, run_id: str) -> None:
-        execute_queued(self.store(durable=False), run_id, backend=self.backend)
+        with self._stores_lock:
+            resuming = run_id in self._resuming
+        try:
+            if resuming:
+                resume(self.store(durable=False), run_id, backend=self.backend)
+            else:
+                execute_queued(self.store(durable=False), run_id, backend=self.backend)
+        finally:
+            with self._stores_lock:
+                self._resuming.discard(run_id)
 
     def _finished(self, run_id: str) -> str:
         store = self.store(durable=False)

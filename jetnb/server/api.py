@@ -11,7 +11,8 @@ from typing import Any
 
 from .. import __version__
 from ..params import ParameterError
-from ..store import RUN_STATUSES, RunNotFound, public_run
+from ..control.approvals import decide
+from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_run
 from ..store.rows import iso
 from ..triggers.overview import trigger_view
 from ..triggers.registry import ServedWorkflow
@@ -152,3 +153,47 @@ class RunLog(RunDetail):
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
         self.finish(path.read_bytes())
+
+
+class Approvals(ApiHandler):
+    def get(self) -> None:
+        store = self.plane.store()
+        found = store.list_approvals(user=self.get_query_argument("for", None),
+                                     pending_only=self.get_query_argument("all", "") not in ("1", "true", "yes"))
+        self.answer(200, {"approvals": [approval_view(a) for a in found]})
+
+
+class ApprovalDetail(ApiHandler):
+    def get(self, approval_id: str) -> None:
+        try:
+            approval = self.plane.store().get_approval(int(approval_id))
+        except (LookupError, ValueError):
+            return self.refuse(404, f"no approval request {approval_id}")
+        self.answer(200, {**approval_view(approval), "audit": self.plane.store().audit_log(f"approval:{approval_id}")})
+
+
+class Decide(ApiHandler):
+    def post(self, approval_id: str, verb: str) -> None:
+        try:
+            body = json_object(self.request.body)
+        except BadBody as exc:
+            return self.refuse(400, str(exc))
+        user = body.get("as")
+        if not isinstance(user, str) or not user.strip():
+            return self.refuse(400, 'as: who decides is required, e.g. {"as": "alice", "comment": "ok"}')
+        comment = body.get("comment")
+        try:
+            decided = decide(self.plane, int(approval_id), user.strip(), verb == "approve",
+                             str(comment) if comment else None)
+        except ValueError:
+            return self.refuse(404, f"no approval request {approval_id}")
+        except ApprovalError as exc:
+            return self.refuse(403, str(exc))
+        except LookupError as exc:
+            return self.refuse(404, str(exc))
+        self.answer(200, approval_view(decided))
+
+
+def approval_view(approval: dict[str, Any]) -> dict[str, Any]:
+    return {**approval, "requested_at": iso(approval["requested_at"]), "expires_at": iso(approval["expires_at"]),
+            "decided_at": iso(approval["decided_at"])}

@@ -47,6 +47,9 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
         (r"/api/runs", api.Runs),
         (rf"/api/runs/{name}", api.RunDetail),
         (rf"/api/runs/{name}/log", api.RunLog),
+        (r"/api/approvals", api.Approvals),
+        (r"/api/approvals/(\d+)", api.ApprovalDetail),
+        (r"/api/approvals/(\d+)/(approve|reject)", api.Decide),
         (rf"/hooks/{name}", hooks.Hook),
     ], plane=plane, token=token, default_handler_class=base.NotFound, log_function=_log_refusal)
 
