@@ -53,12 +53,21 @@ def execute(store: Store, workflow: Workflow, params: dict[str, Any], *, runs_di
             trigger_detail: dict[str, Any] | None, rerun_of: str | None, progress: Progress | None,
             backend: str, started_by: str | None = None) -> str:
     """Record and execute an already validated run; returns its id."""
+    run_id = record(store, workflow, params, runs_dir=runs_dir, trigger=trigger, trigger_detail=trigger_detail,
+                    rerun_of=rerun_of, started_by=started_by)
+    return drive(store, run_id, workflow, params, progress=progress, backend=backend)
+
+
+def record(store: Store, workflow: Workflow, params: dict[str, Any], *, runs_dir: str | Path, trigger: str,
+           trigger_detail: dict[str, Any] | None = None, rerun_of: str | None = None,
+           started_by: str | None = None) -> str:
+    """Write an already validated run as ``queued``; callers that ``drive`` it elsewhere get its id at once."""
     run_id = new_run_id()
     log_path = Path(runs_dir).resolve() / workflow.name / f"{run_id}.ipynb"
     store.create_run(run_id=run_id, workflow=workflow.name, notebook=str(workflow.path.resolve()), params=params,
                      trigger=trigger, trigger_detail=trigger_detail, rerun_of=rerun_of, status="queued",
                      log_path=str(log_path), started_by=started_by or getpass.getuser())
-    return drive(store, run_id, workflow, params, progress=progress, backend=backend)
+    return run_id
 
 
 class ResumeError(ValueError):
