@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 from typing import Callable
 
-import pytest
 
 from conftest import REPO
 from jetnb.store import Store
@@ -51,7 +50,7 @@ def test_run_button_runs_and_shows_result_duration_and_run_log(project):
     run = button.status.wait(TIMEOUT)
     assert run["status"] == "succeeded" and run["result"] == {"greeting": "Hello, Ada!"}
     shown = button.status.markdown
-    assert shown.startswith(f"**✓ succeeded in ") and f"run `{run['id']}`" in shown
+    assert shown.startswith("**✓ succeeded in ") and f"run `{run['id']}`" in shown
     assert '"greeting": "Hello, Ada!"' in shown
     assert f"run log: [runs/hello/{run['id']}.ipynb](runs/hello/{run['id']}.ipynb)" in shown
     assert button.status.outputs[0]["data"]["text/markdown"] == shown
