@@ -15,6 +15,7 @@ from typing import Any, Iterator
 from urllib.parse import unquote
 
 import pytest
+from playwright.sync_api import expect
 
 from browser import chromium, jupyterlab, lab_log, open_notebook, run_all_cells
 from conftest import REPO, notebook
@@ -95,7 +96,7 @@ def test_run_button_click_runs_hello_and_shows_its_result(page, shots):
     area.get_by_role("button", name="Run hello").click()
     area.get_by_text("succeeded in").wait_for(timeout=WAIT_MS)
     area.get_by_text("Hello, World!").wait_for(timeout=WAIT_MS)
-    assert area.get_by_role("button", name="Run hello").is_enabled()
+    expect(area.get_by_role("button", name="Run hello")).to_be_enabled(timeout=WAIT_MS)
     area.screenshot(path=str(shots / "run_button.png"))
     log = area.get_by_role("link", name="runs/hello/")
     run_log = log.inner_text().rsplit("/", 1)[-1]

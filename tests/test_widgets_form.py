@@ -97,7 +97,7 @@ def test_table_rows_start_runs_with_their_values(project):
     line = table.statuses[0].markdown
     assert line.startswith("**✓ succeeded in ") and '`{"greeting": "Hello, Ada! Hello, Ada!"}`' in line
     assert f"[run log](runs/hello/{run['id']}.ipynb)" in line
-    assert table.buttons[1].click() is None
+    assert table.click_row(1) is None
     assert "parameter 'times': expected int, got 'x'" in table.statuses[1].markdown
     assert table.statuses[1].run is None and not table.buttons[1].disabled
 
