@@ -188,3 +188,11 @@ def test_import_jetnb_stays_light():
     result = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True,
                             timeout=60, cwd=Path(REPO))
     assert json.loads(result.stdout) == []
+
+
+def test_a_store_that_cannot_be_opened_is_reported_and_the_button_stays_usable(project):
+    (project / "not-a-folder").write_text("a file")
+    button = RunButton(HELLO, store=project / "not-a-folder" / "jetnb.db")
+    assert button.start() is None
+    assert "**✗ not started**: FileExistsError" in button.status.markdown
+    assert not button.button.disabled

@@ -102,6 +102,17 @@ def test_table_rows_start_runs_with_their_values(project):
     assert table.statuses[1].run is None and not table.buttons[1].disabled
 
 
+def test_a_new_table_shows_each_row_its_last_run(project):
+    rows = [{"name": "Ada", "times": 2}, {"name": "Bo", "times": 1}]
+    first = TableTrigger(rows, HELLO)
+    first.click_row(0)
+    run = first.statuses[0].wait(TIMEOUT)
+    again = TableTrigger(rows, HELLO)
+    assert again.statuses[0].run["id"] == run["id"]
+    assert again.statuses[0].markdown.startswith("**✓ succeeded in ")
+    assert again.statuses[1].run is None and again.statuses[1].markdown == ""
+
+
 def test_table_maps_columns_and_asks_before_running(project):
     rows = [{"customer": "Lin", "n": 1}]
     table = TableTrigger(rows, HELLO, params={"name": "customer"}, confirm="Greet {customer} for {workflow}?")

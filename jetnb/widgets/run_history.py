@@ -9,7 +9,6 @@ import ipywidgets as widgets
 
 from ..durations import format_duration
 from ..render import short_time
-from ..store import FINAL_STATUSES
 from ..workflow import Workflow
 from .client import Client, LocalClient
 from .status import SYMBOLS, RunStatus
@@ -63,11 +62,7 @@ class RunHistory(widgets.VBox):
             self._show(change["new"])
 
     def _show(self, run_id: str) -> None:
-        run = self.client.get_run(run_id)
-        if run["status"] in FINAL_STATUSES:
-            self.details.show(run)
-        else:
-            self.details.follow(self.client, run_id)
+        self.details.show(self.client.get_run(run_id), self.client)
 
 
 def run_label(run: dict[str, Any]) -> str:

@@ -64,6 +64,9 @@ class RunStatus(widgets.Output):
         except (WorkflowError, ParameterError) as exc:
             self.say("**✗ not started**\n\n" + "\n".join(f"- {p}" for p in exc.problems))
             return None
+        except Exception as exc:  # e.g. the store cannot be opened: say so, and leave the button usable
+            self.say(f"**✗ not started**: {type(exc).__name__}: {exc}")
+            return None
         self.follow(client, run_id)
         return run_id
 
@@ -75,8 +78,11 @@ class RunStatus(widgets.Output):
         threading.Thread(target=self._watch, args=(client, run_id), name=f"jetnb-follow-{run_id}",
                          daemon=True).start()
 
-    def show(self, run: dict[str, Any]) -> None:
-        """Show a run record as it is, without following it."""
+    def show(self, run: dict[str, Any], client: Client | None = None) -> None:
+        """Show a run record; given its client, a run that has not ended is followed until it does."""
+        if client is not None and run["status"] not in FINAL_STATUSES:
+            self.follow(client, run["id"])
+            return
         self._stop()
         self._display(run)
 

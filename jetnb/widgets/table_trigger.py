@@ -11,11 +11,13 @@ from typing import Any
 
 import ipywidgets as widgets
 
+from ..params import Parameter, ParameterError, coerce_params
 from ..workflow import Workflow
 from .client import Client, LocalClient
 from .status import RunStatus, clip
 
 DEFAULT_CONFIRM = "Run {workflow} with {params}?"
+LAST_RUNS_LOOKED_AT = 200  # how far back a row looks for its last run when the table is made
 
 
 def table_rows(rows: Any) -> tuple[list[dict[str, Any]], list[str]]:
@@ -67,6 +69,7 @@ class TableTrigger(widgets.VBox):
         no.on_click(lambda _: self.answer(False))
         self.prompt = widgets.HBox([self.question, yes, no], layout=widgets.Layout(display="none"))
         super().__init__([self._grid(), self.prompt])
+        self._show_last_runs(loaded.parameters)
 
     def _check(self, declared: list[str]) -> None:
         problems = [f"no column {c!r} (for parameter {p!r})" for p, c in self.mapping.items() if c not in self.columns]
@@ -78,6 +81,18 @@ class TableTrigger(widgets.VBox):
             problems += [f"confirm message: no column {f!r}" for f in sorted(fields - known)]
         if problems:
             raise ValueError("; ".join(problems))
+
+    def _show_last_runs(self, declared: list[Parameter]) -> None:
+        """Each row starts with the newest recorded run that had exactly the row's parameters, from any trigger."""
+        runs = self.client.list_runs(self.name, LAST_RUNS_LOOKED_AT)
+        for index, status in enumerate(self.statuses):
+            try:
+                params = coerce_params(declared, self.params_for(index))
+            except ParameterError:
+                continue
+            last = next((run for run in runs if run["params"] == params), None)
+            if last is not None:
+                status.show(last, self.client)
 
     def _grid(self) -> widgets.GridBox:
         header = [widgets.HTML("")] + [widgets.HTML(f"<b>{html.escape(c)}</b>") for c in self.columns]
