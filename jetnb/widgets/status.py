@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -23,12 +24,13 @@ import traitlets
 from ..durations import format_duration
 from ..events import SYMBOLS as STEP_SYMBOLS
 from ..params import ParameterError
-from ..render import failure_report, short_time, step_line
+from ..render import failure_report, short_time, step_lines
 from ..store import FINAL_STATUSES
 from ..workflow import WorkflowError
 from .client import Client
 
 POLL_SECONDS = 0.25
+PARKED_POLL_SECONDS = 2.0  # a run waiting for approval may wait for days
 SYMBOLS = {**STEP_SYMBOLS, "queued": "…", "interrupted": "■"}
 
 
@@ -38,7 +40,9 @@ class RunStatus(widgets.Output):
     ``compact`` gives one line (for table rows); ``timeline`` adds trigger,
     parameters and the step timeline (for run history). ``busy`` is true while
     a run is being started or followed and has not ended, so buttons can be
-    disabled.
+    disabled. A run ``waiting`` for approval is parked: ``busy`` turns false
+    and ``wait`` returns, but the run is still followed until it ends (a
+    decision and ``jetnb resume`` elsewhere show up here).
     """
 
     busy = traitlets.Bool(False)
@@ -93,12 +97,15 @@ class RunStatus(widgets.Output):
         self._render(markdown)
 
     def wait(self, timeout: float | None = None) -> dict[str, Any] | None:
-        """Block until the followed run has ended (or ``timeout`` passed); returns the last record shown."""
+        """Block until the followed run has ended or is parked (or ``timeout`` passed); returns the last record."""
         self._ended.wait(timeout)
         return self.run
 
     def _stop(self) -> None:
         self._following = None
+        self._settle()
+
+    def _settle(self) -> None:
         self.busy = False
         self._ended.set()
 
@@ -112,7 +119,9 @@ class RunStatus(widgets.Output):
                     last = run
                 if run["status"] in FINAL_STATUSES:
                     break
-                time.sleep(POLL_SECONDS)
+                if run["status"] == "waiting":
+                    self._settle()
+                time.sleep(PARKED_POLL_SECONDS if run["status"] == "waiting" else POLL_SECONDS)
         except Exception as exc:  # the store or server went away: say so rather than spin
             if self._following == run_id:
                 self._render(f"**? run `{run_id}`**: cannot read it: {type(exc).__name__}: {exc}")
@@ -131,25 +140,29 @@ class RunStatus(widgets.Output):
 
 
 def headline(run: dict[str, Any]) -> str:
-    """``✓ succeeded in 1.52s``, ``… queued`` or ``▶ running step 2 of 3 (fetch)``."""
+    """``✓ succeeded in 1.52s``, ``… queued``, ``▶ running step 2 of 3 (fetch)`` or where a run waits, and why."""
     status = run["status"]
     text = f"{SYMBOLS.get(status, '•')} {status}"
     if status == "running":
         return f"{text} {progress(run.get('steps') or [])}"
+    if status == "waiting":
+        return f"{text} at {progress(run.get('steps') or [])}"
     if run.get("duration") is not None:
         text += f" in {format_duration(run['duration'])}"
     return text
 
 
 def progress(steps: list[dict[str, Any]]) -> str:
-    """Where a running run is: the step running now, else the next one to run."""
+    """Where a run is: the step running or waiting now (with why it waits), else the next one to run."""
     if all(s["status"] == "pending" for s in steps):
         return "(starting the kernel)"
-    current = next((s for s in steps if s["status"] == "running"), None) or next(
+    current = next((s for s in steps if s["status"] in ("running", "waiting")), None) or next(
         (s for s in steps if s["status"] == "pending"), None)
     if current is None:
         return "(saving the run log)"
-    return f"step {current['seq']} of {len(steps)} ({current['name']})"
+    text = f"step {current['seq']} of {len(steps)} ({current['name']})"
+    reason = (current.get("detail") or {}).get("reason")
+    return f"{text}: {reason}" if current["status"] == "waiting" and reason else text
 
 
 def run_line(run: dict[str, Any]) -> str:
@@ -165,7 +178,7 @@ def run_line(run: dict[str, Any]) -> str:
 
 
 def run_markdown(run: dict[str, Any], *, timeline: bool = False) -> str:
-    """The full view of a run: outcome, (timeline), result as pretty JSON, error with traceback, run log."""
+    """The full view of a run: outcome, (timeline), result and outputs as pretty JSON, error, handlers, run log."""
     blocks = [f"**{headline(run)}** — run `{run['id']}`"]
     if timeline:
         blocks.append(f"trigger `{run['trigger']}` · started {short_time(run.get('started_at'))} UTC · "
@@ -173,11 +186,18 @@ def run_markdown(run: dict[str, Any], *, timeline: bool = False) -> str:
         steps = run.get("steps") or []
         if steps:
             width = max(len(s["name"]) for s in steps)
-            blocks.append(fenced("\n".join(step_line(s, width).strip() for s in steps), "text"))
+            lines = [line for step in steps for line in step_lines(step, width)]
+            blocks.append(fenced(textwrap.dedent("\n".join(lines)), "text"))
+    if run["status"] == "waiting":
+        blocks.append(f"decide with `jetnb approvals` and `jetnb approve`, then `jetnb resume {run['id']}`")
     if run.get("result") is not None:
         blocks.append("result:\n\n" + fenced(json.dumps(run["result"], indent=2), "json"))
+    if run.get("outputs"):
+        blocks.append("outputs:\n\n" + fenced(json.dumps(run["outputs"], indent=2), "json"))
     if run.get("error"):
         blocks.append(fenced(failure_report(run), "text"))
+    for handler in run.get("handler_runs") or []:
+        blocks.append(f"handler run `{handler['id']}` ({handler['workflow']}): {handler['status']}")
     if run.get("log_path"):
         blocks.append("run log: " + log_link(run["log_path"]))
     return "\n\n".join(blocks)
