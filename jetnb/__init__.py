@@ -37,4 +37,8 @@ def __getattr__(name: str) -> Any:
         from .runtime.outputs import output
 
         return output
+    if name == "show":
+        from .overview import show
+
+        return show
     raise AttributeError(f"module 'jetnb' has no attribute {name!r}")

@@ -18,7 +18,8 @@ def strip_ansi(text: str) -> str:
     return _ANSI.sub("", text)
 
 
-def _when(iso: str | None) -> str:
+def short_time(iso: str | None) -> str:
+    """An ISO time as ``2026-11-26 09:15:00`` (UTC, as stored)."""
     return iso.replace("T", " ")[:19] if iso else "-"
 
 
@@ -27,7 +28,7 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
         return "no runs yet"
     rows = [("RUN", "WORKFLOW", "STATUS", "TRIGGER", "STARTED (UTC)", "DURATION")]
     for run in runs:
-        rows.append((run["id"], run["workflow"], run["status"], run["trigger"], _when(run.get("started_at")),
+        rows.append((run["id"], run["workflow"], run["status"], run["trigger"], short_time(run.get("started_at")),
                      format_duration(run.get("duration"))))
     return _columns(rows)
 
@@ -109,7 +110,7 @@ def run_detail(run: dict[str, Any]) -> str:
         f"workflow  {run['workflow']}  ({run['notebook']})",
         f"status    {run['status']}",
         f"trigger   {run['trigger']}" + (f" (rerun of {run['rerun_of']})" if run.get("rerun_of") else ""),
-        f"started   {_when(run.get('started_at'))}   duration {format_duration(run.get('duration'))}",
+        f"started   {short_time(run.get('started_at'))}   duration {format_duration(run.get('duration'))}",
         f"params    {json.dumps(run.get('params') or {})}",
     ]
     steps = run.get("steps") or []

@@ -1,0 +1,15 @@
+"""ipywidgets that start and follow workflow runs from a notebook.
+
+Every widget talks to a ``Client``; by default a ``LocalClient`` on the same
+store as the CLI (``.jetnb/jetnb.db`` under the kernel's folder, or
+``$JETNB_STORE``), overridable with ``store=`` and ``runs_dir=``.
+"""
+
+from .client import Client, LocalClient
+from .run_button import RunButton
+from .run_form import RunForm
+from .run_history import RunHistory
+from .status import RunStatus
+from .table_trigger import TableTrigger
+
+__all__ = ["Client", "LocalClient", "RunButton", "RunForm", "RunHistory", "RunStatus", "TableTrigger"]
