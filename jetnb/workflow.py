@@ -123,7 +123,7 @@ class Workflow:
             return cls._broken(path, "not a notebook: no list of cells")
         problems: list[Problem] = []
         cells: list[Cell] = []
-        config, parameters = WorkflowConfig(), []
+        config, parameters = parse_workflow_config("")[0], []  # a notebook without %%workflow gets the defaults
         seen_roles: dict[str, int] = {}
 
         def problem(number: int | None, message: str) -> None:

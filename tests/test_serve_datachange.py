@@ -9,7 +9,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from servekit import wait_for
 from jetnb.triggers.datachange import SourceError, diff, read_records
 
 WATCH = ["%load_ext jetnb", """%%workflow

@@ -14,10 +14,10 @@ from ..params import ParameterError
 from ..control.approvals import decide
 from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_run
 from ..store.rows import iso
-from ..triggers.overview import trigger_view
 from ..triggers.registry import ServedWorkflow
 from .auth import bearer, same_secret
 from .base import BadBody, JsonHandler, json_object
+from .views import workflow_view
 
 MAX_PAGE = 500
 
@@ -34,25 +34,6 @@ class ApiHandler(JsonHandler):
             self.refuse(404, f"no workflow {name!r} is served")
         return served
 
-    def workflow_view(self, served: ServedWorkflow, *, full: bool = False) -> dict[str, Any]:
-        store = self.plane.store()
-        state = store.workflow_state(served.name)
-        latest = store.latest_run(served.name)
-        last = public_run(latest) if latest else None
-        now = self.plane.clock.now()
-        view = {
-            "name": served.name, "path": str(served.path), "description": served.workflow.description,
-            "triggers": [trigger_view(store, t, now) for t in store.triggers(served.name)],
-            "paused": state["paused"], "paused_at": iso(state["paused_at"]),
-            "pause_reason": state["pause_reason"], "consecutive_failures": state["consecutive_failures"],
-            "concurrency": served.config["concurrency"],
-            "last_run": last and {k: last[k] for k in ("id", "status", "trigger", "created_at", "finished_at")},
-        }
-        if full:
-            view["parameters"] = [p.to_dict() for p in served.workflow.parameters]
-            view["config"] = {k: v for k, v in served.config.items() if k != "triggers"}
-        return view
-
 
 class Health(JsonHandler):
     def get(self) -> None:
@@ -62,13 +43,13 @@ class Health(JsonHandler):
 class Workflows(ApiHandler):
     def get(self) -> None:
         served = sorted(self.plane.registry.served.values(), key=lambda s: s.name)
-        self.answer(200, {"workflows": [self.workflow_view(s) for s in served]})
+        self.answer(200, {"workflows": [workflow_view(self.plane, s) for s in served]})
 
 
 class WorkflowDetail(ApiHandler):
     def get(self, name: str) -> None:
         if served := self.served(name):
-            self.answer(200, self.workflow_view(served, full=True))
+            self.answer(200, workflow_view(self.plane, served, full=True))
 
 
 class WorkflowRuns(ApiHandler):
@@ -100,7 +81,7 @@ class PauseResume(ApiHandler):
         except BadBody as exc:
             return self.refuse(400, str(exc))
         self.plane.set_paused(served.name, action == "pause", str(reason))
-        self.answer(200, self.workflow_view(served))
+        self.answer(200, workflow_view(self.plane, served))
 
 
 class Runs(ApiHandler):

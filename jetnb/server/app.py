@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import fcntl
+import hashlib
 import logging
 import os
 import secrets
@@ -27,6 +28,7 @@ from .. import __version__
 from ..control.loops import Loops
 from ..control.plane import ControlPlane
 from ..clock import clock_from_env
+from ..web import pages
 from . import api, base, hooks
 
 log = logging.getLogger("jetnb.serve")
@@ -51,7 +53,9 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
         (r"/api/approvals/(\d+)", api.ApprovalDetail),
         (r"/api/approvals/(\d+)/(approve|reject)", api.Decide),
         (rf"/hooks/{name}", hooks.Hook),
-    ], plane=plane, token=token, default_handler_class=base.NotFound, log_function=_log_refusal)
+        *pages.routes(),
+    ], plane=plane, token=token, default_handler_class=base.NotFound, log_function=_log_refusal,
+        cookie_secret=hashlib.sha256(b"jetnb-pages:" + token.encode()).hexdigest(), xsrf_cookies=True)
 
 
 def _log_refusal(handler: tornado.web.RequestHandler) -> None:

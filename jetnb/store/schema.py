@@ -132,4 +132,8 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX audit_by_subject ON audit(subject, at);
     """,
+    # 4: the runs page filters by trigger too; keep that a keyset walk down an index
+    """
+    CREATE INDEX runs_by_trigger ON runs(trigger, created_at DESC, id DESC);
+    """,
 ]
