@@ -55,8 +55,9 @@ def message(shell: Any, header: Header) -> str:
 def request(shell: Any, header: Header) -> dict[str, Any]:
     """The approval request as the runner stores it."""
     ctx = context.current()
+    workflow = ctx.workflow or ctx.config.get("name")
     return {"event": "approval_request", "step": header.name, "approvers": approvers(header.get("approve")),
-            "message": message(shell, header), "details": {"params": ctx.params, "workflow": ctx.workflow,
+            "message": message(shell, header), "details": {"params": ctx.params, "workflow": workflow,
                                                            "run_id": ctx.run_id},
             "timeout": header.get("approval_timeout"), "on_timeout": header.get("on_timeout", "reject"),
             "allow_self": bool(ctx.config.get("allow_self_approval", True))}

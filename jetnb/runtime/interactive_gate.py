@@ -3,8 +3,8 @@
 The cell shows an approval prompt (message, approvers, details, Approve /
 Reject and a comment). It waits for the first decision from the prompt, the
 feed (``ApprovalFeed``, the web page) or the CLI (``jetnb approve``):
-every 0.25 s it lets the kernel handle widget clicks (jupyter-ui-poll) and
-reads the request's status from the store. It waits until a decision
+every 0.25 s it reads the request's status from the store, while the
+prompt's clicks are handled by a kernel subshell (``_subshell_for``). It waits until a decision
 arrives or the request expires (``--approval-timeout``; without one it
 waits until the cell is interrupted).
 """
@@ -55,7 +55,6 @@ def _prompt(store: Store, approval: dict[str, Any]) -> Any:
 def wait_for_decision(shell: Any, header: Header, request: dict[str, Any]) -> dict[str, Any]:
     """Ask in the local store, show the prompt, and block until decided; returns the decision."""
     from IPython.display import display
-    from jupyter_ui_poll import ui_events
 
     ctx = context.current()
     store = Store()
@@ -67,15 +66,47 @@ def wait_for_decision(shell: Any, header: Header, request: dict[str, Any]) -> di
         started_by=ctx.started_by or getpass.getuser(), trigger=ctx.trigger, timeout=request["timeout"])
     box, controls, status = _prompt(store, approval)
     display(box)
-    with ui_events() as poll:
-        while True:
-            poll(20)
-            decided = decision_of(store.get_approval(approval["id"]))
-            if decided is not None:
-                for control in controls:
-                    control.disabled = True
-                status.value = f"<b>{decided['status']}</b>" + (f" by {html.escape(str(decided['by']))}"
-                                                                if decided["by"] else "")
-                store.close()
-                return decided
-            time.sleep(POLL_SECONDS)
+    _subshell_for(list(controls) + [status])
+    while True:
+        time.sleep(POLL_SECONDS)
+        decided = decision_of(store.get_approval(approval["id"]))
+        if decided is not None:
+            for control in controls:
+                control.disabled = True
+            status.value = f"<b>{decided['status']}</b>" + (f" by {html.escape(str(decided['by']))}"
+                                                            if decided["by"] else "")
+            store.close()
+            return decided
+
+
+def _subshell_for(widgets: list[Any]) -> None:
+    """Route the prompt's widget messages to a kernel subshell, which handles them while this cell waits.
+
+    ipykernel 7 runs shell messages one at a time on the main thread, so a
+    click on a widget shown by a waiting cell would wait for the cell. A
+    subshell (ipykernel 7's concurrent shell) is created on the shell-channel
+    thread and the prompt's comms are told to send their replies there.
+    Without subshell support (older kernels) the prompt's buttons are not
+    processed until the cell ends; decisions from the CLI, the web page or
+    another notebook's feed still arrive through the store.
+    """
+    from concurrent.futures import Future
+
+    from IPython import get_ipython
+
+    kernel = getattr(get_ipython(), "kernel", None)
+    thread = getattr(kernel, "shell_channel_thread", None)
+    if thread is None or not getattr(kernel, "_supports_kernel_subshells", False):
+        return
+    created: Future = Future()
+
+    def create() -> None:
+        try:
+            created.set_result(thread.manager._create_subshell())
+        except Exception as exc:  # no subshell: the store-polling fallback still works
+            created.set_exception(exc)
+
+    thread.io_loop.add_callback(create)
+    subshell = created.result(timeout=10)
+    for widget in widgets:
+        widget.comm._reply_subshell_id = subshell
