@@ -7,15 +7,14 @@ the widget.
 from __future__ import annotations
 
 import pytest
-import requests
-
 from conftest import run_json
+from servekit import TOKEN, wait_for
+from test_widgets import TIMEOUT
+
 from jetnb.params import ParameterError
 from jetnb.store import Store
 from jetnb.widgets import ApprovalFeed, LocalClient, ServerClient, ServerError
 from jetnb.widgets.approval_feed import ApprovalRequest
-from servekit import TOKEN, wait_for
-from test_widgets import TIMEOUT
 
 GATED = [
     "%load_ext jetnb",
@@ -106,4 +105,3 @@ def test_server_client_starts_a_run_and_the_feed_approves_it_through_the_server(
     again = ApprovalRequest(request.approval, "bob", client)
     assert again.decide(False) is None and "already decided: approved by bob" in again.message.value
     feed.stop()
-    assert requests.get(f"{srv.url}/api/health", timeout=10).ok

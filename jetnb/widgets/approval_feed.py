@@ -136,12 +136,13 @@ def refusal(text: str) -> str:
 def request_html(approval: dict[str, Any]) -> str:
     """The request as people read it: message, where it waits, who asked, who may decide, details."""
     e = html.escape
+    expires = f" · expires {e(short_time(approval['expires_at']))} UTC" if approval.get("expires_at") else ""
+    where = (f"workflow <code>{e(approval['workflow'])}</code> · step <code>{e(approval['step'])}</code>"
+             f" · run <code>{e(approval['run_id'])}</code>")
+    when = (f"trigger {e(str(approval.get('trigger') or '-'))}"
+            f" · started by {e(str(approval.get('started_by') or '-'))}"
+            f" · requested {e(short_time(approval['requested_at']))} UTC{expires}")
     lines = [f"<b>{e(approval['message'])}</b> <span style='opacity:.7'>(request {approval['id']})</span>",
-             f"workflow <code>{e(approval['workflow'])}</code> · step <code>{e(approval['step'])}</code>"
-             f" · run <code>{e(approval['run_id'])}</code>",
-             f"trigger {e(str(approval.get('trigger') or '-'))} · started by {e(str(approval.get('started_by') or '-'))}"
-             f" · requested {e(short_time(approval['requested_at']))} UTC"
-             + (f" · expires {e(short_time(approval['expires_at']))} UTC" if approval.get("expires_at") else ""),
-             f"approvers: {e(', '.join(approval['approvers']))}"]
+             where, when, f"approvers: {e(', '.join(approval['approvers']))}"]
     details = json.dumps(approval.get("details") or {}, indent=2, default=str)
     return "<br>".join(lines) + f"<pre style='font-size: smaller; margin: 4px 0'>{e(details)}</pre>"

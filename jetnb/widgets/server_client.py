@@ -27,7 +27,7 @@ class ServerError(RuntimeError):
 
 
 class ServerClient:
-    """Runs started, read and decided through ``jetnb serve`` at ``url`` with its ``token`` (default ``$JETNB_TOKEN``)."""
+    """Runs started, read and decided through ``jetnb serve`` at ``url``; ``token`` defaults to ``$JETNB_TOKEN``."""
 
     def __init__(self, url: str, token: str | None = None, timeout: float = TIMEOUT):
         self.url = url.rstrip("/")
