@@ -35,7 +35,7 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
 
 def paused_notes(states: list[dict[str, Any]]) -> str:
     """A line per paused workflow, under the runs table, so nobody wonders why its schedule went quiet."""
-    return "\n".join(f"paused: {s['name']} since {_when(iso(s['paused_at']))}: {s['pause_reason']} "
+    return "\n".join(f"paused: {s['name']} since {short_time(iso(s['paused_at']))}: {s['pause_reason']} "
                      f"(jetnb unpause {s['name']})" for s in states)
 
 
@@ -50,8 +50,8 @@ def schedules_table(rows: list[dict[str, Any]]) -> str:
             outcome = f"{last.get('run_status') or 'fired'} (run {last['run_id']})"
         elif last.get("reason"):
             outcome = f"skipped: {last['reason']}"
-        table.append((row["workflow"], row["describe"], "paused" if row["paused"] else _when(row["next_fire"]),
-                      _when(last.get("scheduled_at")), outcome))
+        table.append((row["workflow"], row["describe"], "paused" if row["paused"] else short_time(row["next_fire"]),
+                      short_time(last.get("scheduled_at")), outcome))
     return _columns(table)
 
 
