@@ -18,7 +18,8 @@ import pytest
 from playwright.sync_api import expect
 
 from browser import chromium, jupyterlab, lab_log, open_notebook, run_all_cells
-from conftest import REPO, notebook
+from conftest import REPO, notebook, run_cli, run_json
+from jetnb.store import Store
 
 pytestmark = pytest.mark.slow
 
@@ -39,9 +40,17 @@ ORDER_CELLS = [
     "%%result\n{'order_id': order_id, 'items': items, 'express': express}",
 ]
 
+GATED_CELLS = [
+    "%load_ext jetnb",
+    "%%workflow\nname: ship-parcel\napprovers:\n  managers: [alice, bob]",
+    ("params", "parcel: str = 'P-17'  # what to ship"),
+    '%%step send --approve managers --message "Ship parcel {parcel}?"\nsent = parcel',
+    "%%result\n{'sent': sent}",
+]
+
 # cell sources of the notebook the tests open; each shows one thing
 SHOWCASE = {
-    "setup": "import jetnb\nfrom jetnb.widgets import RunButton, RunForm, RunHistory, TableTrigger\n"
+    "setup": "import jetnb\nfrom jetnb.widgets import ApprovalFeed, RunButton, RunForm, RunHistory, TableTrigger\n"
              "STORE, RUNS = {store!r}, {runs!r}",
     "button": "RunButton({hello!r}, store=STORE, runs_dir=RUNS)",
     "form": "RunForm('ship_order.ipynb', store=STORE, runs_dir=RUNS)",
@@ -49,6 +58,7 @@ SHOWCASE = {
              "             confirm='Greet {{name}}?', store=STORE, runs_dir=RUNS)",
     "history": "RunHistory({hello!r}, store=STORE, runs_dir=RUNS)",
     "show": "jetnb.show({refund!r})",
+    "feed": "ApprovalFeed('alice', store=STORE, runs_dir=RUNS)",
 }
 CELL = {name: index for index, name in enumerate(SHOWCASE)}
 
@@ -61,15 +71,23 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def page(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    """JupyterLab with the showcase notebook open and run; one earlier run of hello is in the store."""
+def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The folder JupyterLab serves; its store is ``.jetnb/jetnb.db``."""
+    return tmp_path_factory.mktemp("lab-root")
+
+
+@pytest.fixture(scope="module")
+def page(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """JupyterLab with the showcase notebook open and run; the store has a run of hello and one waiting for alice."""
     import jetnb
 
-    root = tmp_path_factory.mktemp("lab-root")
     home = tmp_path_factory.mktemp("lab-home")
     store, runs = str(root / ".jetnb" / "jetnb.db"), str(root / "runs")
     jetnb.run(HELLO, {"name": "Grace"}, store=store, runs_dir=runs)
     notebook(ORDER_CELLS, root / "ship_order.ipynb")
+    notebook(GATED_CELLS, root / "ship_parcel.ipynb")
+    waiting = run_json(run_cli("run", "ship_parcel.ipynb", "--store", store, "--runs-dir", runs, "--json", cwd=root))
+    assert waiting["status"] == "waiting"
     values = {"store": store, "runs": runs, "hello": str(HELLO), "refund": str(REFUND)}
     notebook([source.format(**values) for source in SHOWCASE.values()], root / "showcase.ipynb")
     with jupyterlab(root, home) as lab, chromium(home) as browser:
@@ -156,3 +174,23 @@ def test_show_draws_the_workflow_graph(page, shots):
         area.screenshot(path=str(shots / "show.png"))
     finally:
         page.set_viewport_size(size)
+
+
+def test_approval_feed_approve_click_resumes_the_waiting_run(page, root, shots):
+    area = output(page, "feed")
+    area.get_by_text("1 request waiting for alice").wait_for(timeout=WAIT_MS)
+    area.get_by_text("Ship parcel P-17?").wait_for(timeout=WAIT_MS)
+    area.get_by_placeholder("comment (optional)").fill("go ahead")
+    area.get_by_role("button", name="Approve").click()
+    area.get_by_text("approved by alice").wait_for(timeout=WAIT_MS)
+    area.get_by_text("succeeded in").wait_for(timeout=WAIT_MS)
+    expect(area.get_by_role("button", name="Approve")).to_be_disabled()
+    area.screenshot(path=str(shots / "approval_feed.png"))
+    store = Store(root / ".jetnb" / "jetnb.db")
+    try:
+        [run] = store.list_runs(workflow="ship-parcel")
+        assert run["status"] == "succeeded" and run["result"] == {"sent": "P-17"}
+        [approval] = store.list_approvals(pending_only=False)
+        assert (approval["decided_by"], approval["comment"]) == ("alice", "go ahead")
+    finally:
+        store.close()

@@ -128,7 +128,7 @@ def test_table_maps_columns_and_asks_before_running(project):
     assert default.question.value == "Run hello with {&quot;name&quot;: &quot;Lin&quot;}?"
 
 
-def test_table_takes_a_dataframe():
+def test_table_takes_a_dataframe(project):
     import pandas  # a test dependency only: jetnb itself never imports it
 
     frame = pandas.DataFrame({"name": ["Ada", "Bo"], "times": [1, 3]})

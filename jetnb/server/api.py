@@ -12,7 +12,7 @@ from typing import Any
 from .. import __version__
 from ..params import ParameterError
 from ..control.approvals import decide
-from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_run
+from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_approval, public_run
 from ..store.rows import iso
 from ..triggers.registry import ServedWorkflow
 from .auth import bearer, same_secret
@@ -175,6 +175,4 @@ class Decide(ApiHandler):
         self.answer(200, approval_view(decided))
 
 
-def approval_view(approval: dict[str, Any]) -> dict[str, Any]:
-    return {**approval, "requested_at": iso(approval["requested_at"]), "expires_at": iso(approval["expires_at"]),
-            "decided_at": iso(approval["decided_at"])}
+approval_view = public_approval

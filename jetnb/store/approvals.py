@@ -7,6 +7,7 @@ import sqlite3
 from typing import Any, Callable
 
 from ..clock import now
+from .rows import iso
 
 _JSON = ("approvers", "details")
 
@@ -36,6 +37,11 @@ def decision_of(approval: dict[str, Any]) -> dict[str, Any] | None:
         outcome, approved = ("approve", True) if status == "approved" else ("reject", False)
     return {"id": approval["id"], "status": status, "outcome": outcome, "approved": approved,
             "by": approval["decided_by"], "comment": approval["comment"], "at": approval["decided_at"]}
+
+
+def public_approval(approval: dict[str, Any]) -> dict[str, Any]:
+    """The request as shown to people and JSON clients (the API, the widgets): ISO times."""
+    return {**approval, **{key: iso(approval[key]) for key in ("requested_at", "expires_at", "decided_at")}}
 
 
 class ApprovalsMixin:

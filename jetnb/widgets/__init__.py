@@ -2,14 +2,18 @@
 
 Every widget talks to a ``Client``; by default a ``LocalClient`` on the same
 store as the CLI (``.jetnb/jetnb.db`` under the kernel's folder, or
-``$JETNB_STORE``), overridable with ``store=`` and ``runs_dir=``.
+``$JETNB_STORE``), overridable with ``store=`` and ``runs_dir=``, or a
+``ServerClient`` for ``jetnb serve`` given as ``client=``.
 """
 
+from .approval_feed import ApprovalFeed
 from .client import Client, LocalClient
 from .run_button import RunButton
 from .run_form import RunForm
 from .run_history import RunHistory
+from .server_client import ServerClient, ServerError
 from .status import RunStatus
 from .table_trigger import TableTrigger
 
-__all__ = ["Client", "LocalClient", "RunButton", "RunForm", "RunHistory", "RunStatus", "TableTrigger"]
+__all__ = ["ApprovalFeed", "Client", "LocalClient", "RunButton", "RunForm", "RunHistory", "RunStatus", "ServerClient",
+           "ServerError", "TableTrigger"]

@@ -1,8 +1,8 @@
 """Where widget runs go: the ``Client`` interface the widgets talk to, and ``LocalClient`` for the local store.
 
-The widgets only start runs and read them back through a client, so a client
-for ``jetnb serve`` can take the place of ``LocalClient`` without any widget
-changing.
+The widgets only start runs, read them back and decide approval requests
+through a client, so ``ServerClient`` (for ``jetnb serve``) takes the place of
+``LocalClient`` without any widget changing.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..runner import DEFAULT_RUNS_DIR, drive, enqueue, prepare
-from ..store import Store, default_store_path, public_run
+from ..runner import DEFAULT_RUNS_DIR, ResumeError, drive, enqueue, prepare, resume
+from ..store import RunNotFound, Store, default_store_path, public_approval, public_run
 from ..workflow import Workflow
 
 
@@ -30,6 +30,14 @@ class Client(Protocol):
 
     def list_runs(self, workflow: str, limit: int = 20) -> list[dict[str, Any]]:
         """A workflow's most recent runs, newest first, without steps."""
+        ...
+
+    def list_approvals(self, user: str, pending_only: bool = True) -> list[dict[str, Any]]:
+        """Approval requests ``user`` may decide, newest first, with ISO times (as ``GET /api/approvals``)."""
+        ...
+
+    def decide(self, approval_id: int, user: str, approve: bool, comment: str | None = None) -> dict[str, Any]:
+        """Record a decision and have the run resume without waiting for it; raises ApprovalError when refused."""
         ...
 
 
@@ -66,6 +74,17 @@ class LocalClient:
             store.reap_orphans()
             return [public_run(r) for r in store.list_runs(workflow=workflow, limit=limit)]
 
+    def list_approvals(self, user: str, pending_only: bool = True) -> list[dict[str, Any]]:
+        with self._read_lock:
+            return [public_approval(a) for a in self._store().list_approvals(user=user, pending_only=pending_only)]
+
+    def decide(self, approval_id: int, user: str, approve: bool, comment: str | None = None) -> dict[str, Any]:
+        with self._read_lock:
+            decided = self._store().decide(approval_id, user, approve, comment)
+        threading.Thread(target=self._resume, args=(decided["run_id"],), name=f"jetnb-resume-{decided['run_id']}",
+                         daemon=True).start()
+        return public_approval(decided)
+
     def _store(self) -> Store:
         if self._reader is None:
             self._reader = Store(self.store_path)
@@ -76,11 +95,44 @@ class LocalClient:
             with _slots(self.store_path, workflow):
                 drive(store, run_id, workflow, values, progress=None, backend="local")
         except BaseException as exc:  # a recorded run must end with a final status, or its watchers wait forever
-            store.update_run(run_id, status="failed", finished_at=time.time(),
-                             error={"type": type(exc).__name__, "message": str(exc),
-                                    "traceback": traceback.format_exc()})
+            _record_failure(store, run_id, exc)
         finally:
             store.close()
+
+    def _resume(self, run_id: str) -> None:
+        """Resume a decided run here, once it has finished suspending; a run in no state to resume is left alone.
+
+        The request may be decided while its run is still suspending (the gate
+        recorded it, the kernel is shutting down), so this waits, bounded, for
+        the run to settle first. A run that is not ``waiting`` then (an
+        interactive run, or one another process resumed first) is not ours.
+        """
+        store = Store(self.store_path)
+        try:
+            deadline = time.monotonic() + SUSPEND_SECONDS
+            run = store.get_run(run_id, with_steps=False)
+            while run["status"] in ("queued", "running") and time.monotonic() < deadline:
+                time.sleep(0.25)
+                run = store.get_run(run_id, with_steps=False)
+            if run["status"] != "waiting":
+                return
+            workflow = Workflow.load(run["notebook"])
+            with _slots(self.store_path, workflow):
+                resume(store, run_id, progress=None, backend="local")
+        except (RunNotFound, ResumeError):
+            return
+        except BaseException as exc:  # as for a new run: a resumed run must end
+            _record_failure(store, run_id, exc)
+        finally:
+            store.close()
+
+
+SUSPEND_SECONDS = 60  # how long a decided run may take to finish suspending before LocalClient resumes it
+
+
+def _record_failure(store: Store, run_id: str, exc: BaseException) -> None:
+    store.update_run(run_id, status="failed", finished_at=time.time(),
+                     error={"type": type(exc).__name__, "message": str(exc), "traceback": traceback.format_exc()})
 
 
 _SLOTS: dict[tuple[Path, str], threading.Semaphore] = {}
