@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from .durations import parse_duration
-from .headers import NAME_RE
+from .headers import NAME_RE, choice
 
 Check = Callable[[Any], Any]
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -62,15 +62,6 @@ def _duration(value: Any) -> float:
     if seconds <= 0:
         raise ValueError("must be longer than 0s")
     return seconds
-
-
-def _choice(*choices: str) -> Check:
-    def check(value: Any) -> str:
-        if value not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
-        return value
-
-    return check
 
 
 def _mapping(value: Any) -> dict:
@@ -177,11 +168,11 @@ TRIGGERS: dict[str, Schema] = {
     },
     "webhook": {
         "name": Field(_slug, required=True, help="served at POST /hooks/<name>"),
-        "auth": Field(_choice("hmac", "token", "none"), required=True, help="hmac, token, or none (explicitly)"),
+        "auth": Field(choice("hmac", "token", "none"), required=True, help="hmac, token, or none (explicitly)"),
         "secret_env": Field(_str, help="environment variable holding the secret (hmac, token)"),
         "signature_header": Field(_str, default="X-Hub-Signature-256"),
         "delivery_header": Field(_str, help="header carrying the sender's delivery id"),
-        "response": Field(_choice("async", "sync"), default="async"),
+        "response": Field(choice("async", "sync"), default="async"),
         "timeout": Field(_duration, default=30.0, help="how long a sync hook waits for the result"),
         "max_body": Field(_size, default=1024 * 1024),
         "params": Field(_mapping, default={}),
@@ -207,9 +198,9 @@ WORKFLOW: Schema = {
     "on_success": Field(_handler_ref, help="handler or notebook run when the run succeeds"),
     "on_pause": Field(_handler_ref, help="handler or notebook run when the workflow is paused"),
     "pause_after_failures": Field(_int(0), default=5, help="0 never pauses"),
-    "catchup": Field(_choice("none", "latest", "all"), default="latest"),
+    "catchup": Field(choice("none", "latest", "all"), default="latest"),
     "catchup_limit": Field(_int(1), default=10, help="most missed ticks run with catchup: all"),
-    "overlap": Field(_choice("skip", "queue", "allow"), default="skip"),
+    "overlap": Field(choice("skip", "queue", "allow"), default="skip"),
     "allow_self_approval": Field(_bool, default=True),
     "kernel": Field(_str, help="kernel name; defaults to the notebook's"),
     "tags": Field(_users, default=[], help="free labels"),

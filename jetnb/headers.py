@@ -91,8 +91,10 @@ def _approvers(text: str) -> list[str]:
     return names
 
 
-def _choice(*choices: str) -> Callable[[str], str]:
-    def convert(text: str) -> str:
+def choice(*choices: str) -> Callable[[Any], str]:
+    """A converter that accepts exactly one of ``choices`` (header values and YAML keys alike)."""
+
+    def convert(text: Any) -> str:
         if text not in choices:
             raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
         return text
@@ -143,9 +145,9 @@ STEP_OPTIONS: tuple[Option, ...] = (
            "WHO"),
     Option("--message", str, "what the approver is asked; {names} are filled from the notebook", "TEXT"),
     Option("--approval-timeout", _seconds, "how long the request stays open", "DURATION"),
-    Option("--on-timeout", _choice("reject", "approve", "fail"), "what an unanswered request means (default reject)",
+    Option("--on-timeout", choice("reject", "approve", "fail"), "what an unanswered request means (default reject)",
            "POLICY"),
-    Option("--on-reject", _choice("skip", "fail"), "skip the step (default) or fail the run when rejected", "POLICY"),
+    Option("--on-reject", choice("skip", "fail"), "skip the step (default) or fail the run when rejected", "POLICY"),
     Option("--idempotent", None, "safe to run again: on resume, re-execute instead of restoring from the journal"),
 )
 GATE_ONLY = ("message", "approval_timeout", "on_timeout", "on_reject")
