@@ -323,8 +323,10 @@ def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
               help="runs executing at once, all workflows together")
 @click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0),
               help="seconds running runs get to finish on Ctrl-C / SIGTERM before they are interrupted")
+@click.option("--backend", type=click.Choice(["local", "pool"]), default="local", show_default=True,
+              help="pool: kernels started ahead of time (one fresh kernel per run); local: start one per run")
 def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
-          grace: float) -> None:
+          grace: float, backend: str) -> None:
     """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API."""
     from .server.app import StoreInUse, serve as run_server
 
@@ -332,7 +334,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
         _fail(f"no folder {directory} (give the folder that holds your workflow notebooks)")
     try:
         run_server(directory, host=host, port=port, store_path=store_path or default_store_path(),
-                   runs_dir=runs_dir, max_runs=max_runs, grace=grace)
+                   runs_dir=runs_dir, max_runs=max_runs, grace=grace, backend=backend)
     except (StoreInUse, OSError) as exc:
         _fail(str(exc))
 

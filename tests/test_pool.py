@@ -30,3 +30,18 @@ def test_pooled_runs_are_isolated_and_start_in_the_notebook_folder(make_nb, proj
         assert (folder / "where.txt").read_text() == mark
     assert results == [{"seen_before": False}, {"seen_before": False}]
     close_backends()
+
+
+def test_serve_runs_on_the_pool(server):
+    from servekit import wait_for
+
+    srv = server(args=("--backend", "pool"))
+    srv.workflow("greet", ["%load_ext jetnb", "%%workflow\nname: greet", ("params", "name: str = 'World'"),
+                           "%%result\n{'greeting': f'Hello, {name}!'}"])
+    srv.start()
+    runs = [srv.api("POST", "/api/workflows/greet/runs", json={"params": {"name": n}}).json()["run_id"]
+            for n in ("Ada", "Lin")]
+    for run_id, name in zip(runs, ("Ada", "Lin")):
+        done = wait_for(lambda r=run_id: (run := srv.run(r))["status"] == "succeeded" and run, "a pooled run")
+        assert done["result"] == {"greeting": f"Hello, {name}!"}
+    assert srv.stop() == 0

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ..params import coerce_params
-from ..executor import close_backends
+from ..executor import close_backends, get_backend
 from ..runner import enqueue, execute_queued, resume
 from ..store import Store
 from ..clock import Clock
@@ -76,6 +76,7 @@ class ControlPlane:
                       "the last stop", workflow=run["workflow"], run_id=run_id)
             served = self.registry.get(run["workflow"])
             self.dispatcher.submit(Job(run_id, run["workflow"], served.config["concurrency"] if served else 1))
+        get_backend(self.backend)  # a kernel pool starts filling now, before the first trigger fires
         self.dispatcher.start()
 
     def shutdown(self, grace: float, hurry: threading.Event) -> None:

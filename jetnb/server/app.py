@@ -79,7 +79,7 @@ def lock_store(store_path: Path) -> IO[str]:
 
 
 def serve(directory: Path, *, host: str, port: int, store_path: Path, runs_dir: Path, max_runs: int,
-          grace: float) -> None:
+          grace: float, backend: str = "local") -> None:
     """Run the server until a signal; raises StoreInUse when another server holds the store."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jetnb %(levelname)s %(message)s")
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook lines repeat what jetnb logs
@@ -87,7 +87,7 @@ def serve(directory: Path, *, host: str, port: int, store_path: Path, runs_dir: 
     try:
         sockets = bind_sockets(port, address=host)  # a port in use is refused before anything starts
         plane = ControlPlane(directory, store_path=store_path, runs_dir=runs_dir, max_runs=max_runs,
-                             clock=clock_from_env())
+                             clock=clock_from_env(), backend=backend)
         plane.start()
         token = os.environ.get("JETNB_TOKEN") or ""
         generated = not token
