@@ -25,7 +25,7 @@ def main(repeat: int) -> None:
     os.environ.setdefault("HOME", str(work))
     os.chdir(work)
     from jetnb.executor import get_backend
-    from jetnb.runner import execute, prepare
+    from jetnb.service.runner import execute, prepare
     from jetnb.store import Store
 
     store = Store(work / "jetnb.db")

@@ -26,11 +26,11 @@ def unload_ipython_extension(shell: Any) -> None:
 
 def __getattr__(name: str) -> Any:
     if name == "Workflow":
-        from .workflow import Workflow
+        from .model.workflow import Workflow
 
         return Workflow
     if name == "run":
-        from .runner import run
+        from .service.runner import run
 
         return run
     if name == "output":
@@ -38,7 +38,7 @@ def __getattr__(name: str) -> Any:
 
         return output
     if name == "show":
-        from .overview import show
+        from .widgets.show import show
 
         return show
     raise AttributeError(f"module 'jetnb' has no attribute {name!r}")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from jetnb.config import parse_workflow_config
+from jetnb.model.config import parse_workflow_config
 
 
 def test_defaults_fill_every_key():

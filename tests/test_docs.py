@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from conftest import REPO
-from jetnb.config import SOURCE, TRIGGERS, WORKFLOW
-from jetnb.headers import OPTIONS
+from jetnb.model.config import SOURCE, TRIGGERS, WORKFLOW
+from jetnb.model.headers import OPTIONS
 
 FORMAT = (REPO / "docs" / "format.md").read_text(encoding="utf-8")
 

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from jetnb.headers import HeaderError, parse_header, split_cell
+from jetnb.model.headers import HeaderError, parse_header, split_cell
 
 
 def test_split_recognises_only_jetnb_magics():

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from jetnb.params import ParameterError, coerce_params, parse_parameters
+from jetnb.model.params import ParameterError, coerce_params, parse_parameters
 
 CELL = '''import os
 order_id: int = 0  # the order to refund

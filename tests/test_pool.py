@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from jetnb.executor.pool import PooledBackend
 from jetnb.executor import BACKENDS, close_backends, get_backend
-from jetnb.runner import execute, prepare
+from jetnb.service.runner import execute, prepare
 from jetnb.store import Store
 
 

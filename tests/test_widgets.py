@@ -149,8 +149,8 @@ def test_run_history_lists_selects_and_refreshes(project):
 
 
 def test_show_gives_name_description_parameters_and_mermaid_graph():
-    from jetnb.overview import overview
-    from jetnb.workflow import Workflow
+    from jetnb.widgets.show import overview
+    from jetnb.model.workflow import Workflow
 
     text = overview(Workflow.load(REFUND))
     assert text.startswith("### refund-order\n\nRefund an order with a coupon or a return")
@@ -161,8 +161,8 @@ def test_show_gives_name_description_parameters_and_mermaid_graph():
 
 
 def test_show_lists_problems_of_a_broken_workflow(make_nb):
-    from jetnb.overview import overview
-    from jetnb.workflow import Workflow
+    from jetnb.widgets.show import overview
+    from jetnb.model.workflow import Workflow
 
     broken = make_nb("broken.ipynb", ["%load_ext jetnb", "%%step a --retry 3\npass"])
     text = overview(Workflow.load(broken))

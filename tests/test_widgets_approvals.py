@@ -11,7 +11,7 @@ from conftest import run_json
 from servekit import TOKEN, wait_for
 from test_widgets import TIMEOUT
 
-from jetnb.params import ParameterError
+from jetnb.model.params import ParameterError
 from jetnb.store import Store
 from jetnb.widgets import ApprovalFeed, LocalClient, ServerClient, ServerError
 from jetnb.widgets.approval_feed import ApprovalRequest

@@ -12,9 +12,9 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..params import ParameterError
-from ..render import first_line
-from ..workflow import Workflow
+from ..model.params import ParameterError
+from ..cli.render import first_line
+from ..model.workflow import Workflow
 
 if TYPE_CHECKING:
     from ..store import Store

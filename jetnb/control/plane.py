@@ -14,13 +14,13 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..params import coerce_params
+from ..model.params import coerce_params
 from ..executor import close_backends, get_backend
-from ..runner import enqueue, execute_queued, resume
+from ..service.runner import enqueue, execute_queued, resume
 from ..store import Store
 from ..clock import Clock
-from ..triggers.registry import Registry
-from ..workflow import Workflow
+from .catalog import Registry
+from ..model.workflow import Workflow
 from .dispatcher import Dispatcher, Job
 from .pausing import after_run
 

@@ -14,9 +14,9 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..durations import compact_duration
-from ..params import ParameterError
+from ..model.params import ParameterError
 from ..triggers.datachange import Change, SourceError, change_params, describe_source, diff, read_records
-from ..triggers.registry import ServedWorkflow, Trigger
+from .catalog import ServedWorkflow, Trigger
 
 if TYPE_CHECKING:
     from .plane import ControlPlane

@@ -17,12 +17,12 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..params import ParameterError
+from ..model.params import ParameterError
 from ..store import AlreadyFired, Store
 from ..store.rows import iso
 from ..triggers import TIME_KINDS
 from ..triggers.firing import plan_ticks, window
-from ..triggers.registry import ServedWorkflow, Trigger
+from .catalog import ServedWorkflow, Trigger
 from ..triggers.schedule import timing_for
 
 if TYPE_CHECKING:

@@ -25,8 +25,8 @@ from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
 from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: E402
 
 from ..events import MIME  # noqa: E402
-from ..headers import split_cell  # noqa: E402
-from ..workflow import RUN_HANDLER_TAG, Workflow  # noqa: E402
+from ..model.headers import split_cell  # noqa: E402
+from ..model.workflow import RUN_HANDLER_TAG, Workflow  # noqa: E402
 from .kernel_stderr import filtered_stderr  # noqa: E402
 from .notebook_io import is_local, save_notebook  # noqa: E402
 

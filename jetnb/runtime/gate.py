@@ -15,7 +15,7 @@ from typing import Any
 from IPython.display import display
 
 from ..events import MIME
-from ..headers import Header
+from ..model.headers import Header
 from . import context
 from .outcomes import Decision
 

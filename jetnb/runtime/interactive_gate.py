@@ -18,7 +18,7 @@ import os
 import time
 from typing import Any
 
-from ..headers import Header
+from ..model.headers import Header
 from ..store import ApprovalError, Store, decision_of
 from . import context
 

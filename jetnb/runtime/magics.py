@@ -8,8 +8,8 @@ from typing import Any
 
 from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
-from ..config import parse_workflow_config
-from ..headers import parse_header
+from ..model.config import parse_workflow_config
+from ..model.headers import parse_header
 from . import context
 from .execution import describe_error, run_body
 from .handlers import run_handler

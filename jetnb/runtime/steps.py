@@ -11,7 +11,7 @@ from IPython.display import display
 
 from ..durations import format_duration
 from ..events import bundle
-from ..headers import Header
+from ..model.headers import Header
 from . import context, gate
 from .execution import CompiledBody, compile_body, describe_error
 from .handlers import run_handler

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from html import escape
 
-from ..graph import step_label, trigger_label
-from ..workflow import Workflow
+from ..model.graph import step_label, trigger_label
+from ..model.workflow import Workflow
 
 WIDTH, CENTER, BOX_W, LINE_H, GAP = 720, 250, 300, 16, 26
 HANDLER_X = 470

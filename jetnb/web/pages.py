@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 import tornado.web
 
 from ..durations import format_duration
-from ..graph import trigger_label
-from ..params import ParameterError
-from ..render import first_line
+from ..model.graph import trigger_label
+from ..model.params import ParameterError
+from ..cli.render import first_line
 from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_run
 from ..control.approvals import decide
-from ..server.auth import same_secret
-from ..server.views import workflow_view
+from ..http.auth import same_secret
+from ..http.views import workflow_view
 from . import flow_svg, notebook_html
 
 COOKIE = "jetnb_token"

@@ -15,7 +15,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..render import short_time
+from ..cli.render import short_time
 from ..store import ApprovalError
 from .client import Client, LocalClient
 from .status import RunStatus

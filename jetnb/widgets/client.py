@@ -13,9 +13,9 @@ import traceback
 from pathlib import Path
 from typing import Any, Protocol
 
-from ..runner import DEFAULT_RUNS_DIR, ResumeError, drive, enqueue, prepare, resume
+from ..service.runner import DEFAULT_RUNS_DIR, ResumeError, drive, enqueue, prepare, resume
 from ..store import RunNotFound, Store, default_store_path, public_approval, public_run
-from ..workflow import Workflow
+from ..model.workflow import Workflow
 
 
 class Client(Protocol):

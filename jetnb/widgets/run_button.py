@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..workflow import Workflow
+from ..model.workflow import Workflow
 from .client import Client, LocalClient
 from .status import RunStatus
 

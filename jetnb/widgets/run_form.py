@@ -9,8 +9,8 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..params import Parameter, ParameterError, coerce_params
-from ..workflow import Workflow
+from ..model.params import Parameter, ParameterError, coerce_params
+from ..model.workflow import Workflow
 from .client import Client, LocalClient
 from .status import RunStatus, clip
 

@@ -8,8 +8,8 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..durations import format_duration
-from ..render import short_time
-from ..workflow import Workflow
+from ..cli.render import short_time
+from ..model.workflow import Workflow
 from .client import Client, LocalClient
 from .status import SYMBOLS, RunStatus
 

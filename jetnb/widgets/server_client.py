@@ -15,9 +15,9 @@ from urllib.parse import quote
 
 import requests
 
-from ..params import ParameterError
+from ..model.params import ParameterError
 from ..store import ApprovalError
-from ..workflow import Workflow
+from ..model.workflow import Workflow
 
 TIMEOUT = 30  # seconds for any one request: the API answers at once, runs execute in the background
 

@@ -23,10 +23,10 @@ import traitlets
 
 from ..durations import format_duration
 from ..events import SYMBOLS as STEP_SYMBOLS
-from ..params import ParameterError
-from ..render import failure_report, short_time, step_lines
+from ..model.params import ParameterError
+from ..cli.render import failure_report, short_time, step_lines
 from ..store import FINAL_STATUSES
-from ..workflow import WorkflowError
+from ..model.workflow import WorkflowError
 from .client import Client
 
 POLL_SECONDS = 0.25

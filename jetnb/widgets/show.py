@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .graph import mermaid
-from .workflow import Workflow
+from ..model.graph import mermaid
+from ..model.workflow import Workflow
 
 
 def overview(workflow: Workflow) -> str:

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .store import Store, default_store_path
+from ..store import Store, default_store_path
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 
@@ -50,7 +50,7 @@ class Progress:
         self.tty = sys.stderr.isatty()
 
     def __call__(self, event: dict[str, Any]) -> None:
-        from .events import status_line
+        from ..events import status_line
 
         if self.quiet:
             return
@@ -82,9 +82,9 @@ def _load_param_file(path: Path) -> dict[str, Any]:
 
 def _execute(notebook: Path, params: dict[str, Any], *, store_path: Path | None, runs_dir: Path, as_json: bool,
              quiet: bool, trigger: str = "manual", rerun_of: str | None = None, user: str | None = None) -> None:
-    from .params import ParameterError
-    from .runner import execute, prepare
-    from .workflow import WorkflowError
+    from ..model.params import ParameterError
+    from ..service.runner import execute, prepare
+    from ..model.workflow import WorkflowError
 
     try:
         workflow, values = prepare(notebook, params)
@@ -105,9 +105,9 @@ def _execute(notebook: Path, params: dict[str, Any], *, store_path: Path | None,
 
 def _report(store: Store, run_id: str, as_json: bool) -> None:
     """Print how a run ended (or where it waits) and exit with the matching code."""
-    from .durations import format_duration
+    from ..durations import format_duration
     from .render import failure_report
-    from .store import public_run
+    from ..store import public_run
 
     run = public_run(store.get_run(run_id))
     if as_json:
@@ -171,7 +171,7 @@ def run(notebook: Path, parameters: tuple[tuple[str, str], ...], param_file: Pat
 @click.option("-q", "--quiet", is_flag=True)
 def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool) -> None:
     """Run the same notebook again with the same parameters; the new run links to the old one."""
-    from .store import RunNotFound
+    from ..store import RunNotFound
 
     store = _store(store_path)
     try:
@@ -189,10 +189,10 @@ def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, q
 @click.option("-q", "--quiet", is_flag=True)
 def resume(run_id: str, store_path: Path | None, as_json: bool, quiet: bool) -> None:
     """Continue a waiting (decided), failed or interrupted run from where it stopped, without re-running done steps."""
-    from .params import ParameterError
-    from .runner import ResumeError, resume as resume_run
-    from .store import RunNotFound
-    from .workflow import WorkflowError
+    from ..model.params import ParameterError
+    from ..service.runner import ResumeError, resume as resume_run
+    from ..store import RunNotFound
+    from ..model.workflow import WorkflowError
 
     store = _store(store_path)
     try:
@@ -228,7 +228,7 @@ def approvals(user: str | None, show_all: bool, store_path: Path | None, as_json
 
 def _decide(approval_id: int, user: str, approve: bool, comment: str | None, store_path: Path | None,
             then_resume: bool) -> None:
-    from .store import ApprovalError
+    from ..store import ApprovalError
 
     store = _store(store_path)
     try:
@@ -239,7 +239,7 @@ def _decide(approval_id: int, user: str, approve: bool, comment: str | None, sto
         _fail(str(exc))
     click.echo(f"request {approval_id} {decided['status']} by {user}; run {decided['run_id']} can resume")
     if then_resume:
-        from .runner import resume as resume_run
+        from ..service.runner import resume as resume_run
 
         _report(store, resume_run(store, decided["run_id"], progress=Progress(False)), False)
 
@@ -277,7 +277,7 @@ _decision_command(False)
 def runs(workflow: str | None, status: str | None, limit: int, store_path: Path | None, as_json: bool) -> None:
     """List recent runs, newest first."""
     from .render import paused_notes, runs_table
-    from .store import public_run
+    from ..store import public_run
 
     store = _store(store_path)
     store.reap_orphans()
@@ -298,7 +298,7 @@ def runs(workflow: str | None, status: str | None, limit: int, store_path: Path 
 def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
     """Show one run: parameters, step timeline, result, error and where its run log is."""
     from .render import run_detail
-    from .store import RunNotFound, public_run
+    from ..store import RunNotFound, public_run
 
     store = _store(store_path)
     store.reap_orphans()
@@ -328,7 +328,7 @@ def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
 def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
           grace: float, backend: str) -> None:
     """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API."""
-    from .server.app import StoreInUse, serve as run_server
+    from ..server import StoreInUse, serve as run_server
 
     if not directory.is_dir():
         _fail(f"no folder {directory} (give the folder that holds your workflow notebooks)")
@@ -345,15 +345,15 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
 def schedules(store_path: Path | None, as_json: bool) -> None:
     """List every time trigger the server registered, with its next fire time and last outcome."""
     from .render import schedules_table
-    from .clock import clock_from_env
-    from .triggers.overview import time_triggers
+    from ..clock import clock_from_env
+    from ..control.overview import time_triggers
 
     rows = time_triggers(_store(store_path), clock_from_env().now())
     click.echo(json.dumps(rows, indent=2) if as_json else schedules_table(rows))
 
 
 def _set_paused(workflow: str, store_path: Path | None, paused: bool, reason: str) -> None:
-    from .store import WorkflowNotFound
+    from ..store import WorkflowNotFound
 
     store = _store(store_path)
     try:
@@ -394,7 +394,7 @@ def unpause(workflow: str, store_path: Path | None) -> None:
 @json_option
 def check(notebooks: tuple[Path, ...], as_json: bool) -> None:
     """Validate workflow notebooks without running them; every problem names its file and cell."""
-    from .validate import check_notebook
+    from ..model.check import check_notebook
 
     reports = [check_notebook(path) for path in notebooks]
     problems = [p for report in reports for p in report.problems]
@@ -415,8 +415,8 @@ def check(notebooks: tuple[Path, ...], as_json: bool) -> None:
 @click.argument("notebook", type=click.Path(path_type=Path))
 def graph(notebook: Path) -> None:
     """Print the workflow's flow as a Mermaid flowchart (JupyterLab and GitHub render it)."""
-    from .graph import mermaid
-    from .workflow import Workflow
+    from ..model.graph import mermaid
+    from ..model.workflow import Workflow
 
     workflow = Workflow.load(notebook)
     if workflow.problems and not workflow.cells:

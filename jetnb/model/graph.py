@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .durations import format_duration
+from ..durations import format_duration
 from .workflow import Cell, Workflow
 
 

@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..params import ParameterError
+from ..model.params import ParameterError
 from ..control.approvals import decide
 from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_approval, public_run
 from ..store.rows import iso
-from ..triggers.registry import ServedWorkflow
+from ..control.catalog import ServedWorkflow
 from .auth import bearer, same_secret
 from .base import BadBody, JsonHandler, json_object
 from .views import workflow_view

@@ -17,7 +17,7 @@ from typing import Any
 
 import tornado.web
 
-from ..params import ParameterError
+from ..model.params import ParameterError
 from ..store import FINAL_STATUSES
 from .auth import hook_refusal
 from .base import BadBody, JsonHandler, json_object

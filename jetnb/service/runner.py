@@ -15,11 +15,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .executor import RunRequest, get_backend
-from .params import ParameterError, coerce_params
+from ..executor import RunRequest, get_backend
+from ..model.params import ParameterError, coerce_params
 from .recorder import Progress, RunRecorder
-from .store import Store, new_run_id, public_run
-from .workflow import Workflow, WorkflowError
+from ..store import Store, new_run_id, public_run
+from ..model.workflow import Workflow, WorkflowError
 
 log = logging.getLogger("jetnb")
 
@@ -122,7 +122,7 @@ def resume(store: Store, ref: str, *, progress: Progress | None = None, backend:
 
 def restored_notebook(workflow: Workflow, log_path: str, completed: dict[str, dict[str, Any]]) -> Any:
     """The notebook as it is now, with the outputs of completed steps carried over from the run log."""
-    from .executor.fastimport import skip_unused_grammar
+    from ..executor.fastimport import skip_unused_grammar
 
     skip_unused_grammar()
     import nbformat

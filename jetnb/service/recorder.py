@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Callable
 
-from .store import Store
-from .workflow import Workflow
+from ..store import Store
+from ..model.workflow import Workflow
 
 Progress = Callable[[dict[str, Any]], None]
 DETAIL = ("reason", "attempts", "items", "progress", "handlers", "continued", "decision")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..workflow import Workflow
+from ..model.workflow import Workflow
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ class Report:
 
 def _schema_problems(path: Path) -> list[Problem]:
     """nbformat's own schema check, for notebooks that parse as JSON but are not valid notebooks."""
-    from .executor.fastimport import skip_unused_grammar
+    from ..executor.fastimport import skip_unused_grammar
 
     skip_unused_grammar()
     import nbformat

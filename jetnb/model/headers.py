@@ -12,7 +12,7 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from .durations import parse_duration
+from ..durations import parse_duration
 
 MAGICS = ("workflow", "step", "handler", "result")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")

@@ -6,8 +6,8 @@ from typing import Any
 
 from ..store import Store
 from ..store.rows import iso
-from . import TIME_KINDS
-from .schedule import timing_for
+from ..triggers import TIME_KINDS
+from ..triggers.schedule import timing_for
 
 
 def trigger_view(store: Store, trigger: dict[str, Any], now: float) -> dict[str, Any]:

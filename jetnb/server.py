@@ -24,12 +24,12 @@ import tornado.web
 from tornado.httpserver import HTTPServer
 from tornado.netutil import bind_sockets
 
-from .. import __version__
-from ..control.loops import Loops
-from ..control.plane import ControlPlane
-from ..clock import clock_from_env
-from ..web import pages
-from . import api, base, hooks
+from . import __version__
+from .control.loops import Loops
+from .control.plane import ControlPlane
+from .clock import clock_from_env
+from .web import pages
+from .http import api, base, hooks
 
 log = logging.getLogger("jetnb.serve")
 

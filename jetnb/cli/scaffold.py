@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from .config import SLUG_RE
+from ..model.config import SLUG_RE
 
 
 def _templates() -> Any:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Callable
 
-from .durations import parse_duration
+from ..durations import parse_duration
 from .headers import NAME_RE, choice
 
 Check = Callable[[Any], Any]

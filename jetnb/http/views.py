@@ -7,8 +7,8 @@ from typing import Any
 from ..control.plane import ControlPlane
 from ..store import public_run
 from ..store.rows import iso
-from ..triggers.overview import trigger_view
-from ..triggers.registry import ServedWorkflow
+from ..control.overview import trigger_view
+from ..control.catalog import ServedWorkflow
 
 
 def workflow_view(plane: ControlPlane, served: ServedWorkflow, *, full: bool = False) -> dict[str, Any]:
