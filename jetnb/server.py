@@ -112,7 +112,7 @@ async def _serve(plane: ControlPlane, sockets: list[socket.socket], token: str, 
     host, port = sockets[0].getsockname()[:2]
     url = f"http://{host}:{port}"
     shown = f"{token} (generated; set JETNB_TOKEN to choose one)" if generated else "from $JETNB_TOKEN"
-    log.info("jetnb %s serving %d workflow(s) from %s on %s", __version__, len(plane.registry.served),
+    log.info("jetnb %s serving %d workflow(s) from %s on %s", __version__, len(plane.catalog.served),
              plane.directory, url)
     log.info("API token: %s   e.g. curl -H 'Authorization: Bearer <token>' %s/api/workflows", shown, url)
     loops = Loops(plane)

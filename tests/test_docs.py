@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from conftest import REPO
-from jetnb.model.config import SOURCE, TRIGGERS, WORKFLOW
+from jetnb.model.config import WORKFLOW
+from jetnb.triggers.data_change import SOURCE
+from jetnb.triggers.registry import kinds
 from jetnb.model.headers import OPTIONS
 
 FORMAT = (REPO / "docs" / "format.md").read_text(encoding="utf-8")
@@ -15,7 +17,7 @@ def test_every_workflow_key_is_documented():
 
 
 def test_every_trigger_and_its_keys_are_documented():
-    missing = [f"{kind}.{key}" for kind, schema in TRIGGERS.items() for key in [kind, *schema]
+    missing = [f"{kind}.{key}" for kind, trigger in kinds().items() for key in [kind, *trigger.schema]
                if f"`{key}`" not in FORMAT]
     missing += [f"source.{key}" for key in SOURCE if key not in FORMAT]
     assert missing == []

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from jetnb.executor.pool import PooledBackend
-from jetnb.executor import BACKENDS, close_backends, get_backend
+from jetnb.executor import backend_names, close_backends, get_backend
 from jetnb.service.runner import execute, prepare
 from jetnb.store import Store
 
@@ -18,7 +18,7 @@ def test_pooled_runs_are_isolated_and_start_in_the_notebook_folder(make_nb, proj
         '%%result\n{"seen_before": seen_before}',
     ])
     store = Store(project / "jetnb.db")
-    assert "pool" in BACKENDS and isinstance(get_backend("pool"), PooledBackend)
+    assert "pool" in backend_names() and isinstance(get_backend("pool"), PooledBackend)
     results = []
     for mark in ("first", "second"):
         workflow, params = prepare(path, {"mark": mark})

@@ -9,7 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from jetnb.triggers.datachange import SourceError, diff, read_records
+from jetnb.triggers.base import SourceError
+from jetnb.triggers.changes import diff
+from jetnb.triggers.data_change import read_records
 
 WATCH = ["%load_ext jetnb", """%%workflow
 name: watch-orders

@@ -28,6 +28,16 @@ def _store(path: Path | None) -> Store:
     return Store(path or default_store_path())
 
 
+def _backend(ctx: click.Context, param: click.Parameter, name: str) -> str:
+    """An executor backend registered under ``jetnb.executors`` (checked here, loaded only when a run starts)."""
+    from ..executor import backend_names
+
+    known = backend_names()
+    if name not in known:
+        raise click.BadParameter(f"unknown backend {name!r} (registered: {', '.join(known)})", ctx, param)
+    return name
+
+
 def _fail(message: str, code: int = EXIT_USAGE) -> None:
     click.echo(f"jetnb: {message}", err=True)
     sys.exit(code)
@@ -323,7 +333,7 @@ def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
               help="runs executing at once, all workflows together")
 @click.option("--grace", default=30.0, show_default=True, type=click.FloatRange(0),
               help="seconds running runs get to finish on Ctrl-C / SIGTERM before they are interrupted")
-@click.option("--backend", type=click.Choice(["local", "pool"]), default="local", show_default=True,
+@click.option("--backend", default="local", show_default=True, callback=_backend,
               help="pool: kernels started ahead of time (one fresh kernel per run); local: start one per run")
 def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
           grace: float, backend: str) -> None:

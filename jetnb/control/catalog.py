@@ -8,17 +8,18 @@ served notebook is refused the same way, and the one served first keeps it.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ..model.workflow import Workflow
+from ..triggers.base import PushKind, TriggerKind
+from ..triggers.registry import kind as trigger_kind
 
 
 @dataclass(frozen=True)
 class Trigger:
-    kind: str
+    kind: TriggerKind
     key: str  # stable across edits of params; a changed cron or source is a new trigger
     spec: dict[str, Any]
 
@@ -41,34 +42,20 @@ class ServedWorkflow:
     def config(self) -> dict[str, Any]:
         return self.workflow.config.values
 
-    def of_kind(self, *kinds: str) -> list[Trigger]:
-        return [t for t in self.triggers if t.kind in kinds]
+    def of_family(self, family: str) -> list[Trigger]:
+        return [t for t in self.triggers if t.kind.family == family]
 
 
 @dataclass
 class ScanResult:
-    served: dict[str, ServedWorkflow] = field(default_factory=dict)  # what to serve now; see Registry.adopt
+    served: dict[str, ServedWorkflow] = field(default_factory=dict)  # what to serve now; see Catalog.adopt
     added: list[ServedWorkflow] = field(default_factory=list)
     changed: list[ServedWorkflow] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
 
 
-def trigger_key(kind: str, spec: dict[str, Any]) -> str:
-    """What identifies a trigger across restarts and edits: its kind and what it watches, not its params."""
-    if kind == "schedule":
-        return f"schedule:{spec['cron']}@{spec.get('timezone') or 'UTC'}"
-    if kind == "interval":
-        return f"interval:{float(spec['every']):g}s"
-    if kind == "once":
-        return f"once:{spec['at']}@{spec.get('timezone') or 'UTC'}"
-    if kind == "webhook":
-        return f"webhook:{spec['name']}"
-    watched = json.dumps({"source": spec.get("source"), "key": spec.get("key")}, sort_keys=True, default=str)
-    return f"{kind}:{hashlib.sha256(watched.encode()).hexdigest()[:12]}"
-
-
-class Registry:
+class Catalog:
     """Scans ``directory`` for ``*.ipynb`` (skipping hidden folders and ``exclude``).
 
     ``scan`` says what changed; ``adopt`` then replaces ``served`` whole, so a
@@ -84,10 +71,11 @@ class Registry:
     def get(self, name: str) -> ServedWorkflow | None:
         return self.served.get(name)
 
-    def hook(self, name: str) -> tuple[ServedWorkflow, Trigger] | None:
+    def hook(self, route: str) -> tuple[ServedWorkflow, Trigger] | None:
+        """The served workflow and push trigger (a webhook) answering at ``/hooks/<route>``."""
         for served in self.served.values():
-            for trigger in served.of_kind("webhook"):
-                if trigger.spec["name"] == name:
+            for trigger in served.of_family("push"):
+                if isinstance(trigger.kind, PushKind) and trigger.kind.route(trigger.spec) == route:
                     return served, trigger
         return None
 
@@ -159,22 +147,25 @@ class Registry:
                 continue
             triggers = self._triggers(model)
             served[model.name] = ServedWorkflow(model, digest, triggers)
-            hooks.update({t.spec["name"]: model.name for t in triggers if t.kind == "webhook"})
+            hooks.update({t.kind.route(t.spec): model.name for t in triggers if isinstance(t.kind, PushKind)})
         return served
 
     @staticmethod
     def _clash(model: Workflow, served: dict[str, ServedWorkflow], hooks: dict[str, str]) -> str | None:
         if model.name in served:
             return f"workflow name {model.name!r} is already served from {served[model.name].path}"
-        for kind, spec in model.config.triggers:
-            if kind == "webhook" and spec["name"] in hooks:
-                return f"webhook name {spec['name']!r} is already served by workflow {hooks[spec['name']]!r}"
+        for name, spec in model.config.triggers:
+            kind = trigger_kind(name)
+            if isinstance(kind, PushKind) and kind.route(spec) in hooks:
+                route = kind.route(spec)
+                return f"webhook name {route!r} is already served by workflow {hooks[route]!r}"
         return None
 
     @staticmethod
     def _triggers(model: Workflow) -> list[Trigger]:
         triggers: dict[str, Trigger] = {}
-        for kind, spec in model.config.triggers:
-            key = trigger_key(kind, spec)
+        for name, spec in model.config.triggers:
+            kind = trigger_kind(name)
+            key = kind.key(spec)
             triggers.setdefault(key, Trigger(kind, key, spec))
         return list(triggers.values())

@@ -19,7 +19,7 @@ from ..executor import close_backends, get_backend
 from ..service.runner import enqueue, execute_queued, resume
 from ..store import Store
 from ..clock import Clock
-from .catalog import Registry
+from .catalog import Catalog
 from ..model.workflow import Workflow
 from .dispatcher import Dispatcher, Job
 from .pausing import after_run
@@ -36,7 +36,7 @@ class ControlPlane:
         self.runs_dir = Path(runs_dir).resolve()
         self.clock = clock
         self.backend = backend
-        self.registry = Registry(self.directory, exclude=(self.runs_dir,))
+        self.catalog = Catalog(self.directory, exclude=(self.runs_dir,))
         self.dispatcher = Dispatcher(max_runs, self._execute, self._finished)
         self._local = threading.local()
         self._stores: list[Store] = []
@@ -74,7 +74,7 @@ class ControlPlane:
             run = store.get_run(run_id, with_steps=False)
             self.note("recover", f"picking up run {run_id} of {run['workflow']} ({run['trigger']}), queued before "
                       "the last stop", workflow=run["workflow"], run_id=run_id)
-            served = self.registry.get(run["workflow"])
+            served = self.catalog.get(run["workflow"])
             self.dispatcher.submit(Job(run_id, run["workflow"], served.config["concurrency"] if served else 1))
         get_backend(self.backend)  # a kernel pool starts filling now, before the first trigger fires
         self.dispatcher.start()
@@ -94,19 +94,19 @@ class ControlPlane:
 
     def sync(self) -> None:
         """Re-read the folder and bring the store's workflows and triggers in line with it."""
-        result = self.registry.scan()
+        result = self.catalog.scan()
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
         store = self.store()
         for served in [*result.added, *result.changed]:
             store.register_workflow(served.name, str(served.path), served.digest, served.config,
-                                    [(t.key, t.kind, t.spec) for t in served.triggers], now=self.clock.now())
+                                    [(t.key, t.kind.name, t.spec) for t in served.triggers], now=self.clock.now())
             verb = "serving" if served in result.added else "reloaded"
-            kinds = ", ".join(t.kind for t in served.triggers) or "no triggers"
+            kinds = ", ".join(t.kind.name for t in served.triggers) or "no triggers"
             self.note("register", f"{verb} {served.name} ({served.path}): {kinds}", workflow=served.name)
         for name in result.removed:
             store.remove_workflow(name, now=self.clock.now())
-        self.registry.adopt(result)  # only now do handlers and loops see the workflows, already in the store
+        self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
 
@@ -158,7 +158,7 @@ class ControlPlane:
             self._resuming.add(run_id)
         self.note("resume", f"resuming run {run_id} of {run['workflow']}: its approval was decided",
                   workflow=run["workflow"], run_id=run_id)
-        served = self.registry.get(run["workflow"])
+        served = self.catalog.get(run["workflow"])
         self.dispatcher.submit(Job(run_id, run["workflow"], served.config["concurrency"] if served else 1))
         return True
 

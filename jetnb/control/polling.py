@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..durations import compact_duration
 from ..model.params import ParameterError
-from ..triggers.datachange import Change, SourceError, change_params, describe_source, diff, read_records
+from ..triggers.base import SourceError
+from ..triggers.changes import Change, change_params, diff
 from .catalog import ServedWorkflow, Trigger
 
 if TYPE_CHECKING:
@@ -33,13 +34,13 @@ class Poller:
     def poll_due(self, now: float) -> None:
         """Poll every data-change trigger whose time has come (each is due at once after the server starts)."""
         seen = set()
-        for served in list(self.plane.registry.served.values()):
-            for trigger in served.of_kind("data_change"):
+        for served in list(self.plane.catalog.served.values()):
+            for trigger in served.of_family("poll"):
                 slot = (served.name, trigger.key)
                 seen.add(slot)
                 if now < self._next.get(slot, now):
                     continue
-                self._next[slot] = now + float(trigger.spec["every"])
+                self._next[slot] = now + trigger.kind.every(trigger.spec)
                 try:
                     self._poll(served, trigger)
                 except Exception:
@@ -52,16 +53,16 @@ class Poller:
         row = store.trigger(served.name, trigger.key)
         if row is None or plane.is_paused(served.name):
             return
-        source = trigger.spec["source"]
-        label = f"{served.name} data_change on {describe_source(source)}"
+        kind = trigger.kind
+        label = f"{served.name} {kind.name} on {kind.describe_source(trigger.spec)}"
         slot = (served.name, trigger.key)
         try:
-            records = read_records(source, served.path.parent)
-            changes, upserts, deleted = diff(store.snapshot(served.name, trigger.key), records, trigger.spec["key"])
+            records = kind.read(trigger.spec, served.path.parent)
+            changes, upserts, deleted = diff(store.snapshot(served.name, trigger.key), records, kind.keys(trigger.spec))
         except SourceError as exc:
             if self._failing.get(slot) != str(exc):
                 self._failing[slot] = str(exc)
-                every = compact_duration(trigger.spec["every"])
+                every = compact_duration(kind.every(trigger.spec))
                 plane.note("source_error", f"{label}: {exc} (retrying every {every}; logged again only if the "
                            "error changes)", workflow=served.name, level=logging.WARNING, trigger=trigger.key)
             return
@@ -76,9 +77,9 @@ class Poller:
             return
         if not changes:
             return
-        runs = self._validated_runs(served, trigger, [c for c in changes if c.kind in trigger.spec["on"]], label)
+        runs = self._validated_runs(served, trigger, [c for c in changes if c.kind in kind.wanted(trigger.spec)], label)
         with store.transaction():
-            jobs = [plane.enqueue(store, served.workflow, values, trigger="data_change", detail=detail)
+            jobs = [plane.enqueue(store, served.workflow, values, trigger=kind.name, detail=detail)
                     for values, detail in runs]
             store.update_snapshot(served.name, trigger.key, upserts, deleted)
         for job, (_, detail) in zip(jobs, runs):
@@ -90,12 +91,13 @@ class Poller:
                         label: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """(values, detail) per run to start; a change whose values the notebook refuses is logged and dropped."""
         declared = {p.name for p in served.workflow.parameters}
-        batches = [changes] if trigger.spec["batch"] else [[c] for c in changes]
+        batch = trigger.kind.batch(trigger.spec)
+        batches = [changes] if batch else [[c] for c in changes]
         runs = []
-        for batch, values in zip(batches, change_params(declared, changes, trigger.spec["batch"])):
+        for batch, values in zip(batches, change_params(declared, changes, batch)):
             detail = {"trigger": trigger.key, "changes": [{"change": c.kind, "key": json.loads(c.key)} for c in batch]}
             try:
-                runs.append((self.plane.validate(served.workflow, {**(trigger.spec.get("params") or {}), **values}),
+                runs.append((self.plane.validate(served.workflow, {**trigger.kind.params(trigger.spec), **values}),
                              detail))
             except ParameterError as exc:
                 self.plane.note("skip", f"{label}: {_what(detail)} not run: {exc}", workflow=served.name,

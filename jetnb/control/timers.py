@@ -20,10 +20,8 @@ from typing import TYPE_CHECKING
 from ..model.params import ParameterError
 from ..store import AlreadyFired, Store
 from ..store.rows import iso
-from ..triggers import TIME_KINDS
 from ..triggers.firing import plan_ticks, window
 from .catalog import ServedWorkflow, Trigger
-from ..triggers.schedule import timing_for
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
@@ -34,8 +32,8 @@ log = logging.getLogger("jetnb.serve")
 def fire_due(plane: ControlPlane, now: float, since: float) -> None:
     """Handle every tick due by ``now``; ``since`` is when the previous look happened."""
     store = plane.store()
-    for served in list(plane.registry.served.values()):
-        for trigger in served.of_kind(*TIME_KINDS):
+    for served in list(plane.catalog.served.values()):
+        for trigger in served.of_family("time"):
             try:
                 _fire(plane, store, served, trigger, now, since)
             except Exception:
@@ -49,7 +47,7 @@ def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Tr
         return
     cursor = max(row["registered_at"], store.fire_cursor(served.name, trigger.key) or 0.0)
     catchup, limit = served.config["catchup"], served.config["catchup_limit"]
-    timing = timing_for(trigger.kind, trigger.spec)
+    timing = trigger.kind.timing(trigger.spec)
     due = timing.newest(cursor, now, window(catchup, limit))
     if not due:
         return
@@ -82,7 +80,7 @@ def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Tr
             continue
         try:
             run_id = plane.launch(
-                served.workflow, dict(trigger.spec.get("params") or {}), trigger=trigger.kind,
+                served.workflow, trigger.kind.params(trigger.spec), trigger=trigger.kind.name,
                 detail={"trigger": trigger.key, "scheduled_at": iso(tick)}, serial=overlap != "allow",
                 also=lambda s, rid, tick=tick: s.record_fire(served.name, trigger.key, tick, "fired", run_id=rid))
         except AlreadyFired:

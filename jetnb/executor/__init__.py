@@ -2,15 +2,16 @@
 
 Callers build a ``RunRequest`` and call ``get_backend(name).execute(request)``;
 they never import papermill themselves. A backend owns kernels and the run
-log; it reports progress through ``request.observer``. Adding a pre-started
-kernel pool or a Dask backend means adding a module here and a line in
-``BACKENDS``.
+log; it reports progress through ``request.observer``. Backends are
+registered as papermill's engines are, by entry points in the
+``jetnb.executors`` group (the built-in ``local`` and ``pool`` too), so a new
+backend is one module and one entry point.
 """
 
 from __future__ import annotations
 
-import importlib
 import threading
+from importlib.metadata import entry_points
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -44,21 +45,29 @@ class Backend(Protocol):
         ...
 
 
-BACKENDS = {"local": "jetnb.executor.local:LocalBackend", "pool": "jetnb.executor.pool:PooledBackend"}
+GROUP = "jetnb.executors"
 _instances: dict[str, Backend] = {}
 _lock = threading.Lock()
+
+
+class UnknownBackend(LookupError):
+    pass
+
+
+def backend_names() -> list[str]:
+    """Every registered backend, for ``--backend`` choices; reading entry points loads no backend module."""
+    return sorted({point.name for point in entry_points(group=GROUP)})
 
 
 def get_backend(name: str = "local") -> Backend:
     """One instance per name and process: a backend may own long-lived resources (a kernel pool)."""
     with _lock:
         if name not in _instances:
-            try:
-                target = BACKENDS[name]
-            except KeyError:
-                raise ValueError(f"unknown executor backend {name!r} (known: {', '.join(BACKENDS)})") from None
-            module, _, attr = target.partition(":")
-            _instances[name] = getattr(importlib.import_module(module), attr)()
+            points = {point.name: point for point in entry_points(group=GROUP)}
+            if name not in points:
+                known = ", ".join(sorted(points)) or "none: is jetnb installed (pip install -e .)?"
+                raise UnknownBackend(f"unknown executor backend {name!r} (known: {known})")
+            _instances[name] = points[name].load()()
         return _instances[name]
 
 

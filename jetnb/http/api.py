@@ -13,7 +13,6 @@ from .. import __version__
 from ..model.params import ParameterError
 from ..control.approvals import decide
 from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_approval, public_run
-from ..store.rows import iso
 from ..control.catalog import ServedWorkflow
 from .auth import bearer, same_secret
 from .base import BadBody, JsonHandler, json_object
@@ -29,7 +28,7 @@ class ApiHandler(JsonHandler):
             self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
 
     def served(self, name: str) -> ServedWorkflow | None:
-        served = self.plane.registry.get(name)
+        served = self.plane.catalog.get(name)
         if served is None:
             self.refuse(404, f"no workflow {name!r} is served")
         return served
@@ -37,12 +36,12 @@ class ApiHandler(JsonHandler):
 
 class Health(JsonHandler):
     def get(self) -> None:
-        self.answer(200, {"status": "ok", "version": __version__, "workflows": len(self.plane.registry.served)})
+        self.answer(200, {"status": "ok", "version": __version__, "workflows": len(self.plane.catalog.served)})
 
 
 class Workflows(ApiHandler):
     def get(self) -> None:
-        served = sorted(self.plane.registry.served.values(), key=lambda s: s.name)
+        served = sorted(self.plane.catalog.served.values(), key=lambda s: s.name)
         self.answer(200, {"workflows": [workflow_view(self.plane, s) for s in served]})
 
 

@@ -28,7 +28,7 @@ DELIVERY_HEADERS = ("X-Delivery-Id", "X-GitHub-Delivery")
 @tornado.web.stream_request_body
 class Hook(JsonHandler):
     def prepare(self) -> None:
-        self._found = self.plane.registry.hook(self.path_args[0])
+        self._found = self.plane.catalog.hook(self.path_args[0])
         self._limit = self._found[1].spec["max_body"] if self._found else 0
         self._chunks: list[bytes] = []
         self._size = 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..durations import format_duration
+from ..triggers.registry import UnknownTrigger, kind
 from .workflow import Cell, Workflow
 
 
@@ -14,20 +15,12 @@ def _label(*lines: str) -> str:
     return '"' + "<br/>".join(escaped) + '"'
 
 
-def trigger_label(kind: str, spec: dict[str, Any]) -> str:
-    if kind == "schedule":
-        return f"schedule: {spec.get('cron')} ({spec.get('timezone')})"
-    if kind == "interval":
-        return f"every {spec.get('every'):g}s"
-    if kind == "once":
-        return f"once at {spec.get('at')}"
-    if kind == "webhook":
-        return f"webhook POST /hooks/{spec.get('name')} ({spec.get('auth')})"
-    if kind == "data_change":
-        source = spec.get("source") or {}
-        where = source.get("sqlite") or source.get("file") or source.get("url")
-        return f"data change in {where}"
-    return kind
+def trigger_label(name: str, spec: dict[str, Any]) -> str:
+    """The kind's own label; a kind that is not installed shows its name."""
+    try:
+        return kind(name).label(spec)
+    except UnknownTrigger:
+        return name
 
 
 def handler_node(ref: str) -> str:
@@ -61,8 +54,8 @@ def mermaid(workflow: Workflow) -> str:
     lines = ["flowchart TD"]
     lines.append(f"  start(({_label(workflow.name)}))")
     lines.append(f"  manual[/{_label('manual run')}/] --> start")
-    for index, (kind, spec) in enumerate(workflow.config.triggers, start=1):
-        lines.append(f"  t{index}[/{_label(trigger_label(kind, spec))}/] --> start")
+    for index, (name, spec) in enumerate(workflow.config.triggers, start=1):
+        lines.append(f"  t{index}[/{_label(trigger_label(name, spec))}/] --> start")
     pending: list[tuple[str, str]] = [("start", "")]  # (node, edge label) waiting for the next node
     handlers: set[str] = set()
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..durations import parse_duration
+from ..fields import choice
 
 MAGICS = ("workflow", "step", "handler", "result")
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
@@ -89,17 +90,6 @@ def _approvers(text: str) -> list[str]:
         if not USER_RE.match(name):
             raise ValueError(f"{name!r} is not a valid user or group name (letters, digits, '.', '@', '_', '-')")
     return names
-
-
-def choice(*choices: str) -> Callable[[Any], str]:
-    """A converter that accepts exactly one of ``choices`` (header values and YAML keys alike)."""
-
-    def convert(text: Any) -> str:
-        if text not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}")
-        return text
-
-    return convert
 
 
 def _seconds(text: str) -> float:

@@ -1,7 +1,8 @@
-"""When time triggers tick: cron in an IANA time zone, fixed intervals, and one-time runs.
+"""The ``schedule`` trigger: cron in an IANA time zone.
 
-All three answer the same two questions, in seconds since the epoch: the
-next tick after a moment, and the newest ticks in a window (for catch-up).
+Its timing answers the two questions of every time trigger, in seconds
+since the epoch: the next tick after a moment, and the newest ticks in a
+window (for catch-up).
 
 Cron is read in wall-clock time of its zone (croniter on naive local times)
 and each local time is then placed on the real timeline:
@@ -18,28 +19,15 @@ hence the wall-clock reading here (docs/decisions.md).
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..durations import compact_duration
+from ..fields import Field, text, timezone_name
+from .base import PARAMS, TimeKind
 
 _MAX_STEPS = 100_000  # bound on croniter steps for one question; a year of minutely ticks is ~525k
-
-
-class Timing(Protocol):
-    def next_after(self, moment: float) -> float | None:
-        """The first tick strictly after ``moment``; None when there is none (a one-time trigger that has passed)."""
-        ...
-
-    def newest(self, after: float, until: float, limit: int) -> list[float]:
-        """Up to ``limit`` of the newest ticks in ``(after, until]``, oldest first."""
-        ...
-
-    def describe(self) -> str:
-        ...
 
 
 @dataclass(frozen=True)
@@ -102,50 +90,38 @@ class CronTiming:
         return float(high)
 
 
-@dataclass(frozen=True)
-class IntervalTiming:
-    """Ticks at whole multiples of ``every`` since the epoch, so they survive restarts without stored state."""
-
-    every: float
-
-    def describe(self) -> str:
-        return f"every {compact_duration(self.every)}"
-
-    def _index(self, moment: float) -> int:
-        return math.floor(moment / self.every + 1e-9)
-
-    def next_after(self, moment: float) -> float | None:
-        return (self._index(moment) + 1) * self.every
-
-    def newest(self, after: float, until: float, limit: int) -> list[float]:
-        last = self._index(until)
-        first = max(self._index(after) + 1, last - limit + 1)
-        return [k * self.every for k in range(first, last + 1)]
+ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
 
 
-@dataclass(frozen=True)
-class OnceTiming:
-    at: float
+def cron_expression(value: Any) -> str:
+    """Five fields (or an alias such as ``@daily``) that fire at least once: six- and seven-field forms are refused."""
+    from croniter import CroniterBadDateError, croniter
 
-    def describe(self) -> str:
-        return f"once at {datetime.fromtimestamp(self.at, timezone.utc).isoformat()}"
+    expression = text(value).strip()
+    if expression.lower() not in ALIASES and len(expression.split()) != 5:
+        raise ValueError(f"invalid cron expression {expression!r}: expected 5 fields (minute hour day month "
+                         f"weekday) or one of {', '.join(ALIASES)}")
+    if not croniter.is_valid(expression):
+        raise ValueError(f"invalid cron expression {expression!r}")
+    try:
+        croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
+    except CroniterBadDateError:
+        raise ValueError(f"cron expression {expression!r} never fires (no such date)") from None
+    return expression
 
-    def next_after(self, moment: float) -> float | None:
-        return self.at if self.at > moment else None
 
-    def newest(self, after: float, until: float, limit: int) -> list[float]:
-        return [self.at] if after < self.at <= until and limit > 0 else []
+class ScheduleKind(TimeKind):
+    schema = {
+        "cron": Field(cron_expression, required=True, help="cron expression, 5 fields"),
+        "timezone": Field(timezone_name, default="UTC", help="IANA time zone the cron is read in"),
+        "params": PARAMS,
+    }
 
+    def key(self, spec: dict[str, Any]) -> str:
+        return f"schedule:{spec['cron']}@{spec.get('timezone') or 'UTC'}"
 
-def timing_for(kind: str, spec: dict[str, Any]) -> Timing:
-    """The timing of a validated ``schedule``, ``interval`` or ``once`` trigger."""
-    if kind == "schedule":
+    def label(self, spec: dict[str, Any]) -> str:
+        return f"schedule: {spec.get('cron')} ({spec.get('timezone') or 'UTC'})"
+
+    def timing(self, spec: dict[str, Any]) -> CronTiming:
         return CronTiming(spec["cron"], spec.get("timezone") or "UTC")
-    if kind == "interval":
-        return IntervalTiming(float(spec["every"]))
-    if kind == "once":
-        at = datetime.fromisoformat(str(spec["at"]))
-        if at.tzinfo is None:
-            at = at.replace(tzinfo=ZoneInfo(spec.get("timezone") or "UTC"))
-        return OnceTiming(at.timestamp())
-    raise ValueError(f"{kind!r} is not a time trigger")

@@ -47,7 +47,7 @@ def render(workflow: Workflow) -> str:
     """A standalone ``<svg>`` element; every text comes from the notebook and is escaped."""
     out: list[str] = []
     y = 10.0
-    triggers = ["manual run"] + [trigger_label(kind, spec) for kind, spec in workflow.config.triggers]
+    triggers = ["manual run"] + [trigger_label(name, spec) for name, spec in workflow.config.triggers]
     for label in triggers:
         box, height = _box(y, [label], fill="#eef4ff", stroke="#7aa2e3", rx=14)
         out.append(box)

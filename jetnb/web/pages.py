@@ -17,7 +17,6 @@ from urllib.parse import urlencode
 import tornado.web
 
 from ..durations import format_duration
-from ..model.graph import trigger_label
 from ..model.params import ParameterError
 from ..cli.render import first_line
 from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_run
@@ -58,7 +57,7 @@ class Page(tornado.web.RequestHandler):
 
     def render_page(self, template: str, **values: Any) -> None:
         self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps,
-                    trigger_label=trigger_label, **values)
+                    **values)
 
 
 def _dumps(value: Any) -> str:
@@ -82,13 +81,13 @@ class Login(Page):
 
 class Workflows(Page):
     def get(self) -> None:
-        served = sorted(self.plane.registry.served.values(), key=lambda s: s.name)
+        served = sorted(self.plane.catalog.served.values(), key=lambda s: s.name)
         self.render_page("workflows.html", workflows=[workflow_view(self.plane, s) for s in served])
 
 
 class WorkflowPage(Page):
     def served(self, name: str) -> Any:
-        served = self.plane.registry.get(name)
+        served = self.plane.catalog.get(name)
         if served is None:
             raise tornado.web.HTTPError(404, f"no workflow {name!r} is served")
         return served
@@ -128,7 +127,7 @@ def _by_field(problems: list[str], parameters: list[Any]) -> dict[str, str]:
 
 class PauseToggle(Page):
     def post(self, name: str, action: str) -> None:
-        if self.plane.registry.get(name) is None:
+        if self.plane.catalog.get(name) is None:
             raise tornado.web.HTTPError(404)
         self.plane.set_paused(name, action == "pause", f"{action}d on the web page")
         self.redirect(self.get_body_argument("back", "/ui/workflows"))
@@ -153,7 +152,7 @@ class Runs(Page):
         if len(runs) == PAGE_SIZE:
             older = "/ui/runs?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": runs[-1]["id"]})
         self.render_page("runs.html", runs=runs, filters=filters, statuses=RUN_STATUSES, older=older,
-                         workflows=sorted(self.plane.registry.served))
+                         workflows=sorted(self.plane.catalog.served))
 
 
 class RunPage(Page):
@@ -173,7 +172,7 @@ class RunPage(Page):
     def post(self, ref: str) -> None:
         """Rerun: the same notebook and parameters, validated against the notebook as it is now."""
         old = self.run(ref)
-        served = self.plane.registry.get(old["workflow"])
+        served = self.plane.catalog.get(old["workflow"])
         if served is None:
             raise tornado.web.HTTPError(404, f"{old['workflow']} is not served any more")
         try:
