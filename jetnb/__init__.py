@@ -12,10 +12,17 @@ __version__ = "0.1.0"
 
 
 def load_ipython_extension(shell: Any) -> None:
-    """``%load_ext jetnb``: registers the jetnb cell magics."""
-    from .runtime import load_ipython_extension as load
+    """``%load_ext jetnb``: registers the jetnb cell magics; an interactive gate asks through the approval prompt."""
+    from .runtime import gate, load_ipython_extension as load
 
     load(shell)
+    gate.ask_person = _ask_person
+
+
+def _ask_person(request: Any, run: Any) -> dict[str, Any]:
+    from .widgets.approval_prompt import wait_for_decision
+
+    return wait_for_decision(request, run)
 
 
 def unload_ipython_extension(shell: Any) -> None:

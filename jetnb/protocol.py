@@ -162,8 +162,27 @@ class ApprovalRequest:
     event = "approval_request"
 
 
-Event = Union[StepEvent, OutputEvent, HandlerRequest, ApprovalRequest]
-EVENT_TYPES: dict[str, type] = {cls.event: cls for cls in (StepEvent, OutputEvent, HandlerRequest, ApprovalRequest)}
+@dataclass
+class ActionEvent:
+    """One call of a ``jetnb.actions`` action, recorded under the step that made it (secrets masked)."""
+
+    action: str  # e.g. http.request, email.send
+    status: str  # succeeded | failed
+    target: str | None = None  # the host (or database) reached; never a full URL, which may hold a secret
+    duration: float | None = None
+    attempts: int = 1
+    error: dict[str, Any] | None = None
+    detail: dict[str, Any] | None = None  # e.g. {"method": "POST", "status_code": 201}
+    step: str | None = None  # the step running when the action was called
+    started_at: str | None = None
+    cell: int | None = None
+
+    event = "action"
+
+
+Event = Union[StepEvent, OutputEvent, HandlerRequest, ApprovalRequest, ActionEvent]
+EVENT_TYPES: dict[str, type] = {cls.event: cls for cls in (StepEvent, OutputEvent, HandlerRequest, ApprovalRequest,
+                                                            ActionEvent)}
 
 
 class ProtocolError(ValueError):

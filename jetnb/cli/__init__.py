@@ -60,11 +60,11 @@ class Progress:
         self.tty = sys.stderr.isatty()
 
     def __call__(self, event: dict[str, Any]) -> None:
-        from ..events import status_line
+        from ..protocol import from_dict
 
         if self.quiet:
             return
-        line = f"[{event['index']}/{event['total']}] {status_line(event)}"
+        line = f"[{event['index']}/{event['total']}] {from_dict(event).line()}"
         if event["status"] == "running" and event.get("progress"):
             line += f" {event['progress']['done']}/{event['progress']['total']} items"
         if event["status"] == "running":

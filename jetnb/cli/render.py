@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..durations import format_duration
-from ..events import SYMBOLS
+from ..protocol import SYMBOLS
 from ..store.rows import iso
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")

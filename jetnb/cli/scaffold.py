@@ -8,7 +8,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..model.config import SLUG_RE
+from ..fields import SLUG_RE
 
 
 def _templates() -> Any:

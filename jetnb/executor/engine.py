@@ -24,7 +24,7 @@ from nbclient.util import run_sync  # noqa: E402
 from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
 from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: E402
 
-from ..events import MIME  # noqa: E402
+from ..protocol import MIME  # noqa: E402
 from ..model.headers import split_cell  # noqa: E402
 from ..model.workflow import RUN_HANDLER_TAG, Workflow  # noqa: E402
 from .kernel_stderr import filtered_stderr  # noqa: E402
@@ -195,8 +195,8 @@ class JetnbNotebookClient(PapermillNotebookClient):
         self.journal = context.get("journal_dir")
         code = (
             ("" if loads_itself else "get_ipython().run_line_magic('load_ext', 'jetnb')\n") +
-            "__import__('jetnb.runtime.context', fromlist=['configure']).configure("
-            f"**__import__('json').loads({json.dumps(json.dumps(context))}))\n"
+            "__import__('jetnb.runtime.bootstrap', fromlist=['configure']).configure("
+            f"__import__('json').loads({json.dumps(json.dumps(context))}))\n"
         )
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         content = (reply or {}).get("content", {})

@@ -1,7 +1,7 @@
 """Kernel side of jetnb: the IPython extension that gives ``%%workflow``, ``%%step``, ``%%handler`` and ``%%result``.
 
 It never touches the store; it reports to whoever runs the kernel through
-display events (see ``jetnb.events``) and reads its run context from
+display events (see ``jetnb.protocol``) and reads its run context from
 ``configure`` (called by the runner) or defaults (a person in JupyterLab).
 """
 

@@ -1,61 +1,61 @@
-"""What the kernel knows about the run it is part of: set by the runner, or defaults for interactive use."""
+"""What the kernel knows about the run it is part of: the typed ``RunContext`` the runner sent, and what the run
+has produced so far (step outcomes, outputs, the result). Interactive use gets defaults.
+
+The journal and the run deadline are attached by ``configure`` in
+``runtime/bootstrap.py``; this module holds state only, so every other
+kernel-side module can import it.
+"""
 
 from __future__ import annotations
 
-import os
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..protocol import RunContext
 from .outcomes import Steps
 
 
 @dataclass
-class RunContext:
-    run_id: str | None = None
-    workflow: str | None = None
-    headless: bool = False
-    trigger: str = "interactive"
-    params: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-    run_started: float | None = None
+class KernelRun:
+    context: RunContext = field(default_factory=RunContext)
+    config: dict[str, Any] = field(default_factory=dict)  # the %%workflow values, once its cell has run
     result: Any = None
-    handlers: dict[str, str] = field(default_factory=dict)
     outputs: dict[str, Any] = field(default_factory=dict)
     steps: Steps = field(default_factory=Steps)
     last_failure: dict[str, Any] | None = None
-    decisions: dict[str, dict[str, Any]] = field(default_factory=dict)
-    started_by: str | None = None
-    journal: Any = None
-    suspended: str | None = None
+    journal: Any = None  # runtime.journal.Journal when the run can be resumed
+    suspended: str | None = None  # the step whose gate suspended the run
+    current_step: str | None = None  # the step whose body is running (actions record under it)
+
+    @property
+    def run_id(self) -> str | None:
+        return self.context.run_id
+
+    @property
+    def workflow(self) -> str | None:
+        return self.context.workflow or self.config.get("name")
+
+    @property
+    def headless(self) -> bool:
+        return self.context.headless
+
+    @property
+    def handlers(self) -> dict[str, str]:
+        return self.context.handlers
 
 
-_current = RunContext()
+_current = KernelRun()
 
 
-def current() -> RunContext:
+def current() -> KernelRun:
     return _current
 
 
-def configure(**values: Any) -> RunContext:
-    """Called once by the runner's bootstrap before the first cell; a fresh context per run."""
+def start(context: RunContext) -> KernelRun:
+    """A fresh state for a new run (the runner's bootstrap), with ``steps`` bound in the notebook."""
     global _current
-    timeout = values.pop("timeout", None)
-    journal_dir = values.pop("journal_dir", None)
-    cwd = values.pop("cwd", None)
-    if cwd:
-        os.chdir(cwd)  # a pre-started kernel began elsewhere; relative paths mean the notebook's folder
-    _current = RunContext(**values)
-    if journal_dir:
-        from .journal import Journal
-
-        _current.journal = Journal(journal_dir)
+    _current = KernelRun(context)
     bind_names()
-    if timeout is not None:
-        from .deadlines import set_run_deadline
-
-        elapsed = time.time() - (_current.run_started or time.time())
-        set_run_deadline(timeout - elapsed, f"workflow {_current.workflow!r} exceeded its timeout of {timeout:g}s")
     return _current
 
 

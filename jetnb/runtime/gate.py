@@ -3,21 +3,24 @@
 Headless, a gate without a decision asks the runner (an ``approval_request``
 event) and suspends the run: the step reports ``waiting`` and the runner
 stops after this cell and releases the kernel. The decision comes back in
-the run context when the run resumes. Interactively, the gate asks the
-local store itself and waits in the cell (see ``interactive_wait``).
+the run context when the run resumes. Interactively, the gate asks a
+person through ``ask_person`` (set when the extension loads: an approval
+prompt over the jetnb client) and waits in the cell.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Callable
 
-from IPython.display import display
-
-from ..events import MIME
 from ..model.headers import Header
+from ..protocol import ApprovalRequest
 from . import context
+from .events import emit
 from .outcomes import Decision
+
+Asker = Callable[[ApprovalRequest, "context.KernelRun"], dict[str, Any]]
+ask_person: Asker | None = None  # set by ``jetnb.load_ipython_extension``; blocks until a decision arrives
 
 
 class ApprovalRejected(Exception):
@@ -52,35 +55,35 @@ def message(shell: Any, header: Header) -> str:
                          f"{type(exc).__name__}: {exc}") from None
 
 
-def request(shell: Any, header: Header) -> dict[str, Any]:
+def request(shell: Any, header: Header) -> ApprovalRequest:
     """The approval request as the runner stores it."""
     ctx = context.current()
-    workflow = ctx.workflow or ctx.config.get("name")
-    return {"event": "approval_request", "step": header.name, "approvers": approvers(header.get("approve")),
-            "message": message(shell, header), "details": {"params": ctx.params, "workflow": workflow,
-                                                           "run_id": ctx.run_id},
-            "timeout": header.get("approval_timeout"), "on_timeout": header.get("on_timeout", "reject"),
-            "allow_self": bool(ctx.config.get("allow_self_approval", True))}
+    return ApprovalRequest(
+        step=header.name or "", approvers=approvers(header.get("approve")), message=message(shell, header),
+        details={"params": ctx.context.params, "workflow": ctx.workflow, "run_id": ctx.run_id},
+        timeout=header.get("approval_timeout"), on_timeout=header.get("on_timeout", "reject"),
+        allow_self=bool(ctx.config.get("allow_self_approval", True)),
+        groups=[name for name in header.get("approve") if name in (ctx.config.get("approvers") or {})])
 
 
 def decide(shell: Any, header: Header) -> Decision | None:
     """The gate's decision, or None when the run must suspend (headless, undecided)."""
     ctx = context.current()
-    decided = ctx.decisions.get(header.name or "")
+    decided = ctx.context.decisions.get(header.name or "")
     if decided is None and ctx.headless:
         blockers = ctx.journal.blockers() if ctx.journal is not None else []
         if blockers:
             raise SuspendError("cannot wait for approval: " + "; ".join(blockers)
                                + ". Mark those steps --idempotent so a resumed run re-executes them instead.")
         event = request(shell, header)
-        display({MIME: event, "text/plain": f"approval requested from {', '.join(event['approvers'])}: "
-                                            f"{event['message']}"}, raw=True)
+        emit(event, f"approval requested from {', '.join(event.approvers)}: {event.message}")
         ctx.suspended = header.name
         return None
     if decided is None:
-        from .interactive_gate import wait_for_decision
-
-        decided = wait_for_decision(shell, header, request(shell, header))
+        if ask_person is None:
+            raise RuntimeError(f"step {header.name!r} needs an approval and nobody can be asked here "
+                               "(load the extension with %load_ext jetnb)")
+        decided = ask_person(request(shell, header), ctx)
     at = decided.get("at")
     return Decision(approved=decided.get("approved"), status=decided["status"], by=decided.get("by"),
                     comment=decided.get("comment"),

@@ -11,10 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from IPython.display import display
-
-from ..events import MIME
+from ..protocol import HandlerRequest
 from . import context
+from .events import emit
 from .execution import compile_body, describe_error
 from .outcomes import ErrorInfo
 
@@ -26,10 +25,8 @@ def run_handler(shell: Any, ref: str, on: str, *, step: str | None, error: Error
     record: dict[str, Any] = {"handler": ref, "on": on, "status": "succeeded"}
     ctx = context.current()
     if ref.endswith(".ipynb"):
-        request = {"event": "handler_request", "handler": ref, "on": on, "step": step, "run_id": ctx.run_id,
-                   "workflow": ctx.workflow, "error": error.to_dict() if error else None}
-        display({MIME: request, "text/plain": f"→ handler {ref} ({on}) requested: the runner starts it after this run"},
-                raw=True)
+        emit(HandlerRequest(ref, on, step, error.to_dict() if error else None),
+             f"→ handler {ref} ({on}) requested: the runner starts it after this run")
         record["status"] = "requested"
         return record
     body = ctx.handlers.get(ref)

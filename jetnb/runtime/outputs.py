@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from IPython.display import display
-
-from ..events import MIME
+from ..protocol import OutputEvent
 from . import context
+from .events import emit
 
 
 class OutputError(ValueError):
@@ -24,4 +23,4 @@ def output(**values: Any) -> None:
             raise OutputError(f"jetnb.output: {name!r} must be JSON-serialisable ({exc})") from None
     context.current().outputs.update(values)
     summary = ", ".join(f"{k} = {json.dumps(v)[:60]}" for k, v in values.items())
-    display({MIME: {"event": "output", "values": values}, "text/plain": f"output: {summary}"}, raw=True)
+    emit(OutputEvent(values), f"output: {summary}")

@@ -7,12 +7,11 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from IPython.display import display
-
 from ..durations import format_duration
-from ..events import bundle
 from ..model.headers import Header
+from ..protocol import StepEvent, bundle
 from . import context, gate
+from .events import emit
 from .execution import CompiledBody, compile_body, describe_error
 from .handlers import run_handler
 from .iterate import run_items
@@ -36,15 +35,15 @@ class StepReporter:
     """Shows one status line for a step and keeps it current; the same line carries the runner's event."""
 
     def __init__(self, name: str, kind: str = "step"):
-        self.event: dict[str, Any] = {"event": "step", "step": name, "kind": kind, "status": "running",
-                                      "started_at": now_iso()}
+        self.event = StepEvent(step=name, kind=kind, status="running", started_at=now_iso())
         self._clock = time.perf_counter()
-        self._handle = display(bundle(self.event), raw=True, display_id=True)
+        self._handle = emit(self.event, keep=True)
 
     def update(self, **changes: Any) -> None:
-        self.event.update(changes)
-        self.event = {k: v for k, v in self.event.items() if v is not None}
-        self._handle.update(bundle(self.event), raw=True)
+        for key, value in changes.items():
+            setattr(self.event, key, value)
+        if self._handle is not None:
+            self._handle.update(bundle(self.event), raw=True)
 
     def finish(self, status: str, **details: Any) -> None:
         self.update(status=status, finished_at=now_iso(),
@@ -89,10 +88,20 @@ def _iterate(shell: Any, header: Header, compiled: CompiledBody, policy: RetryPo
 def run_step(shell: Any, header: Header, body: str) -> Any:
     """Run a ``%%step`` body under its header's rules; re-raises the step's error so the cell fails."""
     __tracebackhide__ = True
-    name, options = header.name or "step", header.options
+    name = header.name or "step"
     ctx = context.current()
     outcome = ctx.steps[name] = StepOutcome(name, status="running")
     reporter = StepReporter(name)
+    ctx.current_step = name
+    try:
+        return _run(shell, header, body, outcome, reporter)
+    finally:
+        ctx.current_step = None
+
+
+def _run(shell: Any, header: Header, body: str, outcome: StepOutcome, reporter: StepReporter) -> Any:
+    __tracebackhide__ = True
+    name, options = outcome.name, header.options
     when = options.get("when")
     try:
         if when is not None and not _guard(shell, name, "--when", when):

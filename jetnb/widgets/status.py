@@ -22,7 +22,7 @@ import ipywidgets as widgets
 import traitlets
 
 from ..durations import format_duration
-from ..events import SYMBOLS as STEP_SYMBOLS
+from ..protocol import SYMBOLS as STEP_SYMBOLS
 from ..model.params import ParameterError
 from ..cli.render import failure_report, short_time, step_lines
 from ..store import FINAL_STATUSES

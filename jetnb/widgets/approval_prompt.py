@@ -18,9 +18,9 @@ import os
 import time
 from typing import Any
 
-from ..model.headers import Header
+from ..protocol import ApprovalRequest
+from ..runtime.context import KernelRun
 from ..store import ApprovalError, Store, decision_of
-from . import context
 
 POLL_SECONDS = 0.25
 
@@ -52,18 +52,18 @@ def _prompt(store: Store, approval: dict[str, Any]) -> Any:
     return box, (approve, reject, who, comment), status
 
 
-def wait_for_decision(shell: Any, header: Header, request: dict[str, Any]) -> dict[str, Any]:
+def wait_for_decision(request: ApprovalRequest, run: KernelRun) -> dict[str, Any]:
     """Ask in the local store, show the prompt, and block until decided; returns the decision."""
+    from IPython import get_ipython
     from IPython.display import display
 
-    ctx = context.current()
     store = Store()
-    run_id = ctx.run_id or f"interactive-{os.getpid()}-{shell.execution_count}"
+    run_id = run.run_id or f"interactive-{os.getpid()}-{get_ipython().execution_count}"
     approval = store.request_approval(
-        run_id=run_id, workflow=ctx.workflow or str(ctx.config.get("name") or "interactive"), step=header.name,
-        approvers=request["approvers"], message=request["message"], details=request["details"],
-        on_timeout=request["on_timeout"], allow_self=request["allow_self"],
-        started_by=ctx.started_by or getpass.getuser(), trigger=ctx.trigger, timeout=request["timeout"])
+        run_id=run_id, workflow=run.workflow or "interactive", step=request.step,
+        approvers=request.approvers, message=request.message, details=request.details,
+        on_timeout=request.on_timeout, allow_self=request.allow_self,
+        started_by=run.context.started_by or getpass.getuser(), trigger=run.context.trigger, timeout=request.timeout)
     box, controls, status = _prompt(store, approval)
     display(box)
     _subshell_for(list(controls) + [status])
