@@ -88,7 +88,7 @@ def test_workflows_runs_logs_paging_pause_and_resume(server):
     assert json.loads(srv.cli("schedules", "--json").stdout)[0]["paused"] is True
     assert "paused" in srv.cli("schedules").stdout.splitlines()[1]
     assert srv.api("POST", "/api/workflows/greet/runs", json={}).status_code == 202  # by hand: still allowed
-    resumed = srv.api("POST", "/api/workflows/greet/resume").json()
+    resumed = srv.api("POST", "/api/workflows/greet/unpause").json()
     assert resumed["paused"] is False and resumed["consecutive_failures"] == 0
 
     assert srv.cli("pause", "greet").stdout.strip() == "greet paused"
@@ -97,8 +97,8 @@ def test_workflows_runs_logs_paging_pause_and_resume(server):
     assert srv.api("GET", "/api/workflows/greet").json()["paused"] is False
     unknown = srv.cli("pause", "nope")
     assert unknown.returncode == 2 and "no workflow 'nope'" in unknown.stderr
-    assert [e["kind"] for e in srv.events(workflow="greet") if e["kind"] in ("pause", "resume")] == [
-        "pause", "resume", "pause", "resume"]
+    assert [e["kind"] for e in srv.events(workflow="greet") if e["kind"] in ("pause", "unpause")] == [
+        "pause", "unpause", "pause", "unpause"]
     srv.finished_runs("greet", 4)
     assert srv.stop() == 0
 

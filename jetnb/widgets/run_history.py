@@ -8,9 +8,9 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..durations import format_duration
-from ..cli.render import short_time
+from ..render import short_time
 from ..model.workflow import Workflow
-from .client import Client, LocalClient
+from ..client import Client, LocalClient
 from .status import SYMBOLS, RunStatus
 
 

@@ -7,9 +7,9 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ..durations import format_duration
-from ..protocol import SYMBOLS
-from ..store.rows import iso
+from .durations import format_duration
+from .protocol import SYMBOLS
+from .store.rows import iso
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
