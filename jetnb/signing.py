@@ -21,9 +21,10 @@ import binascii
 import hashlib
 import hmac
 import time
-from typing import Literal, Mapping, Union
+from collections.abc import Mapping
+from typing import Literal
 
-Secret = Union[str, bytes]
+Secret = str | bytes
 Reason = Literal["missing_header", "bad_signature", "bad_timestamp", "stale_timestamp", "future_timestamp"]
 
 SECRET_PREFIX = "whsec_"
@@ -106,7 +107,7 @@ def verify_hub(secret: Secret, body: bytes, header: str | None) -> None:
     if not header or not header.strip():
         raise SignatureError("missing_header", "missing signature header")
     given = header.strip().lower()
-    given = given[len(HUB_PREFIX):] if given.startswith(HUB_PREFIX) else given
+    given = given.removeprefix(HUB_PREFIX)
     if not hmac.compare_digest(given.encode(), sign_hub(secret, body)[len(HUB_PREFIX):].encode()):
         raise SignatureError("bad_signature", "signature does not match the body")
 
