@@ -35,6 +35,7 @@ def send(to: str | Sequence[str], subject: str, body: str, *, html: str | None =
     is an address. Recorded as ``email.send`` with the server's host:port
     and the counts of recipients and attachments (never the addresses).
     """
+    __tracebackhide__ = True
     with recorded("email.send") as call:
         server = smtp.parse(smtp_url if smtp_url is not None else from_secret("SMTP_URL", "smtp_url"))
         call.target, call.secrets = server.target, server.secrets

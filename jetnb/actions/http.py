@@ -63,6 +63,7 @@ def request(method: str, url: str, *, json: Any = None, data: Any = None, header
     ``HTTPStatusError``; no answer raises ``ConnectionFailed`` or
     ``ActionTimeout``. Recorded as ``http.request`` (host, method, status).
     """
+    __tracebackhide__ = True  # IPython shows the caller's line and the error, not these frames
     with recorded("http.request") as call:
         verb = _method(method)
         call.detail["method"] = verb
@@ -80,6 +81,7 @@ def exchange(method: str, url: str, *, call: Call, headers: Headers, timeout: fl
 
     ``argument`` is what the caller named the URL, for errors about it.
     """
+    __tracebackhide__ = True
     _check_url(argument, url, call)
     timeout, backoff, retries = seconds("timeout", timeout), seconds("backoff", backoff, zero=True), \
         count("retries", retries)

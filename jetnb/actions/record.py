@@ -61,7 +61,7 @@ def _line(event: ActionEvent) -> str:
     """The status line a person sees: ``✓ http.request 127.0.0.1:8000 succeeded in 12ms``."""
     words = (SYMBOLS[event.status], event.action, event.target, event.status, "in", format_duration(event.duration))
     text = " ".join(word for word in words if word)
-    if event.attempts > 1:
+    if event.attempts > 1 and not event.error:  # an error's message already says how many
         text += f" ({event.attempts} attempts)"
     if event.error:
         text += f": {event.error['type']}: {event.error['message']}"

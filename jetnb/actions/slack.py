@@ -26,6 +26,7 @@ def send(text: str = "", *, blocks: list[dict[str, Any]] | None = None, webhook_
     ``no_service``...) raises ``HTTPStatusError`` with Slack's reason.
     Retries and timeouts as ``http.request``. Recorded as ``slack.send``.
     """
+    __tracebackhide__ = True
     with recorded("slack.send") as call:
         check_text("text", text, empty=blocks is not None)
         if blocks is not None and not isinstance(blocks, list):

@@ -36,6 +36,7 @@ _lock = threading.Lock()
 
 def query(url: str | URL, sql: str, params: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """Run a statement that returns rows (``SELECT``, ``... RETURNING``) and return them as dicts."""
+    __tracebackhide__ = True
     return _run("sql.query", url, sql, params, lambda result: [dict(row._mapping) for row in result], many=False)
 
 
@@ -44,11 +45,13 @@ def execute(url: str | URL, sql: str, params: Params = None) -> int:
 
     The count is the driver's: -1 when it cannot tell.
     """
+    __tracebackhide__ = True
     return _run("sql.execute", url, sql, params, lambda result: result.rowcount, many=True)
 
 
 def _run(action: str, url: str | URL, sql: str, params: Params, collect: Callable[[CursorResult[Any]], T],
          many: bool) -> T:
+    __tracebackhide__ = True
     with recorded(action) as call:
         database = _database(url, call)
         statement = text(check_text("sql", sql))

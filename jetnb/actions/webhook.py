@@ -41,6 +41,7 @@ def send(url: str, payload: Any, *, secret: str | bytes | None = None, headers: 
     ``http.request``. Recorded as ``webhook.send`` with the host, the
     delivery id and the answer's status.
     """
+    __tracebackhide__ = True
     with recorded("webhook.send") as call:
         body = json_body("payload", payload)
         key = None if secret is None else signing.secret_key(secret)
