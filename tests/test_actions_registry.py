@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import subprocess
@@ -13,8 +14,10 @@ import pytest
 from test_actions_http import CaptureServer, capture  # noqa: F401  (capture is a fixture)
 
 import jetnb
+from conftest import REPO
 from jetnb.actions import UnknownAction, action_names, email, get_action, http, slack, sql, webhook
 
+DOCS = (REPO / "docs" / "actions.md").read_text(encoding="utf-8")
 BUILT_IN = {"http": http.request, "webhook": webhook.send, "email": email.send, "slack": slack.send,
             "sql": sql.execute}
 
@@ -48,26 +51,43 @@ def test_importing_the_package_costs_nothing_until_an_action_is_used() -> None:
     assert result.stdout.split("\n")[:2] == ["[]", "jetnb.actions.email jetnb.actions.webhook True"]
 
 
-def test_a_plug_in_is_one_module_and_one_entry_point(tmp_path: Path) -> None:
-    (tmp_path / "teams_action.py").write_text("def send(*, text, channel='general'):\n    return f'{channel}: {text}'\n")
-    info = tmp_path / "teams_action-1.0.dist-info"
+def plug_in_example() -> str:
+    """The plug-in module that docs/actions.md shows, as it is written there."""
+    block = DOCS.split("# jetnb_teams/__init__.py\n", 1)[1]
+    return block.split("```", 1)[0]
+
+
+def test_the_documented_plug_in_is_one_module_and_one_entry_point(tmp_path: Path, capture: CaptureServer) -> None:
+    (tmp_path / "jetnb_teams").mkdir()
+    (tmp_path / "jetnb_teams" / "__init__.py").write_text(plug_in_example())
+    info = tmp_path / "jetnb_teams-1.0.dist-info"
     info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: teams-action\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text("[jetnb.actions]\nteams = teams_action:send\nbroken = no_such_module:x\n")
-    result = python("""
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: jetnb-teams\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[jetnb.actions]\nteams = jetnb_teams:send\nbroken = no_such_module:x\n")
+    result = python(f"""
         import json
         from jetnb.actions import UnknownAction, action_names, get_action
         try:
             get_action("broken")
         except UnknownAction as exc:
             broken = str(exc)
-        print(json.dumps([action_names(), get_action("teams")(text="deployed"), broken]))
+        get_action("teams")(text="deployed", webhook_url="{capture.url('/webhookb2/T0SECRET')}")
+        print(json.dumps([action_names(), broken]))
     """, tmp_path)
     assert result.returncode == 0, result.stderr
-    names, said, broken = json.loads(result.stdout)
-    assert {"teams", "slack", "sql"} <= set(names) and said == "general: deployed"
+    names, broken = json.loads(result.stdout)
+    assert {"teams", "slack", "sql"} <= set(names)
+    assert json.loads(capture.seen[0].body) == {"text": "deployed"}
     assert broken == "action 'broken' is installed but cannot be loaded (ModuleNotFoundError: No module named " \
                      "'no_such_module')"
+
+
+def test_every_action_and_argument_is_documented() -> None:
+    functions = [*BUILT_IN.values(), sql.query]
+    missing = [f"{f.__module__}.{f.__name__}({name})" for f in functions
+               for name in inspect.signature(f).parameters if f"`{name}`" not in DOCS]
+    missing += [name for name in BUILT_IN if f"| `{name}` |" not in DOCS]
+    assert missing == []
 
 
 def test_an_omitted_url_is_read_through_jetnb_secret_when_jetnb_has_it(capture: CaptureServer,  # noqa: F811
