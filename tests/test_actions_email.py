@@ -179,6 +179,8 @@ def test_the_server_comes_from_the_smtp_url_secret_and_unreachable_servers_are_c
     ({"to": []}, TypeError, "to: expected an address"),
     ({"subject": "two\nlines"}, ValueError, "subject: must be one line"),
     ({"attachments": ["missing.pdf"]}, FileNotFoundError, "attachments\\[0\\]: no file 'missing.pdf'"),
+    ({"attachments": "report.pdf"}, TypeError, "attachments: expected a list of paths"),
+    ({"attachments": ("a.txt", b"x", "text/plain")}, TypeError, "attachments: expected a list"),
     ({"attachments": [("a.bin", "text", "application/octet-stream")]}, TypeError, "attachments\\[0\\]: expected"),
     ({"attachments": [("a.bin", b"x", "binary")]}, ValueError, "attachments\\[0\\]: the type must be like"),
     ({"smtp_url": "http://mail.example.com"}, ValueError, "smtp_url: expected smtp://"),

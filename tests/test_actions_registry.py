@@ -11,10 +11,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import REPO
 from test_actions_http import CaptureServer, capture  # noqa: F401  (capture is a fixture)
 
 import jetnb
-from conftest import REPO
 from jetnb.actions import UnknownAction, action_names, email, get_action, http, slack, sql, webhook
 
 DOCS = (REPO / "docs" / "actions.md").read_text(encoding="utf-8")
@@ -57,7 +57,8 @@ def plug_in_example() -> str:
     return block.split("```", 1)[0]
 
 
-def test_the_documented_plug_in_is_one_module_and_one_entry_point(tmp_path: Path, capture: CaptureServer) -> None:
+def test_the_documented_plug_in_is_one_module_and_one_entry_point(tmp_path: Path,
+                                                                  capture: CaptureServer) -> None:  # noqa: F811
     (tmp_path / "jetnb_teams").mkdir()
     (tmp_path / "jetnb_teams" / "__init__.py").write_text(plug_in_example())
     info = tmp_path / "jetnb_teams-1.0.dist-info"

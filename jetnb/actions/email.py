@@ -41,9 +41,10 @@ def send(to: str | Sequence[str], subject: str, body: str, *, html: str | None =
         call.target, call.secrets = server.target, server.secrets
         recipients = _addresses(to)
         message = _message(recipients, subject, body, html, _sender(sender, server))
-        for index, attachment in enumerate(attachments or ()):
+        files = _listed(attachments)
+        for index, attachment in enumerate(files):
             _attach(message, index, attachment)
-        call.detail.update(recipients=len(recipients), attachments=len(attachments or ()))
+        call.detail.update(recipients=len(recipients), attachments=len(files))
         smtp.deliver(server, message, seconds("timeout", timeout))
         return str(message["Message-ID"])
 
@@ -83,6 +84,20 @@ def _sender(sender: str | None, server: smtp.Server) -> str:
     return chosen
 
 
+def _listed(attachments: Any) -> list[Any]:
+    """A list of attachments; one path or one tuple given alone would otherwise be read item by item."""
+    if attachments is None:
+        return []
+    if not isinstance(attachments, (list, tuple)) or _is_triple(attachments):
+        raise TypeError("attachments: expected a list of paths or (filename, bytes, mime) tuples, got "
+                        f"{type(attachments).__name__}")
+    return list(attachments)
+
+
+def _is_triple(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 3 and isinstance(value[1], bytes)
+
+
 def _attach(message: EmailMessage, index: int, attachment: Any) -> None:
     """A path (type guessed from its name) or ``(filename, bytes, "type/subtype")``."""
     where = f"attachments[{index}]"
@@ -92,7 +107,7 @@ def _attach(message: EmailMessage, index: int, attachment: Any) -> None:
             raise FileNotFoundError(f"{where}: no file {str(path)!r} (relative paths start in {Path.cwd()})")
         name, data = path.name, path.read_bytes()
         mime = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    elif isinstance(attachment, tuple) and len(attachment) == 3 and isinstance(attachment[1], bytes):
+    elif _is_triple(attachment):
         name, data, mime = attachment
     else:
         raise TypeError(f"{where}: expected a path or (filename, bytes, mime), got {type(attachment).__name__}")

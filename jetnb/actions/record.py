@@ -35,9 +35,9 @@ class Call:
 
 
 @contextmanager
-def recorded(action: str, **detail: Any) -> Iterator[Call]:
+def recorded(action: str) -> Iterator[Call]:
     """Time the block and emit its event, succeeded or failed (interrupts too); the error is re-raised unchanged."""
-    call = Call(detail=dict(detail))
+    call = Call()
     started, clock = time.time(), time.monotonic()
     try:
         yield call

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -30,7 +31,7 @@ def from_secret(name: str, argument: str) -> str:
     return str(value)
 
 
-def _secret(lookup: Any, name: str) -> Any:
+def _secret(lookup: Callable[[str], Any], name: str) -> Any:
     try:
         return lookup(name)
     except LookupError:  # a missing secret may be a KeyError or return None; both mean "not set"
