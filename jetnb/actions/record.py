@@ -31,7 +31,7 @@ class Call:
     target: str | None = None
     attempts: int = 1
     detail: dict[str, Any] = field(default_factory=dict)
-    secrets: list[str] = field(default_factory=list)  # texts to scrub from the error message
+    secrets: list[str] = field(default_factory=list, repr=False)  # texts to scrub from the error message
 
 
 @contextmanager

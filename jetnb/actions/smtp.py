@@ -34,7 +34,7 @@ class Server:
     host: str
     port: int
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     starttls: str = "auto"
     sender: str | None = None  # ?from=
     secrets: list[str] = field(default_factory=list, repr=False)
