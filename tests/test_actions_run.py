@@ -91,4 +91,10 @@ def test_a_failing_action_in_a_continue_on_error_step_is_recorded_and_the_run_go
     hook = capture.seen[-1]
     assert hook.path == "/hooks/catch/T0SECRET/XXSECRETXX/"
     assert signing.verify(WHSEC, hook.body, hook.headers) == record["result"]["delivery"]
-    assert cli("show", record["id"]).returncode == 0
+    stored = [(a["action"], a["status"], a["step"], a["target"]) for a in record["actions"]]
+    assert stored == [(e["action"], e["status"], e.get("step"), e["target"]) for e, _ in events]
+    assert record["actions"][0]["attempts"] == 2 and record["actions"][0]["error"] == failed["error"]
+    shown = cli("show", record["id"])
+    assert shown.returncode == 0
+    assert f"✗ http.request {host} failed in " in shown.stdout and "(2 attempts)  [step notify]" in shown.stdout
+    assert_no_secret(shown.stdout.partition("\nactions\n")[2])  # the parameters themselves are plain text here

@@ -12,27 +12,24 @@ A plug-in action is one module and one entry point; ``get_action`` and
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ..plugins import EntryPoints, UnknownPlugin
 from .errors import ActionError, ActionTimeout, ConnectionFailed, HTTPStatusError
-
-if TYPE_CHECKING:
-    from importlib.metadata import EntryPoint
 
 GROUP = "jetnb.actions"
 MODULES = ("http", "webhook", "email", "slack", "sql")
 __all__ = ["ActionError", "ActionTimeout", "ConnectionFailed", "HTTPStatusError", "UnknownAction", "action_names",
            "get_action", "http", "webhook", "email", "slack", "sql"]
 
-_points: dict[str, EntryPoint] | None = None
-_lock = threading.Lock()
 
-
-class UnknownAction(LookupError):
+class UnknownAction(UnknownPlugin):
     """No action is registered under that name, or its plug-in cannot be imported."""
+
+
+_registry = EntryPoints(GROUP, "action", UnknownAction)
 
 
 def __getattr__(name: str) -> Any:
@@ -43,34 +40,12 @@ def __getattr__(name: str) -> Any:
 
 def action_names() -> list[str]:
     """The registered action names, built-ins and plug-ins, sorted."""
-    return sorted(_entry_points())
+    return _registry.names()
 
 
 def get_action(name: str) -> Callable[..., Any]:
     """The callable registered as ``name`` (``get_action("slack")(text="done")``), imported now."""
-    points = _entry_points()
-    if name not in points:
-        known = ", ".join(sorted(points)) or "none: is jetnb installed (pip install -e .)?"
-        raise UnknownAction(f"unknown action {name!r} (known: {known})")
-    try:
-        action = points[name].load()
-    except Exception as exc:  # a broken plug-in is named, not a traceback from deep in importlib
-        raise UnknownAction(f"action {name!r} is installed but cannot be loaded ({type(exc).__name__}: {exc})") \
-            from None
+    action = _registry.load(name)
     if not callable(action):
-        raise UnknownAction(f"action {name!r} ({points[name].value}) is not callable")
+        raise UnknownAction(f"action {name!r} ({_registry.points()[name].value}) is not callable")
     return action
-
-
-def _entry_points() -> dict[str, EntryPoint]:
-    """Read once per process; the first registration of a name wins, as for trigger kinds."""
-    from importlib.metadata import entry_points
-
-    global _points
-    with _lock:
-        if _points is None:
-            found: dict[str, EntryPoint] = {}
-            for point in entry_points(group=GROUP):
-                found.setdefault(point.name, point)
-            _points = found
-        return _points

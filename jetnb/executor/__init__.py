@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from importlib.metadata import entry_points
 from typing import Any, Protocol
 
+from ..plugins import EntryPoints, UnknownPlugin
 from ..protocol import Event, RunContext, RunOutcome
 from .cancel import CancelSignal
 
@@ -57,29 +57,25 @@ class Backend(Protocol):
         ...
 
 
-GROUP = "jetnb.executors"
+class UnknownBackend(UnknownPlugin):
+    pass
+
+
+_registry = EntryPoints("jetnb.executors", "executor backend", UnknownBackend)
 _instances: dict[str, Backend] = {}
 _lock = threading.Lock()
 
 
-class UnknownBackend(LookupError):
-    pass
-
-
 def backend_names() -> list[str]:
     """Every registered backend, for ``--backend`` choices; reading entry points loads no backend module."""
-    return sorted({point.name for point in entry_points(group=GROUP)})
+    return _registry.names()
 
 
 def get_backend(name: str = "local") -> Backend:
     """One instance per name and process: a backend may own long-lived resources (a kernel pool)."""
     with _lock:
         if name not in _instances:
-            points = {point.name: point for point in entry_points(group=GROUP)}
-            if name not in points:
-                known = ", ".join(sorted(points)) or "none: is jetnb installed (pip install -e .)?"
-                raise UnknownBackend(f"unknown executor backend {name!r} (known: {known})")
-            backend = points[name].load()()
+            backend = _registry.load(name)()
             backend.name = name
             _instances[name] = backend
         return _instances[name]
