@@ -18,6 +18,7 @@ from ..model.params import ParameterError
 from ..model.workflow import Workflow
 from ..render import first_line
 from ..service.runs import RunService
+from ..store import Store
 
 ON_PAUSE_PARAMS = ("workflow", "failures", "last_error", "last_run_id")
 
@@ -43,11 +44,13 @@ class Plane(Protocol):
 
 
 class Pausing:
+    """Counts outcomes with the run's final status; pauses and tells someone once the threshold is reached."""
+
     def __init__(self, plane: Plane):
         self.plane = plane
+        self._told: dict[str, tuple[dict[str, Any], str, dict[str, Any]]] = {}  # run id -> what to start
 
-    def on_finished(self, service: RunService, run: dict[str, Any]) -> None:
-        store = service.store()
+    def on_recorded(self, store: Store, run: dict[str, Any]) -> None:
         name = run["workflow"]
         failures = store.count_outcome(name, run["status"])
         if failures is None or run["status"] != "failed":
@@ -62,10 +65,15 @@ class Pausing:
             return
         self.plane.note("pause", f"{name} paused after {reason}; unpause with `jetnb unpause {name}` or the API",
                         workflow=name, level=logging.WARNING, failures=failures, last_run_id=run["id"])
-        target = state["config"].get("on_pause")
-        if target:
-            self._notify(state, target, {"workflow": name, "failures": failures, "last_error": error,
-                                         "last_run_id": run["id"]})
+        if state["config"].get("on_pause"):
+            self._told[run["id"]] = (state, state["config"]["on_pause"], {
+                "workflow": name, "failures": failures, "last_error": error, "last_run_id": run["id"]})
+
+    def on_finished(self, service: RunService, run: dict[str, Any]) -> None:
+        """The pause is committed: start the ``on_pause`` notebook (a run of its own)."""
+        told = self._told.pop(run["id"], None)
+        if told is not None:
+            self._notify(*told)
 
     def _notify(self, state: dict[str, Any], target: str, offered: dict[str, Any]) -> None:
         """Run the ``on_pause`` notebook with the parameters it declares among ``ON_PAUSE_PARAMS``."""

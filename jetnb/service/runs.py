@@ -45,8 +45,13 @@ class ResumeError(ValueError):
 
 
 class RunHook(Protocol):
+    def on_recorded(self, store: Store, run: dict[str, Any]) -> None:
+        """Inside the transaction that records how a run ended (or suspended): store writes that must be seen
+        together with the status (e.g. the workflow's failure count)."""
+        ...
+
     def on_finished(self, service: RunService, run: dict[str, Any]) -> None:
-        """A run ended (or suspended at a gate); ``run`` is its stored record."""
+        """After that transaction: side effects (start a notification run...)."""
         ...
 
 
@@ -185,14 +190,17 @@ class RunService:
     def _finish(self, run: dict[str, Any], workflow: Workflow, outcome: RunOutcome) -> RunStatus:
         store = self.store()
         run_id = run["id"]
-        store.finish_run(run_id, outcome.status, error=outcome.error, result=outcome.result,
-                         outputs=outcome.outputs or None, worker=outcome.worker)
+        with store.transaction():
+            store.finish_run(run_id, outcome.status, error=outcome.error, result=outcome.result,
+                             outputs=outcome.outputs or None, worker=outcome.worker)
+            finished = store.get_run(run_id, with_steps=False)
+            for hook in self.hooks:
+                hook.on_recorded(store, finished)
         if outcome.status == RunStatus.SUCCEEDED:
             shutil.rmtree(journal_dir(run["log_path"]), ignore_errors=True)
         if outcome.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
             for request in outcome.handler_requests:
                 self._start_handler(workflow, run, request)
-        finished = store.get_run(run_id, with_steps=False)
         for hook in self.hooks:
             try:
                 hook.on_finished(self, finished)
