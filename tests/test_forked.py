@@ -311,3 +311,41 @@ def test_close_leaves_no_process_behind(make_nb, project):
     wait_until(lambda: not psutil.pid_exists(kernel), f"kernel {kernel} gone after close")
     assert not km.is_alive()
     assert [c.pid for c in psutil.Process().children(recursive=True) if c.pid in (kernel, zygote)] == []
+
+
+def test_chosen_imports_are_loaded_in_the_zygote_and_a_missing_one_is_said(project, monkeypatch, caplog):
+    monkeypatch.setenv("JETNB_ZYGOTE_IMPORTS", "colorsys, no_such_module_here")
+    own = ForkedBackend()
+    try:
+        with caplog.at_level(logging.WARNING, logger="jetnb"):
+            km, kc = start_kernel(own, project)
+        try:
+            assert kernel_value(kc, "'colorsys' in __import__('sys').modules")  # there before any cell imported it
+        finally:
+            stop(km, kc)
+    finally:
+        own.close()
+    assert own.zygote.info["imported"] == ["colorsys"]
+    assert [r for r in caplog.records if "no_such_module_here" in r.getMessage()]
+
+
+def test_a_zygote_whose_imports_leave_a_thread_is_not_used(make_nb, project, monkeypatch, caplog):
+    (project / "lib").mkdir()
+    (project / "lib" / "threads_at_import.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n")
+    monkeypatch.setenv("PYTHONPATH", str(project / "lib"))
+    monkeypatch.setenv("JETNB_ZYGOTE_IMPORTS", "threads_at_import")
+    own = ForkedBackend()
+    from jetnb import executor
+
+    monkeypatch.setitem(executor._instances, "forked", own)
+    path = probe_notebook(make_nb, "threads.ipynb")
+    try:
+        with caplog.at_level(logging.WARNING, logger="jetnb"):
+            runs = [run(project, path) for _ in range(2)]
+    finally:
+        own.close()
+    assert [r["status"] for r in runs] == ["succeeded", "succeeded"], [r["error"] for r in runs]
+    assert all(r["result"]["ppid"] == os.getpid() for r in runs)  # ordinary kernels
+    said = [r.getMessage() for r in caplog.records if "ordinary kernel" in r.getMessage()]
+    assert len(said) == 1 and "threads_at_import" in said[0] and "threads" in said[0]

@@ -32,7 +32,7 @@ import threading
 import time
 import uuid
 from queue import Empty
-from typing import Any
+from typing import Any, cast
 
 import zmq
 import zmq.asyncio
@@ -293,7 +293,8 @@ class ZygoteProvisioner(LocalProvisioner):
         return self.child is not None or super().has_process
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        zygote: ZygoteProcess = self.parent.zygote
+        assert isinstance(self.parent, ForkedKernelManager)
+        zygote = self.parent.zygote
         cwd = str(kwargs.get("cwd") or os.getcwd())
         try:
             self.child = zygote.fork(kernel_args(cmd), cwd, dict(kwargs["env"]))
@@ -405,9 +406,9 @@ class ForkedKernelManager(KernelManager):
 
     restart_kernel = run_sync(_async_restart_kernel)
 
-    def client(self, **kwargs: Any) -> ForkedKernelClient:
+    def client(self, **kwargs: Any) -> ForkedKernelClient:  # type: ignore[override]
         """A client as usual; remembered, so ``release`` can close its sockets (nbclient leaves them open)."""
-        kc = super().client(**kwargs)
+        kc = cast(ForkedKernelClient, super().client(**kwargs))
         self._clients.append(kc)
         return kc
 

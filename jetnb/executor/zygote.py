@@ -178,7 +178,8 @@ class Zygote:
             try:
                 pid = os.fork()
             except OSError as exc:
-                os.close(report_r), os.close(report_w)
+                os.close(report_r)
+                os.close(report_w)
                 self.send({"id": request["id"], "refused": f"fork failed: {exc}"})
                 return None
             if pid == 0:
