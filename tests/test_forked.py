@@ -13,6 +13,7 @@ import os
 import shutil
 import signal
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -23,6 +24,7 @@ from jupyter_client import KernelManager
 from jupyter_core.utils import ensure_event_loop, run_sync
 
 from conftest import REPO
+from jetnb.executor import RunOutcome, RunRequest
 from jetnb.executor.forked import ForkedBackend, ForkedKernelManager
 from jetnb.service.runner import execute, prepare
 from jetnb.store import Store
@@ -349,3 +351,67 @@ def test_a_zygote_whose_imports_leave_a_thread_is_not_used(make_nb, project, mon
     assert all(r["result"]["ppid"] == os.getpid() for r in runs)  # ordinary kernels
     said = [r.getMessage() for r in caplog.records if "ordinary kernel" in r.getMessage()]
     assert len(said) == 1 and "threads_at_import" in said[0] and "threads" in said[0]
+
+
+class Events:
+    """The observer of a run started below the runner: keeps the events (the engine sets ``nb``)."""
+
+    nb: Any = None
+
+    def __init__(self) -> None:
+        self.events: list[dict[str, Any]] = []
+
+    def event(self, event: dict[str, Any]) -> None:
+        self.events.append(event)
+
+
+def run_in_thread(backend: ForkedBackend, km: ForkedKernelManager, path: Path) -> tuple[threading.Thread, list[Any]]:
+    """Execute ``path`` on ``km`` as the backend does, in a worker thread, as `jetnb serve` runs do."""
+    request = RunRequest(run_id="cancel-test", notebook=str(path), log_path=str(path.with_suffix(".log.ipynb")),
+                         params={}, kernel_name="python3", cwd=str(path.parent),
+                         run_context={"run_id": "cancel-test", "headless": True}, observer=Events())
+    outcome: list[RunOutcome] = []
+    worker = threading.Thread(target=lambda: outcome.append(backend._execute(request, km=km)), daemon=True)
+    worker.start()
+    return worker, outcome
+
+
+@pytest.mark.parametrize("stop", ["interrupt", "kill"])
+def test_cancel_interrupts_or_kills_the_running_cell_of_a_run(backend, make_nb, project, stop):
+    """What the run's cancel does from another thread while the engine waits on the cell."""
+    path = make_nb(f"{stop}.ipynb", ["%load_ext jetnb", "%%step wait\nimport time\nopen('started', 'w').close()\n"
+                                     "for _ in range(1200):\n    time.sleep(0.05)"])
+    km = ForkedKernelManager(backend.zygote, kernel_name="python3")
+    worker, outcome = run_in_thread(backend, km, path)
+    try:
+        wait_until(lambda: (project / "started").exists(), "the long step started")
+        pid = km.provisioner.child.pid
+        if stop == "interrupt":
+            km.interrupt_kernel()
+        else:
+            km.shutdown_kernel(now=True)
+        worker.join(60)
+        assert outcome, "the run did not end"
+    finally:
+        km.release()
+    assert outcome[0].status == "failed"
+    if stop == "interrupt":
+        assert outcome[0].error["type"] == "KeyboardInterrupt", outcome[0].error
+    else:
+        assert outcome[0].error["type"] == "DeadKernelError"
+        wait_until(lambda: not psutil.pid_exists(pid), f"kernel {pid} gone")
+
+
+def test_concurrent_runs_each_get_their_own_forked_kernel(use, make_nb, project):
+    path = probe_notebook(make_nb, "concurrent.ipynb")
+    results: dict[str, dict[str, Any]] = {}
+    workers = [threading.Thread(target=lambda m=mark: results.update({m: run(project, path, mark=m)}))
+               for mark in ("left", "right")]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert sorted(results) == ["left", "right"]
+    assert all(r["status"] == "succeeded" for r in results.values()), [r["error"] for r in results.values()]
+    left, right = results["left"]["result"], results["right"]["result"]
+    assert left["pid"] != right["pid"] and left["ppid"] == right["ppid"] == use.zygote.pid
