@@ -415,3 +415,27 @@ def test_concurrent_runs_each_get_their_own_forked_kernel(use, make_nb, project)
     assert all(r["status"] == "succeeded" for r in results.values()), [r["error"] for r in results.values()]
     left, right = results["left"]["result"], results["right"]["result"]
     assert left["pid"] != right["pid"] and left["ppid"] == right["ppid"] == use.zygote.pid
+
+
+def test_serve_runs_on_forked_kernels_and_leaves_no_process_at_shutdown(server):
+    from servekit import wait_for
+
+    srv = server(args=("--backend", "forked", "--grace", "1"))
+    srv.workflow("greet", ["%load_ext jetnb", "%%workflow\nname: greet", ("params", "name: str = 'World'"),
+                           "%%result\nimport os\n{'greeting': f'Hello, {name}!', 'ppid': os.getppid()}"])
+    srv.workflow("long", ["%load_ext jetnb", "%%workflow\nname: long",
+                          "%%step wait\nimport time\nopen('long-started', 'w').close()\n"
+                          "for _ in range(1200):\n    time.sleep(0.05)"])
+    srv.start()
+    run_id = srv.api("POST", "/api/workflows/greet/runs", json={"params": {"name": "Ada"}}).json()["run_id"]
+    done = wait_for(lambda: (run := srv.run(run_id))["status"] in ("succeeded", "failed") and run, "a forked run")
+    assert done["status"] == "succeeded", done["error"]
+    zygote = psutil.Process(done["result"]["ppid"])
+    assert zygote.ppid() == srv.proc.pid  # the kernel was forked by the server's zygote
+    srv.api("POST", "/api/workflows/long/runs", json={})
+    wait_for(lambda: (srv.notebooks / "long-started").exists(), "the long run's step started")
+    left = [zygote, *zygote.children(recursive=True)]
+    assert len(left) >= 2  # the zygote and the long run's kernel
+    assert srv.stop() == 0  # the long run is cut off after the grace period
+    gone, alive = psutil.wait_procs(left, timeout=30)
+    assert alive == []
