@@ -173,6 +173,8 @@ class Zygote:
         if hazards:
             self.send({"id": request["id"], "refused": f"the zygote refuses to fork with {', '.join(hazards)}"})
             return None
+        sys.stdout.flush()  # nothing buffered that every kernel would write again at its exit
+        sys.stderr.flush()
         report_r, report_w = os.pipe()
         with _sigchld_blocked():
             try:
