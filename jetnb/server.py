@@ -93,7 +93,7 @@ class ServeOptions:
     max_runs: int = 4
     grace: float = 30.0
     cancel_grace: float = DEFAULT_GRACE
-    backend: str = "local"
+    backend: str = "forked"
 
 
 def serve(options: ServeOptions) -> None:

@@ -41,3 +41,10 @@ def test_serve_runs_on_the_pool(server):
         done = wait_for(lambda r=run_id: (run := srv.run(r))["status"] == "succeeded" and run, "a pooled run")
         assert done["result"] == {"greeting": f"Hello, {name}!"}
     assert srv.stop() == 0
+
+
+def test_a_kernel_that_dies_mid_cell_fails_the_run_on_the_pool(make_nb, project):
+    path = make_nb("dies.ipynb", ["%load_ext jetnb", "%%step die\nimport os\nos._exit(3)"])
+    record = run(path, store=project / "jetnb.db", runs_dir=project / "runs", trigger="test", backend="pool")
+    assert record["status"] == "failed" and record["error"]["type"] == "DeadKernelError"
+    close_backends()

@@ -23,7 +23,7 @@ from .common import backend_option, fail, json_option, open_store, runs_dir_opti
               help="seconds running runs get to finish on Ctrl-C / SIGTERM before they are interrupted")
 @click.option("--cancel-grace", default=DEFAULT_GRACE, show_default=True, type=click.FloatRange(0),
               help="seconds a cancelled run's kernel gets after its interrupt before it is shut down")
-@backend_option("local")
+@backend_option("forked")
 def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
           grace: float, cancel_grace: float, backend: str) -> None:
     """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API."""

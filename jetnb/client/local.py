@@ -23,7 +23,7 @@ class LocalClient:
     """
 
     def __init__(self, store: str | Path | None = None, runs_dir: str | Path | None = None,
-                 backend: str = "local"):
+                 backend: str = "forked"):
         self.store_path = Path(store or default_store_path()).resolve()
         self.runs_dir = Path(runs_dir or DEFAULT_RUNS_DIR).resolve()
         self.service = RunService(Database(self.store_path), runs_dir=self.runs_dir, strategy=Threads(),

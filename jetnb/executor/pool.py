@@ -37,8 +37,10 @@ class KernelPool:
 
     def _start(self) -> Any:
         from jupyter_client import KernelManager
+        from jupyter_client.asynchronous import AsyncKernelClient
 
-        manager = KernelManager(kernel_name=self.kernel_name)
+        # an async client, as nbclient's own default: a blocking one never notices a kernel that dies mid-cell
+        manager = KernelManager(kernel_name=self.kernel_name, client_factory=AsyncKernelClient)
         stderr = filtered_stderr()
         try:
             manager.start_kernel(stderr=stderr)
