@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from importlib.metadata import entry_points
 
+from ..quoting import shown
 from .base import TriggerKind
 
 GROUP = "jetnb.triggers"
@@ -50,7 +51,7 @@ def kind(name: str) -> TriggerKind:
     if name in _broken:
         raise UnknownTrigger(f"trigger kind {name!r} is installed but cannot be loaded ({_broken[name]})")
     listed = ", ".join(sorted(known)) or "none: is jetnb installed (pip install -e .)?"
-    raise UnknownTrigger(f"unknown trigger {name!r} (known: {listed})")
+    raise UnknownTrigger(f"unknown trigger {shown(name)} (known: {listed})")
 
 
 def of_family(family: str) -> tuple[str, ...]:
