@@ -75,19 +75,13 @@ class Progress:
 
 
 def _load_param_file(path: Path) -> dict[str, Any]:
-    import yaml
+    """The ``-f`` file's values, marked typed so that a quoted ``"3"`` stays text (``model.params``)."""
+    from ..model.params import ParameterError, load_params_file, typed
 
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        _fail(f"cannot read parameters file {path}: {exc.strerror}")
-    except yaml.YAMLError as exc:
-        _fail(f"{path}: invalid YAML: {exc}")
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        _fail(f"{path}: expected a mapping of parameter names to values, got {type(values).__name__}")
-    return values
+        return typed(load_params_file(path))
+    except ParameterError as exc:
+        _fail("\n".join(exc.problems))
 
 
 def _execute(notebook: Path, params: dict[str, Any], *, store_path: Path | None, runs_dir: Path, as_json: bool,
