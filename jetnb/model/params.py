@@ -167,28 +167,54 @@ def _declared(tree: ast.Module, source: str) -> list[Parameter]:
             raise ValueError(f"line {stmt.lineno}: parameter {name!r} is declared twice")
         if value is None:
             raise ValueError(f"line {stmt.lineno}: parameter {name!r} needs a default value")
-        default, literal = _default(value)
+        literal = _literal(value)
         try:
             ptype = _annotation_type(annotation) if annotation is not None else (
-                _infer_type(default) if literal else ParamType("any"))
+                ParamType("any") if literal is _COMPUTED else _infer_type(literal))
         except (ValueError, SyntaxError) as exc:
             raise ValueError(f"line {stmt.lineno}: parameter {name!r}: {exc}") from None
-        if literal:
-            try:
-                default = _from_typed(ptype, default)
-            except ValueError as exc:
-                raise ValueError(f"line {stmt.lineno}: parameter {name!r}: default {exc}") from None
-        params[name] = Parameter(name, ptype, default, _help_for(stmt, comments, code_lines), stmt.lineno, literal)
+        try:
+            default, is_json = _default(ptype, value, literal)
+        except ValueError as exc:
+            raise ValueError(f"line {stmt.lineno}: parameter {name!r}: default {exc}") from None
+        params[name] = Parameter(name, ptype, default, _help_for(stmt, comments, code_lines), stmt.lineno, is_json)
     return list(params.values())
 
 
-def _default(node: ast.expr) -> tuple[Any, bool]:
-    """The default and whether it is a JSON literal; anything else (``date.today()``, ``b"x"``, ``{1, 2}``) is left
-    to the kernel, which computes it, and is shown by its source."""
+_COMPUTED = object()  # a default that is not a literal: the kernel computes it
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "bool": bool, "str": str,
+                                                     "list": (list, tuple), "dict": dict}
+
+
+def _literal(node: ast.expr) -> Any:
     try:
-        return json_value(ast.literal_eval(node)), True
-    except (ValueError, TypeError, SyntaxError):  # not a literal, an unhashable key, or not a JSON value
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):  # not a literal, or an unhashable key ({[1]: 2})
+        return _COMPUTED
+
+
+def _default(ptype: ParamType, node: ast.expr, literal: Any) -> tuple[Any, bool]:
+    """The default and whether it is a JSON literal (checked against the type). Any other default (``date.today()``,
+    ``b"x"``, ``{1, 2}``) is computed by the kernel and shown by its source; a literal must still be of the type."""
+    if literal is _COMPUTED:
         return ast.unparse(node), False
+    try:
+        value = json_value(literal)
+    except ValueError:
+        if not _python_fits(ptype, literal):
+            raise ValueError(f"expected {ptype}, got {type(literal).__name__} {shown(literal)}") from None
+        return ast.unparse(node), False
+    return _from_typed(ptype, value), True
+
+
+def _python_fits(ptype: ParamType, value: Any) -> bool:
+    if ptype.base == "any":
+        return True
+    if value is None:
+        return ptype.optional
+    if isinstance(value, bool) and ptype.base != "bool":
+        return False
+    return isinstance(value, _PYTHON_TYPES[ptype.base])
 
 
 def _help_for(stmt: ast.stmt, comments: dict[int, str], code_lines: set[int]) -> str:
