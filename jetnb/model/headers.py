@@ -172,6 +172,11 @@ class Header:
     def get(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
 
+    @property
+    def where(self) -> str:
+        """How messages name the header: ``%%step fetch``, or ``%%step`` before its name is known."""
+        return f"%%{self.kind} {self.name}" if self.name else f"%%{self.kind}"
+
 
 def split_cell(source: str) -> tuple[str, str, str] | None:
     """Return ``(kind, argument line, body)`` when the cell starts with a jetnb magic."""
@@ -210,9 +215,8 @@ def parse_header(kind: str, line: str) -> Header:
 
 def _parse_options(header: Header, words: list[str], refused: set[str]) -> list[str]:
     """Fill ``header.options`` (and ``refused`` with options given a bad value); one problem per wrong option."""
-    kind = header.kind
-    where = f"%%{kind} {header.name}" if header.name else f"%%{kind}"
-    known = {opt.flag: opt for opt in OPTIONS[kind]}
+    where = header.where
+    known = {opt.flag: opt for opt in OPTIONS[header.kind]}
     problems: list[str] = []
     while words:
         word = words.pop(0)
@@ -250,7 +254,7 @@ def _parse_options(header: Header, words: list[str], refused: set[str]) -> list[
 
 def _check_combinations(header: Header, refused: set[str]) -> list[str]:
     """Options that only mean something together with another one (a refused value still counts as given)."""
-    where = f"%%{header.kind} {header.name}" if header.name else f"%%{header.kind}"
+    where = header.where
     given = set(header.options) | refused
     problems = [f"{where}: --{dest.replace('_', '-')} needs --for-each" for dest in ITERATOR_ONLY
                 if dest in given and "for_each" not in given]

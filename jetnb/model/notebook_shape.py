@@ -23,18 +23,18 @@ def cell_source(cell: Any) -> str:
     source = cell.get("source", "") if isinstance(cell, dict) else ""
     if isinstance(source, str):
         return source
-    if isinstance(source, list) and all(isinstance(line, str) for line in source):
-        return "".join(source)
-    return ""
+    return "".join(source) if _texts(source) else ""
 
 
 def cell_tags(cell: Any) -> tuple[str, ...]:
     """The cell's tags (papermill's ``parameters`` among them); malformed tags read as none."""
     metadata = cell.get("metadata") if isinstance(cell, dict) else None
     tags = metadata.get("tags") if isinstance(metadata, dict) else None
-    if isinstance(tags, list) and all(isinstance(tag, str) for tag in tags):
-        return tuple(tags)
-    return ()
+    return tuple(tags) if _texts(tags) else ()
+
+
+def _texts(value: Any) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
 
 
 def cell_type(cell: Any) -> str | None:
@@ -54,7 +54,7 @@ def kernelspec_field(raw: dict[str, Any], key: str) -> str | None:
 def shape_problems(raw: dict[str, Any]) -> list[Found]:
     """What jetnb relies on and finds malformed; the schema check (``schema.py``) adds what nbformat knows."""
     found: list[Found] = []
-    if raw.get("nbformat") != 4 or isinstance(raw.get("nbformat"), bool):
+    if raw.get("nbformat") != 4:
         found.append((None, f"invalid notebook: nbformat must be 4, got {_what(raw.get('nbformat'))}"))
     metadata = raw.get("metadata", {})
     if not isinstance(metadata, dict):
@@ -76,15 +76,13 @@ def _cell_problems(cell: Any) -> list[str]:
     elif cell_type(cell) is None:
         problems.append(f"unknown cell type {_what(cell['cell_type'])} (code, markdown or raw)")
     source = cell.get("source", "")
-    if not isinstance(source, str) and not (isinstance(source, list) and all(isinstance(s, str) for s in source)):
+    if not isinstance(source, str) and not _texts(source):
         problems.append(f"source: expected text or a list of lines of text, got {_what(source)}")
     metadata = cell.get("metadata", {})
     if not isinstance(metadata, dict):
         problems.append(f"metadata: expected a mapping, got {_what(metadata)}")
-    elif "tags" in metadata and not cell_tags(cell):
-        tags = metadata["tags"]
-        if not (isinstance(tags, list) and not tags):
-            problems.append(f"metadata.tags: expected a list of text, got {_what(tags)}")
+    elif "tags" in metadata and not _texts(metadata["tags"]):
+        problems.append(f"metadata.tags: expected a list of text, got {_what(metadata['tags'])}")
     return problems
 
 

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .cell_code import magic_problem, syntax_problem
 from .config import WorkflowConfig, parse_workflow_config
-from .headers import Header, HeaderError, parse_header, split_cell
+from .headers import MAGICS, Header, HeaderError, parse_header, split_cell
 from .notebook_file import UnreadableNotebook, read_notebook_json
 from .notebook_shape import cell_source, cell_tags, cell_type, kernelspec_field, shape_problems
 from .params import Parameter, ParameterError, coerce_params, parse_parameters, typed
 from .schema import schema_problems
 
 SETUP_LINES = {"%load_ext jetnb", "%reload_ext jetnb"}
+Report = Callable[[int | None, str], None]  # collects a problem: (cell number or None, message)
 RUN_HANDLER_TAG = "jetnb-run-handler"  # the cell the runner appends for on_error / on_success
 
 
@@ -137,7 +138,7 @@ class Workflow:
             problems.append(Problem(str(path), number, message))
 
         found = shape_problems(raw)
-        if raw.get("nbformat") == 4:
+        if raw.get("nbformat") == 4:  # notebook-level shape problems are about metadata once nbformat is 4
             found += schema_problems(raw, {number for number, _ in found if number},
                                      any(number is None for number, _ in found))
         for number, message in found:
@@ -155,7 +156,9 @@ class Workflow:
         return workflow
 
     @classmethod
-    def _read_cells(cls, raw_cells: list[Any], problem: Any) -> tuple[list[Cell], WorkflowConfig, list[Parameter], bool]:
+    def _read_cells(
+        cls, raw_cells: list[Any], problem: Report
+    ) -> tuple[list[Cell], WorkflowConfig, list[Parameter], bool]:
         """Every cell with its role and header; the config and parameters they declare; whether the parameters
         cell (if any) could be read."""
         cells: list[Cell] = []
@@ -177,7 +180,7 @@ class Workflow:
                     parameters_ok = False
                     problem(number, f"parameters cell: {exc}")
                 continue
-            split = split_cell(source) if cell.role != "invalid" else None
+            split = split_cell(source) if cell.role in MAGICS else None  # a code cell: markdown is never a header
             if split is None:
                 continue
             kind, line, body = split
@@ -200,7 +203,7 @@ class Workflow:
         return language is None or language.lower() == "python"
 
     @staticmethod
-    def _check_code(cells: list[Cell], problem: Any) -> None:
+    def _check_code(cells: list[Cell], problem: Report) -> None:
         """Each step, handler and result body must compile as IPython compiles it; near misses of jetnb's magics
         (``%%stepp``) would otherwise fail only when the run reaches them."""
         for cell in cells:
@@ -216,7 +219,7 @@ class Workflow:
 
     @staticmethod
     def _check_trigger_params(config: WorkflowConfig, parameters: list[Parameter], cell: int | None,
-                              problem: Any) -> None:
+                              problem: Report) -> None:
         """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types)."""
         for index, (name, spec) in enumerate(config.triggers):
             try:
