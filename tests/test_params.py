@@ -118,7 +118,7 @@ def problem_of(values: dict) -> str:
 @pytest.mark.parametrize("name,text,message", [
     ("l", "abc", "parameter 'l': expected list (JSON or YAML), got 'abc'"),
     ("d", "abc", "parameter 'd': expected dict (JSON or YAML), got 'abc'"),
-    ("l", "{a: 1}", "expected list (JSON or YAML), got '{a: 1}'"),
+    ("l", "{a: 1}", "expected list (JSON or YAML), got dict '{a: 1}'"),
     ("l", "a: &x [1, 2]\nb: *x", "YAML anchors (&x) are not allowed"),
     ("d", "b: *x", "YAML aliases (*x) are not allowed"),
     ("l", "[" * 65 + "]" * 65, "nested deeper than 64 levels"),

@@ -297,7 +297,8 @@ def _from_text(ptype: ParamType, text: str) -> Any:
     except TextError as exc:
         raise ValueError(f"expected {base} (JSON or YAML), could not read {shown(text)}: {exc}") from None
     if base != "any" and not isinstance(value, list if base == "list" else dict):
-        raise ValueError(f"expected {base} (JSON or YAML), got {shown(text)}")
+        parsed = "" if isinstance(value, str) or value is None else f"{type(value).__name__} "  # a word is just text
+        raise ValueError(f"expected {base} (JSON or YAML), got {parsed}{shown(text)}")
     return json_value(value)
 
 
