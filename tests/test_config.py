@@ -83,6 +83,8 @@ def test_a_bare_on_key_is_not_read_as_true():
     ("name: *x", "YAML aliases (*x) are not allowed"),
     ("tags: " + "[" * 70 + "]" * 70, "nested deeper than 64 levels"),
     ("x: !!int", "invalid YAML: cannot read a value"),
+    ("x: !!timestamp soon", "invalid YAML: line 1: not a valid date 'soon'"),
+    ("x: !!float x", "invalid YAML: cannot read a value"),
 ])
 def test_hostile_and_impossible_values_are_problems(text, message):
     _, problems = parse_workflow_config(text)

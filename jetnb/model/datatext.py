@@ -44,8 +44,9 @@ def _bounded_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
 def _checked_timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> Any:
     try:
         return loader.construct_yaml_timestamp(node)
-    except ValueError as exc:  # 2026-02-30 matches YAML's date pattern but is no date
-        raise yaml.constructor.ConstructorError(None, None, f"not a valid date {shown(node.value)} ({exc})",
+    except (ValueError, AttributeError) as exc:  # 2026-02-30 matches the date pattern but is no date; !!timestamp x
+        reason = f" ({exc})" if isinstance(exc, ValueError) else ""
+        raise yaml.constructor.ConstructorError(None, None, f"not a valid date {shown(node.value)}{reason}",
                                                 node.start_mark) from None
 
 
@@ -73,8 +74,8 @@ def _load(text: str, loader: type[yaml.SafeLoader]) -> Any:
     _refuse_aliases_and_depth(text, loader)
     try:
         return yaml.load(text, Loader=loader)
-    except (ValueError, TypeError, OverflowError, IndexError, KeyError) as exc:  # a tag the value does not fit:
-        raise TextError(f"cannot read a value: {shown(str(exc) or type(exc).__name__)}") from None  # !!int x, !!int
+    except (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError) as exc:  # PyYAML's own
+        raise TextError(f"cannot read a value: {shown(str(exc) or type(exc).__name__)}") from None  # on !!int x
 
 
 def _refuse_aliases_and_depth(text: str, loader: type[yaml.SafeLoader]) -> None:
