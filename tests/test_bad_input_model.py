@@ -555,6 +555,33 @@ def test_workflow_load_never_raises(tmp_path_factory: pytest.TempPathFactory, ra
     assert all(isinstance(str(problem), str) for problem in loaded.problems)
 
 
+YAML_BITS = st.sampled_from([
+    "n:", "l:", "d:", " ", "\n", "- ", "[", "]", "{", "}", "&x ", "*x", "!!binary ", "!!set ", "!!int ", "!!float ",
+    "!!timestamp ", ".nan", "1e400", "1.0e400", "2026-01-01", "2026-13-45", "'", '"', ":", ",", "? ", "<<: ",
+    "9" * 120, "\t", "\x00", "\ufeff", "%YAML 1.2\n---\n", "--- ", "...", "|", ">", "#", "!!python/name:os.system "])
+YAML_ISH = st.lists(st.one_of(YAML_BITS, st.text(max_size=4)), max_size=25).map("".join)
+
+
+@settings(max_examples=200, derandomize=True, database=None, deadline=None)
+@given(st.one_of(YAML_ISH, st.binary(max_size=40)), st.sampled_from(["p.yaml", "p.json"]))
+def test_parameter_files_and_text_never_raise_anything_else(tmp_path_factory: pytest.TempPathFactory,
+                                                            content: str | bytes, name: str) -> None:
+    """Not counted (some are valid): any -f file and any -p text is values or ParameterError, nothing else."""
+    from jetnb.model.params import ParameterError, coerce_params, load_params_file, parse_parameters, typed
+
+    path = tmp_path_factory.mktemp("files") / name
+    path.write_bytes(content if isinstance(content, bytes) else content.encode("utf-8", "surrogatepass"))
+    declared = parse_parameters(PARAMS_CELL)
+    text = content.decode("utf-8", "surrogateescape") if isinstance(content, bytes) else content
+    attempts = [lambda: coerce_params(declared, {p.name: text for p in declared}),  # as -p text, every type
+                lambda: coerce_params(declared, typed(load_params_file(path)))]  # as a -f file
+    for attempt in attempts:
+        try:
+            attempt()
+        except ParameterError as exc:
+            assert exc.problems and all(isinstance(p, str) for p in exc.problems)
+
+
 def test_corpus_size(request: pytest.FixtureRequest, capsys: pytest.CaptureFixture[str]) -> None:
     """Reports how many bad inputs ran (printed even under capture); the whole module must run at least 250."""
     corpus_tests = {item.originalname for item in request.session.items
