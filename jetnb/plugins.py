@@ -12,6 +12,8 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .quoting import shown
+
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
@@ -48,7 +50,7 @@ class EntryPoints:
         points = self.points()
         if name not in points:
             known = ", ".join(sorted(points)) or "none: is jetnb installed (pip install -e .)?"
-            raise self.error(f"unknown {self.what} {name!r} (known: {known})")
+            raise self.error(f"unknown {self.what} {shown(name)} (known: {known})")
         with self._lock:
             if name not in self._loaded:
                 try:

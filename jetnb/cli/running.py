@@ -12,19 +12,13 @@ from .common import (EXIT_INTERRUPTED, backend_option, fail, inline_service, jso
 
 
 def _load_param_file(path: Path) -> dict[str, Any]:
-    import yaml
+    """The ``-f`` file's values, marked typed so that a quoted ``"3"`` stays text (``model.params``)."""
+    from ..model.params import ParameterError, load_params_file, typed
 
     try:
-        values = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        fail(f"cannot read parameters file {path}: {exc.strerror}")
-    except yaml.YAMLError as exc:
-        fail(f"{path}: invalid YAML: {exc}")
-    if values is None:
-        return {}
-    if not isinstance(values, dict):
-        fail(f"{path}: expected a mapping of parameter names to values, got {type(values).__name__}")
-    return values
+        return typed(load_params_file(path))
+    except ParameterError as exc:
+        fail("\n".join(exc.problems))
 
 
 def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, runs_dir: Path, backend: str,
@@ -82,6 +76,7 @@ def run(notebook: Path, parameters: tuple[tuple[str, str], ...], param_file: Pat
 @backend_option("local")
 def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool, backend: str) -> None:
     """Run the same notebook again with the same parameters; the new run links to the old one."""
+    from ..model.params import typed
     from ..store import RunNotFound
     from .common import open_store
 
@@ -89,7 +84,7 @@ def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, q
         old = open_store(store_path).get_run(run_id, with_steps=False)
     except RunNotFound as exc:
         fail(str(exc))
-    _start(Path(old["notebook"]), old["params"], store_path=store_path, runs_dir=runs_dir, backend=backend,
+    _start(Path(old["notebook"]), typed(old["params"]), store_path=store_path, runs_dir=runs_dir, backend=backend,
            as_json=as_json, quiet=quiet, user=None, trigger="rerun", rerun_of=old["id"])
 
 

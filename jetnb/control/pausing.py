@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..clock import Clock
-from ..model.params import ParameterError
+from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow
 from ..render import first_line
 from ..service.runs import RunService
@@ -89,7 +89,7 @@ class Pausing:
             return
         declared = {p.name for p in handler.parameters}
         try:
-            run_id = plane.launch(handler, {k: v for k, v in offered.items() if k in declared}, trigger="on_pause",
+            run_id = plane.launch(handler, typed({k: v for k, v in offered.items() if k in declared}), trigger="on_pause",
                                   detail={"workflow": name, "failures": offered["failures"]})
         except ParameterError as exc:
             plane.note("on_pause", f"{name}: on_pause notebook {target}: {exc}", workflow=name, level=logging.ERROR)

@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..durations import compact_duration
-from ..model.params import ParameterError, coerce_params
+from ..model.params import ParameterError, coerce_params, typed
 from ..triggers.base import SourceError
 from ..triggers.changes import Change, change_params, diff
 from .catalog import ServedWorkflow, Trigger
@@ -97,7 +97,7 @@ class Poller:
         for batch, values in zip(batches, change_params(declared, changes, batch)):
             detail = {"trigger": trigger.key, "changes": [{"change": c.kind, "key": json.loads(c.key)} for c in batch]}
             try:
-                runs.append((coerce_params(served.workflow.parameters, {**trigger.kind.params(trigger.spec), **values}),
+                runs.append((coerce_params(served.workflow.parameters, typed({**trigger.kind.params(trigger.spec), **values})),
                              detail))
             except ParameterError as exc:
                 self.plane.note("skip", f"{label}: {_what(detail)} not run: {exc}", workflow=served.name,

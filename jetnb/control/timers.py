@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..model.params import ParameterError
+from ..model.params import ParameterError, typed
 from ..store import AlreadyFired, Store
 from ..store.rows import iso
 from ..triggers.firing import plan_ticks, window
@@ -80,7 +80,7 @@ def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Tr
             continue
         try:
             run_id = plane.launch(
-                served.workflow, trigger.kind.params(trigger.spec), trigger=trigger.kind.name,
+                served.workflow, typed(trigger.kind.params(trigger.spec)), trigger=trigger.kind.name,
                 detail={"trigger": trigger.key, "scheduled_at": iso(tick)}, exclusive=overlap != "allow",
                 also=lambda s, rid, tick=tick: s.record_fire(served.name, trigger.key, tick, "fired", run_id=rid))
         except AlreadyFired:

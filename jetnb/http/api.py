@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..model.params import ParameterError
+from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import RUN_STATUSES
 from ..service.runs import ResumeError
@@ -81,7 +81,7 @@ class WorkflowRuns(ApiHandler):
         if not isinstance(params, dict):
             return self.refuse(400, f"params: expected a JSON object, got {type(params).__name__}")
         try:
-            run_id = self.plane.launch(served.workflow, params, trigger="api", started_by=self.user)
+            run_id = self.plane.launch(served.workflow, typed(params), trigger="api", started_by=self.user)
         except ParameterError as exc:
             return self.refuse_params(exc, served.workflow)
         self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
@@ -175,7 +175,7 @@ class RunRerun(RunDetail):
             return self.refuse(409, f"{old['notebook']} is not runnable any more", problems=[
                 str(p) for p in workflow.problems])
         try:
-            run_id = self.plane.launch(workflow, old["params"], trigger="rerun", started_by=self.user,
+            run_id = self.plane.launch(workflow, typed(old["params"]), trigger="rerun", started_by=self.user,
                                        rerun_of=old["id"])
         except ParameterError as exc:
             return self.refuse_params(exc, workflow)

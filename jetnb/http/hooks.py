@@ -17,7 +17,7 @@ from typing import Any
 
 import tornado.web
 
-from ..model.params import ParameterError
+from ..model.params import ParameterError, typed
 from ..protocol import FINAL_STATUSES
 from .auth import hook_refusal
 from .base import BadBody, JsonHandler, json_object
@@ -57,8 +57,10 @@ class Hook(JsonHandler):
             payload = json_object(body)
         except BadBody as exc:
             return self.refuse(400, str(exc))
-        query = {key: self.get_query_argument(key) for key in self.request.query_arguments}
-        params = {**(hook.get("params") or {}), **query, **payload}
+        # a signed hook's query string is outside the signature: it never reaches the parameters
+        query = {} if hook["auth"] == "hmac" else {key: self.get_query_argument(key)
+                                                   for key in self.request.query_arguments}
+        params = {**typed(hook.get("params") or {}), **query, **typed(payload)}
         delivery = self._delivery_id(hook)
         store = self.plane.store()
         if delivery and (first := store.delivery_run(hook["name"], delivery)):

@@ -26,7 +26,7 @@ from typing import Any, Callable, Protocol
 
 from ..executor import get_backend
 from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
-from ..model.params import ParameterError, coerce_params
+from ..model.params import ParameterError, coerce_params, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import HandlerRequest, RunOutcome, RunStatus
 from ..store import Database, RunStateError, Store, new_run_id
@@ -160,7 +160,7 @@ class RunService:
         store = self.store()
         run = store.get_run(run_id)
         try:
-            workflow, params = prepare(run["notebook"], run["params"])
+            workflow, params = prepare(run["notebook"], typed(run["params"]))
         except (WorkflowError, ParameterError) as exc:
             return self.fail(run_id, exc, why="the notebook is not runnable any more")
         resuming = bool(run["resuming"])
@@ -218,7 +218,7 @@ class RunService:
             handler = Workflow.load(path)
             handler.raise_for_problems()
             declared = {p.name for p in handler.parameters}
-            self.submit(handler, {k: v for k, v in offered.items() if k in declared}, trigger="handler",
+            self.submit(handler, typed({k: v for k, v in offered.items() if k in declared}), trigger="handler",
                         started_by=run.get("started_by") or current_user(),
                         detail={"parent_run": run["id"], "on": request.on, "step": request.step})
         except (WorkflowError, ParameterError) as exc:
@@ -261,7 +261,7 @@ class RunService:
         if pending:
             raise ResumeError(f"run {run_id} is still waiting for approval request {pending[0]['id']} "
                               f"({pending[0]['step']}, approvers: {', '.join(pending[0]['approvers'])})")
-        prepare(run["notebook"], run["params"])  # a notebook that no longer runs is refused before anything changes
+        prepare(run["notebook"], typed(run["params"]))  # a notebook that no longer runs is refused before anything changes
         if not store.requeue_for_resume(run_id, RESUMABLE, durable=self.strategy.durable):
             raise ResumeError(f"run {run_id} was resumed by someone else meanwhile")
         store.audit(by, "run.resume", f"run:{run_id}", {"was": run["status"]})

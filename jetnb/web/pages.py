@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 import tornado.web
 
 from ..durations import format_duration
-from ..model.params import ParameterError
+from ..model.params import ParameterError, typed
 from ..render import first_line
 from ..http.auth import same_secret
 from ..http.views import field_problems, workflow_view
@@ -173,7 +173,7 @@ class RunPage(Page):
         if served is None:
             raise tornado.web.HTTPError(404, f"{old['workflow']} is not served any more")
         try:
-            run_id = self.plane.launch(served.workflow, old["params"], trigger="rerun", started_by=self.user,
+            run_id = self.plane.launch(served.workflow, typed(old["params"]), trigger="rerun", started_by=self.user,
                                        rerun_of=old["id"])
         except ParameterError as exc:
             raise tornado.web.HTTPError(422, "; ".join(exc.problems)) from None
