@@ -7,7 +7,8 @@ from typing import Any
 
 from .service.recorder import Progress
 from .service.request import prepare
-from .service.runs import RunService, current_user
+from .service.identity import local_principal
+from .service.runs import RunService
 from .service.strategies import Inline
 from .store import Database, default_store_path, public_run
 
@@ -24,7 +25,8 @@ def run(notebook: str | Path, params: dict[str, Any] | None = None, *, store: st
     db = Database(store or default_store_path())
     try:
         service = RunService(db, runs_dir=runs_dir, strategy=Inline(), backend=backend, progress=progress)
-        run_id = service.submit(workflow, values, trigger=trigger, started_by=started_by or current_user())
+        run_id = service.submit(workflow, values, trigger=trigger,
+                                started_by=started_by or local_principal(service.store()).name)
         return public_run(service.store().get_run(run_id))
     finally:
         db.close()

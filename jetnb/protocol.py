@@ -240,6 +240,17 @@ class RunContext:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
+@dataclass(frozen=True)
+class Principal:
+    """Who is acting, as a credential proved it: a personal token's user, the server token's ``admin``, the OS
+    account at a terminal. Approver groups match ``groups`` too."""
+
+    name: str
+    groups: tuple[str, ...] = ()
+    admin: bool = False
+    token_id: str | None = None  # the personal token it came from (a web session ends when it is rotated)
+
+
 @dataclass
 class RunOutcome:
     """How an execution ended, as the executor reports it to the run service."""

@@ -44,6 +44,7 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
     name = r"([^/]+)"
     return tornado.web.Application([
         (r"/api/health", api.Health),
+        (r"/api/whoami", api.WhoAmI),
         (r"/api/workflows", api.Workflows),
         (rf"/api/workflows/{name}", api.WorkflowDetail),
         (rf"/api/workflows/{name}/runs", api.WorkflowRuns),
@@ -72,14 +73,20 @@ def _log_refusal(handler: tornado.web.RequestHandler) -> None:
 
 
 def lock_store(store_path: Path) -> IO[str]:
-    """One server per store: two would each fire every tick once, which is twice."""
+    """One server per store: two would each fire every tick once, which is twice.
+
+    The lock sits next to the store's real path, so a symlink or a relative
+    path to the same file finds it taken.
+    """
     store_path.parent.mkdir(parents=True, exist_ok=True)
-    handle = open(f"{store_path}.serve.lock", "w")
+    real = store_path.resolve()
+    handle = open(f"{real}.serve.lock", "w")
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         handle.close()
-        raise StoreInUse(f"another `jetnb serve` is using the store {store_path}") from None
+        raise StoreInUse(f"another `jetnb serve` is using the store {real}"
+                         + (f" (given as {store_path})" if str(store_path) != str(real) else "")) from None
     return handle
 
 

@@ -47,15 +47,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def jupyterlab(root: Path, home: Path, timeout: float = 90) -> Iterator[Lab]:
-    """``jupyter lab`` serving ``root`` on a free local port, with its settings under ``home``; stopped by pid."""
+def jupyterlab(root: Path, home: Path, timeout: float = 90, env: dict[str, str] | None = None) -> Iterator[Lab]:
+    """``jupyter lab`` serving ``root`` on a free local port, with its settings under ``home``; stopped by pid.
+
+    ``env`` is added to its environment (its kernels inherit it: e.g. ``JETNB_USER_TOKEN``)."""
     port, token = free_port(), secrets.token_hex(16)
     settings = home / "lab-settings"
     for name, values in LAB_SETTINGS.items():
         (settings / name).parent.mkdir(parents=True, exist_ok=True)
         (settings / name).write_text(json.dumps(values), encoding="utf-8")
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings),
-           "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces")}
+           "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces"), **(env or {})}
     log = home / "jupyterlab.log"
     args = [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -65,6 +66,25 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     """The real ``jetnb`` command in a subprocess, as a user would run it."""
     return subprocess.run([sys.executable, "-m", "jetnb", *args], cwd=cwd, capture_output=True, text=True,
                           timeout=timeout, env={**os.environ, **(env or {})})
+
+
+@pytest.fixture
+def user(project: Path):
+    """``user(name, *groups)``: the environment that makes the CLI (and ``LocalClient``) act as that jetnb user.
+
+    The user is added to the project's store on first use (``jetnb users add``), and its personal token is put in
+    ``$JETNB_USER_TOKEN``: identity comes from a credential, never from a typed name.
+    """
+    made: dict[str, dict[str, str]] = {}
+
+    def make(name: str, *groups: str) -> dict[str, str]:
+        if name not in made:
+            result = run_cli("users", "add", name, *[a for g in groups for a in ("--group", g)], cwd=project)
+            assert result.returncode == 0, result.stderr
+            made[name] = {"JETNB_USER_TOKEN": re.search(r"token: (\S+)", result.stdout).group(1)}
+        return made[name]
+
+    return make
 
 
 @pytest.fixture

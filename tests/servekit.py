@@ -130,9 +130,9 @@ class Server:
         data = json.dumps(body) if isinstance(body, dict) else body
         return requests.post(f"{self.url}/hooks/{name}", data=data, headers=headers or {}, timeout=60, **kw)
 
-    def cli(self, *args: str) -> subprocess.CompletedProcess:
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return subprocess.run([sys.executable, "-m", "jetnb", *args], cwd=self.project, capture_output=True,
-                              text=True, timeout=60, env=self.env)
+                              text=True, timeout=60, env={**self.env, **(env or {})})
 
     # the store ----------------------------------------------------------------
 

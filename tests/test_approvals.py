@@ -41,10 +41,10 @@ GATED = [
 ]
 
 
-def test_suspend_approve_resume_without_rerunning_earlier_steps(cli, make_nb, project):
+def test_suspend_approve_resume_without_rerunning_earlier_steps(cli, make_nb, project, user):
     make_nb("gated.ipynb", GATED)
     counter = str(project / "side.txt")
-    waiting = run_json(cli, "run", "gated.ipynb", "-p", "counter", counter, "--as", "alice")
+    waiting = run_json(cli, "run", "gated.ipynb", "-p", "counter", counter, env=user("alice"))
     assert waiting["status"] == "waiting"
     assert step(waiting, "refund")["status"] == "waiting" and step(waiting, "after")["status"] == "pending"
     assert Path(waiting["log_path"]).with_suffix(".journal").is_dir()
@@ -55,15 +55,15 @@ def test_suspend_approve_resume_without_rerunning_earlier_steps(cli, make_nb, pr
     assert request["details"]["params"]["counter"] == counter and request["status"] == "pending"
     assert json.loads(cli("approvals", "--for", "dave", "--json").stdout) == []
 
-    refused = cli("approve", str(request["id"]), "--as", "dave")
+    refused = cli("approve", str(request["id"]), env=user("dave"))
     assert refused.returncode == 1 and "'dave' is not an approver" in refused.stderr
-    self_approval = cli("approve", str(request["id"]), "--as", "alice")
+    self_approval = cli("approve", str(request["id"]), env=user("alice"))
     assert self_approval.returncode == 1 and "forbids approving one's own runs" in self_approval.stderr
     too_early = cli("resume", waiting["id"])
     assert too_early.returncode == 2 and "still waiting for approval" in too_early.stderr
 
-    assert cli("approve", str(request["id"]), "--as", "bob", "--comment", "VIP").returncode == 0
-    second = cli("reject", str(request["id"]), "--as", "carol")
+    assert cli("approve", str(request["id"]), "--comment", "VIP", env=user("bob")).returncode == 0
+    second = cli("reject", str(request["id"]), env=user("carol"))
     assert second.returncode == 1 and "already decided: approved by bob" in second.stderr
 
     done = run_json(cli, "resume", waiting["id"][:15])
@@ -80,11 +80,11 @@ def test_suspend_approve_resume_without_rerunning_earlier_steps(cli, make_nb, pr
     assert audit == ["approval.requested", "approval.approved"]
 
 
-def test_rejection_skips_the_step_and_later_steps_branch_on_it(cli, make_nb, project):
+def test_rejection_skips_the_step_and_later_steps_branch_on_it(cli, make_nb, project, user):
     make_nb("gated.ipynb", GATED)
     waiting = run_json(cli, "run", "gated.ipynb", "-p", "counter", str(project / "side.txt"), "-q")
     [request] = pending(cli)
-    assert cli("reject", str(request["id"]), "--as", "carol", "--comment", "too much").returncode == 0
+    assert cli("reject", str(request["id"]), "--comment", "too much", env=user("carol")).returncode == 0
     done = run_json(cli, "resume", waiting["id"])
     assert done["status"] == "succeeded"
     assert step(done, "refund")["status"] == "rejected"
@@ -131,7 +131,7 @@ UNSAVEABLE = [
 ]
 
 
-def test_unsaveable_state_is_refused_at_suspend_time_until_the_step_is_idempotent(cli, make_nb, project):
+def test_unsaveable_state_is_refused_at_suspend_time_until_the_step_is_idempotent(cli, make_nb, project, user):
     path = make_nb("unsaveable.ipynb", UNSAVEABLE)
     failed = run_json(cli, "run", "unsaveable.ipynb", "-q", "-p", "counter", str(project / "opened.txt"))
     assert failed["status"] == "failed" and failed["error"]["type"] == "SuspendError"
@@ -145,7 +145,7 @@ def test_unsaveable_state_is_refused_at_suspend_time_until_the_step_is_idempoten
     waiting = run_json(cli, "resume", failed["id"], "-q")
     assert waiting["status"] == "waiting"
     [request] = pending(cli)
-    cli("approve", str(request["id"]), "--as", "alice")
+    cli("approve", str(request["id"]), env=user("alice"))
     done = run_json(cli, "resume", failed["id"], "-q")
     assert done["status"] == "succeeded" and done["result"] == 42
     assert (project / "opened.txt").read_text() == "ooo"  # the idempotent step re-ran on each resume
@@ -175,15 +175,15 @@ def test_resume_a_failed_run_from_the_failing_step(cli, make_nb, project):
     assert cli("resume", failed["id"]).returncode == 2  # a succeeded run is not resumable
 
 
-def test_example_approval_workflow(cli, project):
+def test_example_approval_workflow(cli, project, user):
     shop = project / "shop.db"
     notebook = str(REPO / "notebooks" / "approve_refund.ipynb")
     waiting = run_json(cli, "run", notebook, "-q", "-p", "shop_db", str(shop), "-p", "order_id", "1001",
-                       "--as", "dana")
+                       env=user("dana"))
     assert waiting["status"] == "waiting"
     [request] = pending(cli)
     assert request["message"] == "Refund 42.50 to ada@example.com for order 1001 (wrong item)?"
-    assert cli("approve", str(request["id"]), "--as", "alice", "--resume").returncode == 0
+    assert cli("approve", str(request["id"]), "--resume", env=user("alice")).returncode == 0
     done = json.loads(cli("show", waiting["id"], "--json").stdout)
     assert done["status"] == "succeeded" and done["result"]["refunded"] == 42.5
     assert sqlite3.connect(shop).execute("SELECT amount FROM refunds").fetchall() == [(42.5,)]

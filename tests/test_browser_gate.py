@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from browser import chromium, jupyterlab, open_notebook
-from conftest import notebook
+from conftest import notebook, run_cli
 from jetnb.store import Store
 
 pytestmark = pytest.mark.slow
@@ -30,20 +30,17 @@ def test_the_prompt_decides_and_the_cell_goes_on(tmp_path):
     root.mkdir()
     home.mkdir()
     notebook(GATE, root / "gate.ipynb")
-    with jupyterlab(root, home) as lab, chromium(home) as browser:
+    alice = run_cli("users", "add", "alice", cwd=root)  # the notebook's kernel acts as alice (its token)
+    token = alice.stdout.split("token: ")[1].split()[0]
+    with jupyterlab(root, home, env={"JETNB_USER_TOKEN": token}) as lab, chromium(home) as browser:
         page = browser.new_page()
         open_notebook(page, lab, "gate.ipynb")
         # the gate cell waits for the click below, so the command's promise must not be awaited here
         page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
         prompt = page.locator(".jetnb-approval-prompt")
         prompt.wait_for(timeout=WAIT_MS)
-        assert "Pay 25.00 now?" in prompt.inner_text()
-        who = prompt.locator("input").first
-        who.fill("mallory")
-        prompt.locator("button", has_text="Approve").click()
-        page.locator(".jetnb-approval-prompt", has_text="is not an approver").wait_for(timeout=WAIT_MS)
-        who.fill("alice")
-        prompt.locator("input").nth(1).fill("ok from the browser")
+        assert "Pay 25.00 now?" in prompt.inner_text() and "deciding as alice" in prompt.inner_text()
+        prompt.locator("input").first.fill("ok from the browser")
         prompt.locator("button", has_text="Approve").click()
         page.locator(".jp-OutputArea-output", has_text="DECISION approved alice ok from the browser").wait_for(
             timeout=WAIT_MS)

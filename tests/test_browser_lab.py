@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import unquote
@@ -90,7 +91,9 @@ def page(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     assert waiting["status"] == "waiting"
     values = {"store": store, "runs": runs, "hello": str(HELLO), "refund": str(REFUND)}
     notebook([source.format(**values) for source in SHOWCASE.values()], root / "showcase.ipynb")
-    with jupyterlab(root, home) as lab, chromium(home) as browser:
+    alice = run_cli("users", "add", "alice", "--store", store, cwd=root)
+    token = re.search(r"token: (\S+)", alice.stdout).group(1)  # the notebook's widgets act as alice
+    with jupyterlab(root, home, env={"JETNB_USER_TOKEN": token}) as lab, chromium(home) as browser:
         page = browser.new_page()
         try:
             open_notebook(page, lab, "showcase.ipynb")

@@ -74,7 +74,7 @@ def test_cancel_a_running_run_from_another_terminal(make_nb, project):
     assert again.returncode == 2 and "has already ended (cancelled)" in again.stderr
 
 
-def test_cancel_a_waiting_run_closes_its_approval(make_nb, project, cli):
+def test_cancel_a_waiting_run_closes_its_approval(make_nb, project, cli, user):
     make_nb("gate.ipynb", GATE)
     waiting = json.loads(cli("run", "gate.ipynb", "--json").stdout)
     assert waiting["status"] == "waiting"
@@ -84,7 +84,7 @@ def test_cancel_a_waiting_run_closes_its_approval(make_nb, project, cli):
     [request] = store.list_approvals(pending_only=False)
     assert request["status"] == "cancelled" and store.list_approvals() == []
     assert [s["status"] for s in store.steps(waiting["id"])] == ["cancelled", "not_run"]
-    refused = cli("approve", str(request["id"]), "--as", "alice")
+    refused = cli("approve", str(request["id"]), env=user("alice"))
     assert refused.returncode == 1 and "already decided: cancelled" in refused.stderr
     assert cli("resume", waiting["id"]).returncode == 2
 

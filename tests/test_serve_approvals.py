@@ -12,7 +12,8 @@ GATED = ["%load_ext jetnb", "%%workflow\nname: gated\napprovers:\n  managers: [a
          '%%result\n{"paid": paid if steps.pay.succeeded else None, "decision": steps.pay.decision.status}']
 
 
-def test_decisions_through_the_api_and_the_cli_resume_runs(server):
+def test_decisions_through_the_api_and_the_cli_resume_runs(server, user):
+    token = {name: user(name)["JETNB_USER_TOKEN"] for name in ("alice", "bob", "carol")}
     srv = server()
     srv.workflow("gated", GATED)
     srv.start()
@@ -23,13 +24,15 @@ def test_decisions_through_the_api_and_the_cli_resume_runs(server):
     assert srv.api("GET", "/api/approvals?for=carol").json()["approvals"] == []
     request = listed[0]["id"]
 
-    refused = srv.api("POST", f"/api/approvals/{request}/approve", json={"as": "carol"})
+    refused = srv.api("POST", f"/api/approvals/{request}/approve", json={}, token=token["carol"])
     assert refused.status_code == 403 and "'carol' is not an approver" in refused.json()["error"]
-    assert srv.api("POST", f"/api/approvals/{request}/approve", json={}).status_code == 400
-    assert srv.api("POST", "/api/approvals/999/approve", json={"as": "alice"}).status_code == 404
-    decided = srv.api("POST", f"/api/approvals/{request}/approve", json={"as": "alice", "comment": "ok"})
+    spoofed = srv.api("POST", f"/api/approvals/{request}/approve", json={"as": "alice"}, token=token["carol"])
+    assert spoofed.status_code == 403 and "you are carol" in spoofed.json()["error"]
+    assert srv.api("POST", "/api/approvals/999/approve", json={}, token=token["alice"]).status_code == 404
+    decided = srv.api("POST", f"/api/approvals/{request}/approve", json={"comment": "ok"}, token=token["alice"])
     assert decided.status_code == 200 and decided.json()["status"] == "approved"
-    again = srv.api("POST", f"/api/approvals/{request}/reject", json={"as": "bob"})
+    assert decided.json()["decided_by"] == "alice"
+    again = srv.api("POST", f"/api/approvals/{request}/reject", json={}, token=token["bob"])
     assert again.status_code == 403 and "already decided" in again.json()["error"]
     done = wait_for(lambda: (run := srv.run(first))["status"] == "succeeded" and run, "the server to resume it")
     assert done["result"] == {"paid": 5.0, "decision": "approved"}
@@ -39,7 +42,7 @@ def test_decisions_through_the_api_and_the_cli_resume_runs(server):
     second = srv.api("POST", "/api/workflows/gated/runs", json={}).json()["run_id"]
     wait_for(lambda: srv.run(second)["status"] == "waiting", "the second run to wait")
     [pending] = srv.api("GET", "/api/approvals").json()["approvals"]
-    assert srv.cli("reject", str(pending["id"]), "--as", "bob").returncode == 0
+    assert srv.cli("reject", str(pending["id"]), env={"JETNB_USER_TOKEN": token["bob"]}).returncode == 0
     done = wait_for(lambda: (run := srv.run(second))["status"] == "succeeded" and run, "a CLI decision to resume it")
     assert done["result"] == {"paid": None, "decision": "rejected"}
     assert (srv.notebooks / "before.txt").read_text() == "xx"  # each run's first step ran once, not again on resume

@@ -40,7 +40,8 @@ def test_webhook_auth_and_each_refusal(server):
     srv.workflow("orders", ORDERS)
     srv.start()
     body = json.dumps({"order_id": 42}).encode()
-    accepted = [srv.hook("signed", body, signed(body)), srv.hook("signed", body, signed(body, prefix="")),
+    other = json.dumps({"order_id": 43}).encode()
+    accepted = [srv.hook("signed", body, signed(body)), srv.hook("signed", other, signed(other, prefix="")),
                 srv.hook("bearer", body, {"Authorization": f"Bearer {TOKEN}"}),
                 srv.hook("bearer?order_id=7&note=query", b"", {"Authorization": f"Bearer {TOKEN}"}),
                 srv.hook("signed?order_id=7&note=query", b"{}", signed(b"{}"))]
@@ -49,7 +50,8 @@ def test_webhook_auth_and_each_refusal(server):
 
     refusals = {
         "wrong signature": srv.hook("signed", body, signed(body, secret="guess")),
-        "signature of another body": srv.hook("signed", b'{"order_id": 43}', signed(body)),
+        "signature of another body": srv.hook("signed", b'{"order_id": 44}', signed(body)),
+        "replayed signed body": srv.hook("signed", body, {**signed(body), "X-GitHub-Delivery": "new-id"}),
         "no signature": srv.hook("signed", body),
         "wrong token": srv.hook("bearer", body, {"Authorization": "Bearer nope"}),
         "no token": srv.hook("bearer", body),
@@ -57,6 +59,7 @@ def test_webhook_auth_and_each_refusal(server):
     }
     assert {k: r.status_code for k, r in refusals.items()} == {k: 401 for k in refusals}
     assert refusals["no signature"].json() == {"error": "missing or wrong signature in X-Hub-Signature-256"}
+    assert refusals["replayed signed body"].json()["error"].startswith("replayed delivery")
     assert "JETNB_TEST_UNSET is not set" in srv.log()
     assert srv.hook("nope", body).status_code == 404
     assert srv.hook("nope", body).json() == {"error": "no webhook named 'nope'"}
@@ -115,9 +118,12 @@ def test_retried_deliveries_start_no_second_run(server):
     again = srv.hook("signed", body, github)
     assert first.status_code == 202 and again.status_code == 200
     assert again.json()["run_id"] == first.json()["run_id"] and again.json()["duplicate"] is True
-    generic = srv.hook("signed", body, {**signed(body), "X-Delivery-Id": "d-1"})
+    replayed = srv.hook("signed", body, {**signed(body), "X-Delivery-Id": "d-0"})
+    assert replayed.status_code == 401  # the same signed body under another delivery id is a replay
+    body2 = json.dumps({"order_id": 2}).encode()
+    generic = srv.hook("signed", body2, {**signed(body2), "X-Delivery-Id": "d-1"})
     assert generic.json()["run_id"] != first.json()["run_id"]
-    assert srv.hook("signed", body, {**signed(body), "X-Delivery-Id": "d-1"}).json()["run_id"] == \
+    assert srv.hook("signed", body2, {**signed(body2), "X-Delivery-Id": "d-1"}).json()["run_id"] == \
         generic.json()["run_id"]
     auth = {"Authorization": f"Bearer {TOKEN}"}
     configured = srv.hook("bearer", body, {**auth, "X-Request-Id": "r-1", "X-Delivery-Id": "d-1"})

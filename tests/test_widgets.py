@@ -198,7 +198,7 @@ def test_a_store_that_cannot_be_opened_is_reported_and_the_button_stays_usable(p
     assert not button.button.disabled
 
 
-def test_a_run_waiting_for_approval_frees_the_button_and_is_followed_to_its_end(make_nb, project, cli):
+def test_a_run_waiting_for_approval_frees_the_button_and_is_followed_to_its_end(make_nb, project, cli, user):
     gated = make_nb("approval.ipynb", ["%load_ext jetnb", "%%workflow\nname: needs-ok",
                                        '%%step ask --approve alice --message "ship it?"\nshipped = True',
                                        "%%result\nshipped"])
@@ -210,7 +210,7 @@ def test_a_run_waiting_for_approval_frees_the_button_and_is_followed_to_its_end(
     assert "**… waiting at step 1 of 2 (ask): waiting for approval by alice**" in shown
     assert f"then `jetnb resume {run_id}`" in shown
     approval = json.loads(cli("approvals", "--json").stdout)[0]
-    decided = cli("approve", str(approval["id"]), "--as", "alice", "--resume")
+    decided = cli("approve", str(approval["id"]), "--resume", env=user("alice"))
     assert decided.returncode == 0, decided.stderr
     wait_for(lambda: button.status.run["status"] == "succeeded", "the resumed run to show up in the widget")
     assert "**✓ succeeded in " in button.status.markdown and "result:" in button.status.markdown

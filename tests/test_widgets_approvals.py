@@ -34,12 +34,13 @@ def stored(project, run_id: str) -> dict:
         store.close()
 
 
-def test_feed_lists_refuses_and_approves_and_the_run_resumes_in_the_background(make_nb, project, cli):
+def test_feed_lists_refuses_and_approves_and_the_run_resumes_in_the_background(make_nb, project, cli, user):
     make_nb("ship.ipynb", GATED)
-    client = LocalClient()
+    token = {name: user(name)["JETNB_USER_TOKEN"] for name in ("alice", "bob", "dave")}
+    client = LocalClient(token=token["bob"])
     bob = ApprovalFeed("bob", client, refresh=0.2)
     assert bob.pending() == [] and "nothing waiting for bob" in bob.summary.value
-    first = run_json(cli("run", "ship.ipynb", "--as", "alice", "--json"))
+    first = run_json(cli("run", "ship.ipynb", "--json", env=user("alice")))
     assert first["status"] == "waiting"
     [request] = wait_for(bob.pending, "the new request to appear in bob's feed")
     shown = request.children[0].value
@@ -48,13 +49,16 @@ def test_feed_lists_refuses_and_approves_and_the_run_resumes_in_the_background(m
                  "&quot;workflow&quot;: &quot;ship&quot;"):
         assert text in shown
 
-    dave = ApprovalFeed("dave", client)
+    with pytest.raises(ValueError, match="this client acts as 'bob'"):
+        ApprovalFeed("dave", client)  # a typed name is not an identity
+    dave_client = LocalClient(token=token["dave"])
+    dave = ApprovalFeed(client=dave_client)
     assert dave.pending() == [] and "nothing waiting for dave" in dave.summary.value
-    forced = ApprovalRequest(request.approval, "dave", client)
+    forced = ApprovalRequest(request.approval, dave_client)
     assert forced.decide(True) is None
     assert "'dave' is not an approver of request" in forced.message.value
 
-    alice = ApprovalFeed("alice", client)
+    alice = ApprovalFeed("alice", LocalClient(token=token["alice"]))
     [own] = alice.pending()
     own.approve_button.click()
     assert "'alice' started run" in own.message.value and not own.approve_button.disabled
@@ -71,27 +75,29 @@ def test_feed_lists_refuses_and_approves_and_the_run_resumes_in_the_background(m
     second = run_json(cli("run", "ship.ipynb", "-p", "order_id", "8", "--json"))
     [new] = wait_for(bob.pending, "the second request to appear")
     assert "Ship order 8?" in new.children[0].value and request in bob.children, "a decided request stays"
-    [approval] = client.list_approvals("bob")
+    [approval] = client.list_approvals()
     assert approval["run_id"] == second["id"] and approval["requested_at"].endswith("+00:00")
-    assert cli("reject", str(approval["id"]), "--as", "alice").returncode == 0
+    assert cli("reject", str(approval["id"]), env=user("alice")).returncode == 0
     wait_for(lambda: not bob.pending(), "the request decided elsewhere to disappear")
     for feed in (bob, dave, alice):
         feed.stop()
 
 
-def test_server_client_starts_a_run_and_the_feed_approves_it_through_the_server(server):
+def test_server_client_starts_a_run_and_the_feed_approves_it_through_the_server(server, user):
     srv = server()
     path = srv.workflow("ship", GATED)
     srv.start()
-    client = ServerClient(srv.url, TOKEN)
+    starter = ServerClient(srv.url, TOKEN)  # the server's token: the admin starts, bob decides
+    client = ServerClient(srv.url, user("bob")["JETNB_USER_TOKEN"])
+    assert client.user == "bob" and starter.user == "admin"
     with pytest.raises(ServerError, match="wrong token"):
         ServerClient(srv.url, "nope").list_runs("ship")
     with pytest.raises(ParameterError) as bad:
-        client.start_run("ship", {"order_id": "many"})
+        starter.start_run("ship", {"order_id": "many"})
     assert bad.value.problems == ["parameter 'order_id': expected int, got 'many' (text: typed values are not parsed; "
                                   "give the value unquoted)"]
 
-    run_id = client.start_run(path, {"order_id": 9})
+    run_id = starter.start_run(path, {"order_id": 9})
     wait_for(lambda: client.get_run(run_id)["status"] == "waiting", "the run to wait for approval")
     assert [r["id"] for r in client.list_runs("ship")] == [run_id]
     feed = ApprovalFeed("bob", client, refresh=0.2)
@@ -103,6 +109,6 @@ def test_server_client_starts_a_run_and_the_feed_approves_it_through_the_server(
     assert srv.run(run_id)["result"] == {"packed": [9, "sent"], "by": "bob"}
     wait_for(lambda: (request.status.run or {}).get("status") == "succeeded", "the feed to show the run succeeded")
     wait_for(lambda: "nothing waiting for bob" in feed.summary.value, "the feed to empty")
-    again = ApprovalRequest(request.approval, "bob", client)
+    again = ApprovalRequest(request.approval, client)
     assert again.decide(False) is None and "already decided: approved by bob" in again.message.value
     feed.stop()

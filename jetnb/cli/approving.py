@@ -8,7 +8,8 @@ from typing import Any
 
 import click
 
-from .common import EXIT_FAILED, fail, inline_service, json_option, open_store, report, runs_dir_option, store_option
+from .common import (EXIT_FAILED, fail, inline_service, json_option, open_store, report, runs_dir_option, store_option,
+                     whoami)
 
 
 @click.command()
@@ -20,17 +21,21 @@ def approvals(user: str | None, show_all: bool, store_path: Path | None, as_json
     """The approvals feed: pending requests (newest first) with what they ask and who may decide."""
     from ..render import approvals_table
 
-    found = open_store(store_path).list_approvals(user=user, pending_only=not show_all)
+    store = open_store(store_path)
+    found = store.list_approvals(user=user, groups=store.user_groups(user) if user else (),
+                                 pending_only=not show_all)
     click.echo(json.dumps(found, indent=2, default=str) if as_json else approvals_table(found))
 
 
-def _decide(approval_id: int, user: str, approve: bool, comment: str | None, store_path: Path | None,
+def _decide(approval_id: int, claimed: str | None, approve: bool, comment: str | None, store_path: Path | None,
             runs_dir: Path, then_resume: bool) -> None:
     from ..store import ApprovalError
 
     service = inline_service(store_path, runs_dir)
+    principal = whoami(service.store(), claimed)
+    user = principal.name
     try:
-        decided = service.decide(approval_id, user, approve, comment, resume=False)
+        decided = service.decide(approval_id, principal, approve, comment, resume=False)
     except ApprovalError as exc:
         fail(str(exc), EXIT_FAILED)
     except LookupError as exc:
@@ -50,12 +55,13 @@ def _decision_command(approve: bool) -> Any:
 
     @click.command(name=verb, help=f"{verb.capitalize()} an approval request; the decision is final and audited.")
     @click.argument("approval_id", type=int)
-    @click.option("--as", "user", required=True, help="who decides (must be one of the request's approvers)")
+    @click.option("--as", "user", help="states who decides: the user of $JETNB_USER_TOKEN, else your login name "
+                                       "(another name is refused)")
     @click.option("--comment", help="why, for the audit log and the run")
     @click.option("--resume", "then_resume", is_flag=True, help="resume the run here right away")
     @runs_dir_option
     @store_option
-    def command(approval_id: int, user: str, comment: str | None, then_resume: bool, runs_dir: Path,
+    def command(approval_id: int, user: str | None, comment: str | None, then_resume: bool, runs_dir: Path,
                 store_path: Path | None) -> None:
         _decide(approval_id, user, approve, comment, store_path, runs_dir, then_resume)
 

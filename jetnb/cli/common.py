@@ -17,7 +17,7 @@ import click
 from ..store import Store, default_store_path
 
 if TYPE_CHECKING:
-    from ..protocol import StepEvent
+    from ..protocol import Principal, StepEvent
     from ..service.runs import RunService
 
 EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
@@ -54,6 +54,18 @@ def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
 
 def open_store(path: Path | None) -> Store:
     return Store(path or default_store_path())
+
+
+def whoami(store: Store, claimed: str | None = None) -> Principal:
+    """The caller: the user of ``$JETNB_USER_TOKEN``, else the OS account; ``--as`` may only state it."""
+    from ..service.identity import IdentityError, check_claim, local_principal
+
+    try:
+        principal = local_principal(store)
+        check_claim(principal, claimed)
+    except IdentityError as exc:
+        fail(str(exc))
+    return principal
 
 
 def inline_service(store_path: Path | None, runs_dir: Path, *, backend: str = "local", quiet: bool = False
@@ -116,8 +128,8 @@ def report(store: Store, run_id: str, as_json: bool) -> NoReturn:
             if approval["status"] == "pending":
                 click.echo(f"waiting for approval {approval['id']} ({approval['step']}) from "
                            f"{', '.join(approval['approvers'])}: {approval['message']}\n"
-                           f"  decide with: jetnb approve {approval['id']} --as USER  (or jetnb reject ...); "
-                           f"then: jetnb resume {run['id']}")
+                           f"  decide with: jetnb approve {approval['id']} (or jetnb reject ...) as an approver "
+                           f"(their personal token in $JETNB_USER_TOKEN); then: jetnb resume {run['id']}")
         click.echo(f"run log: {relative(run['log_path'])}")
     codes = {"succeeded": 0, "waiting": 0, "interrupted": EXIT_INTERRUPTED}
     sys.exit(codes.get(run["status"], EXIT_FAILED))

@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from .common import (EXIT_INTERRUPTED, backend_option, fail, inline_service, json_option, quiet_option, report,
-                     runs_dir_option, store_option)
+                     runs_dir_option, store_option, whoami)
 
 
 def _load_param_file(path: Path) -> dict[str, Any]:
@@ -27,8 +27,6 @@ def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, r
     from ..model.params import ParameterError
     from ..model.workflow import WorkflowError
     from ..service.request import prepare
-    from ..service.runs import current_user
-
     try:
         workflow, values = prepare(notebook, params)
     except WorkflowError as exc:
@@ -36,10 +34,11 @@ def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, r
     except ParameterError as exc:
         fail(f"{notebook}: bad parameters:\n" + "\n".join(f"  {p}" for p in exc.problems))
     service = inline_service(store_path, runs_dir, backend=backend, quiet=quiet)
+    principal = whoami(service.store(), user)
     if not quiet:
         click.echo(f"jetnb: running {workflow.name} ({notebook})", err=True)
     try:
-        run_id = service.submit(workflow, values, trigger=trigger, started_by=user or current_user(),
+        run_id = service.submit(workflow, values, trigger=trigger, started_by=principal.name,
                                 rerun_of=rerun_of)
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
@@ -57,7 +56,8 @@ def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, r
 @json_option
 @quiet_option
 @backend_option("local")
-@click.option("--as", "user", help="who starts the run (for approval rules) [default: your login name]")
+@click.option("--as", "user", help="states who starts the run: the user of $JETNB_USER_TOKEN, else your login name "
+                                   "(another name is refused)")
 def run(notebook: Path, parameters: tuple[tuple[str, str], ...], param_file: Path | None, runs_dir: Path,
         store_path: Path | None, as_json: bool, quiet: bool, backend: str, user: str | None) -> None:
     """Run a workflow notebook now and keep the executed notebook as its run log."""
@@ -99,7 +99,7 @@ def resume(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, 
     """Continue a waiting (decided), failed or interrupted run from where it stopped, without re-running done steps."""
     from ..model.params import ParameterError
     from ..model.workflow import WorkflowError
-    from ..service.runs import ResumeError, current_user
+    from ..service.runs import ResumeError
     from ..store import RunNotFound
 
     service = inline_service(store_path, runs_dir, backend=backend, quiet=quiet)
@@ -107,7 +107,7 @@ def resume(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, 
     try:
         if not quiet:
             click.echo(f"jetnb: resuming run {run_id}", err=True)
-        resumed = service.resume(run_id, by=current_user())
+        resumed = service.resume(run_id, by=whoami(service.store()).name)
     except (RunNotFound, ResumeError) as exc:
         fail(str(exc))
     except WorkflowError as exc:
@@ -132,13 +132,13 @@ def cancel(run_id: str, reason: str | None, store_path: Path | None, as_json: bo
     """
     import json
 
-    from ..service.runs import RunStateError, current_user
+    from ..service.runs import RunStateError
     from ..store import RunNotFound, public_run
 
     service = inline_service(store_path, Path("runs"), quiet=True)
     service.recover()
     try:
-        run = service.cancel(run_id, by=current_user(), reason=reason)
+        run = service.cancel(run_id, by=whoami(service.store()).name, reason=reason)
     except (RunNotFound, RunStateError) as exc:
         fail(str(exc))
     if as_json:

@@ -55,8 +55,8 @@ def schedules(store_path: Path | None, as_json: bool) -> None:
 
 
 def _set_paused(workflow: str, store_path: Path | None, paused: bool, reason: str) -> None:
-    from ..service.runs import current_user
     from ..store import WorkflowNotFound
+    from .common import whoami
 
     store = open_store(store_path)
     try:
@@ -65,7 +65,7 @@ def _set_paused(workflow: str, store_path: Path | None, paused: bool, reason: st
         fail(str(exc))
     verb = "paused" if paused else "unpaused"
     if changed:
-        store.audit(current_user(), f"workflow.{'pause' if paused else 'unpause'}", f"workflow:{workflow}",
+        store.audit(whoami(store).name, f"workflow.{'pause' if paused else 'unpause'}", f"workflow:{workflow}",
                     {"message": f"{workflow} {verb} from the command line: {reason}"})
     click.echo(f"{workflow} {verb}" if changed else f"{workflow} was already {verb}")
 

@@ -24,10 +24,15 @@ class Client(Protocol):
         """Cancel a queued, running or waiting run; raises RunStateError for one that has ended."""
         ...
 
-    def list_approvals(self, user: str, pending_only: bool = True) -> list[dict[str, Any]]:
-        """Approval requests ``user`` may decide, newest first, with ISO times (as ``GET /api/approvals``)."""
+    @property
+    def user(self) -> str:
+        """Who this client acts as: its personal token's user, or the OS account (local store, no token)."""
         ...
 
-    def decide(self, approval_id: int, user: str, approve: bool, comment: str | None = None) -> dict[str, Any]:
-        """Record a decision and have the run resume without waiting for it; raises ApprovalError when refused."""
+    def list_approvals(self, pending_only: bool = True) -> list[dict[str, Any]]:
+        """Approval requests the client's user may decide, newest first, with ISO times (as ``GET /api/approvals``)."""
+        ...
+
+    def decide(self, approval_id: int, approve: bool, comment: str | None = None) -> dict[str, Any]:
+        """Decide as the client's user and have the run resume without waiting; raises ApprovalError when refused."""
         ...

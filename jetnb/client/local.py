@@ -7,7 +7,9 @@ from pathlib import Path
 from typing import Any
 
 from ..service.request import prepare
-from ..service.runs import RunService, current_user
+from ..protocol import Principal
+from ..service.identity import local_principal
+from ..service.runs import RunService
 from ..service.strategies import Threads
 from ..store import Database, default_store_path, public_approval, public_run
 
@@ -23,16 +25,29 @@ class LocalClient:
     """
 
     def __init__(self, store: str | Path | None = None, runs_dir: str | Path | None = None,
-                 backend: str = "forked"):
+                 backend: str = "forked", token: str | None = None):
+        """``token``: a personal token to act as its user (else ``$JETNB_USER_TOKEN``, else the OS account)."""
         self.store_path = Path(store or default_store_path()).resolve()
         self.runs_dir = Path(runs_dir or DEFAULT_RUNS_DIR).resolve()
         self.service = RunService(Database(self.store_path), runs_dir=self.runs_dir, strategy=Threads(),
                                   backend=backend)
+        self.token = token
+        self._principal: Principal | None = None
+
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            self._principal = local_principal(self.service.store(), self.token)
+        return self._principal
+
+    @property
+    def user(self) -> str:
+        return self.principal.name
 
     def start_run(self, workflow_path: str | Path, params: dict[str, Any] | None = None, trigger: str = "widget",
                   trigger_detail: dict[str, Any] | None = None) -> str:
         workflow, values = prepare(workflow_path, params)
-        return self.service.submit(workflow, values, trigger=trigger, started_by=current_user(),
+        return self.service.submit(workflow, values, trigger=trigger, started_by=self.user,
                                    detail=trigger_detail)
 
     def get_run(self, run_id: str) -> dict[str, Any]:
@@ -43,16 +58,18 @@ class LocalClient:
         return [public_run(r) for r in self.service.store().list_runs(workflow=workflow, limit=limit)]
 
     def cancel_run(self, run_id: str, reason: str | None = None) -> dict[str, Any]:
-        return public_run(self.service.cancel(run_id, by=current_user(), reason=reason))
+        return public_run(self.service.cancel(run_id, by=self.user, reason=reason))
 
-    def list_approvals(self, user: str, pending_only: bool = True) -> list[dict[str, Any]]:
-        return [public_approval(a) for a in self.service.store().list_approvals(user=user, pending_only=pending_only)]
+    def list_approvals(self, pending_only: bool = True) -> list[dict[str, Any]]:
+        found = self.service.store().list_approvals(user=self.user, groups=self.principal.groups,
+                                                    pending_only=pending_only)
+        return [public_approval(a) for a in found]
 
     def get_approval(self, approval_id: int) -> dict[str, Any]:
         return self.service.store().get_approval(approval_id)
 
-    def decide(self, approval_id: int, user: str, approve: bool, comment: str | None = None) -> dict[str, Any]:
-        return public_approval(self.service.decide(approval_id, user, approve, comment))
+    def decide(self, approval_id: int, approve: bool, comment: str | None = None) -> dict[str, Any]:
+        return public_approval(self.service.decide(approval_id, self.principal, approve, comment))
 
     def request_approval(self, request: Any, *, run_id: str, workflow: str, trigger: str,
                          started_by: str | None = None) -> dict[str, Any]:
@@ -60,5 +77,5 @@ class LocalClient:
         return self.service.store().request_approval(
             run_id=run_id, workflow=workflow, step=request.step, approvers=request.approvers,
             message=request.message, details=request.details, on_timeout=request.on_timeout,
-            allow_self=request.allow_self, started_by=started_by or current_user(), trigger=trigger,
+            allow_self=request.allow_self, started_by=started_by or self.user, trigger=trigger,
             timeout=request.timeout, groups=request.groups)

@@ -34,6 +34,7 @@ class ServerClient:
         self.timeout = timeout
         self.session = requests.Session()
         self.session.headers["Authorization"] = f"Bearer {token or os.environ.get('JETNB_TOKEN', '')}"
+        self._user: str | None = None
 
     def start_run(self, workflow_path: str | Path, params: dict[str, Any] | None = None, trigger: str = "widget",
                   trigger_detail: dict[str, Any] | None = None) -> str:
@@ -50,13 +51,21 @@ class ServerClient:
     def cancel_run(self, run_id: str, reason: str | None = None) -> dict[str, Any]:
         return self._call("POST", f"/api/runs/{quote(run_id, safe='')}/cancel", {"reason": reason})
 
-    def list_approvals(self, user: str, pending_only: bool = True) -> list[dict[str, Any]]:
-        query = {"for": user, **({} if pending_only else {"all": "1"})}
+    @property
+    def user(self) -> str:
+        """The token's user, as the server says (asked once)."""
+        if self._user is None:
+            self._user = self._call("GET", "/api/whoami")["user"]
+        return self._user
+
+    def list_approvals(self, pending_only: bool = True) -> list[dict[str, Any]]:
+        query = {"for": "me", **({} if pending_only else {"all": "1"})}
         return self._call("GET", "/api/approvals", params=query)["approvals"]
 
-    def decide(self, approval_id: int, user: str, approve: bool, comment: str | None = None) -> dict[str, Any]:
+    def decide(self, approval_id: int, approve: bool, comment: str | None = None) -> dict[str, Any]:
+        """Decided by the server as the token's user."""
         verb = "approve" if approve else "reject"
-        return self._call("POST", f"/api/approvals/{int(approval_id)}/{verb}", {"as": user, "comment": comment})
+        return self._call("POST", f"/api/approvals/{int(approval_id)}/{verb}", {"comment": comment})
 
     def _call(self, method: str, path: str, body: dict[str, Any] | None = None,
               params: dict[str, Any] | None = None) -> Any:

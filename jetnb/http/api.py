@@ -2,8 +2,9 @@
 logs, approvals, pause and unpause.
 
 Handlers do HTTP only: parse, call the run service or the store, answer.
-Every endpoint but ``/api/health`` needs the server's token, as
-``Authorization: Bearer <token>`` or ``?token=<token>``.
+Every endpoint but ``/api/health`` needs a personal token (``jetnb users
+add``) or the server's token, as ``Authorization: Bearer <token>`` or
+``?token=<token>``; the caller acts as that token's user.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from typing import Any
 from .. import __version__
 from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
-from ..protocol import RUN_STATUSES
+from ..protocol import RUN_STATUSES, Principal
+from ..service.identity import IdentityError, check_claim
 from ..service.runs import ResumeError
 from ..store import ApprovalError, RunNotFound, RunStateError, public_approval, public_run
 from ..control.catalog import ServedWorkflow
-from .auth import bearer, same_secret
+from .auth import bearer, principal_for
 from .base import BadBody, JsonHandler, json_object
 from .views import field_problems, workflow_view
 
@@ -26,15 +28,19 @@ MAX_PAGE = 500
 
 
 class ApiHandler(JsonHandler):
+    principal: Principal
+
     def prepare(self) -> None:
         given = bearer(self.request.headers) or self.get_query_argument("token", None)
-        if not same_secret(given, self.settings["token"]):
-            self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
+        principal = principal_for(given, self.settings["token"], self.plane.store())
+        if principal is None:
+            return self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
+        self.principal = principal
 
     @property
     def user(self) -> str:
         """Who the caller is, for ``started_by`` and the audit log."""
-        return "api"
+        return self.principal.name
 
     def served(self, name: str) -> ServedWorkflow | None:
         served = self.plane.catalog.get(name)
@@ -52,6 +58,12 @@ class ApiHandler(JsonHandler):
 
     def refuse_params(self, exc: ParameterError, workflow: Any) -> None:
         self.refuse(422, "bad parameters", problems=exc.problems, fields=field_problems(exc.problems, workflow))
+
+
+class WhoAmI(ApiHandler):
+    def get(self) -> None:
+        self.answer(200, {"user": self.principal.name, "groups": list(self.principal.groups),
+                          "admin": self.principal.admin})
 
 
 class Health(JsonHandler):
@@ -197,7 +209,10 @@ class RunResume(RunDetail):
 class Approvals(ApiHandler):
     def get(self) -> None:
         store = self.plane.store()
-        found = store.list_approvals(user=self.get_query_argument("for", None),
+        user = self.get_query_argument("for", None)
+        user = self.principal.name if user == "me" else user
+        groups = self.principal.groups if user == self.principal.name else store.user_groups(user) if user else ()
+        found = store.list_approvals(user=user, groups=groups,
                                      pending_only=self.get_query_argument("all", "") not in ("1", "true", "yes"))
         self.answer(200, {"approvals": [public_approval(a) for a in found]})
 
@@ -217,12 +232,16 @@ class Decide(ApiHandler):
         body = self.body()
         if body is None:
             return
-        user = body.get("as")
-        if not isinstance(user, str) or not user.strip():
-            return self.refuse(400, 'as: who decides is required, e.g. {"as": "alice", "comment": "ok"}')
+        claimed = body.get("as")
+        if claimed is not None and not isinstance(claimed, str):
+            return self.refuse(400, f"as: expected text, got {type(claimed).__name__}")
+        try:
+            check_claim(self.principal, claimed)
+        except IdentityError as exc:
+            return self.refuse(403, str(exc))
         comment = body.get("comment")
         try:
-            decided = self.plane.service.decide(int(approval_id), user.strip(), verb == "approve",
+            decided = self.plane.service.decide(int(approval_id), self.principal, verb == "approve",
                                                 str(comment) if comment else None)
         except (ValueError, OverflowError):
             return self.refuse(404, f"no approval request {approval_id}")

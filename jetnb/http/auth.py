@@ -1,4 +1,5 @@
-"""Who may call: the API token, and each webhook's own HMAC signature or bearer token.
+"""Who may call, and as whom: personal tokens and the server token for the API and pages; each webhook's own
+signature (Standard Webhooks or GitHub's) or bearer token.
 
 Secrets are compared with ``hmac.compare_digest`` so the time an answer takes
 says nothing about how much of a guess was right.
@@ -10,9 +11,16 @@ import hashlib
 import hmac
 import logging
 import os
+import time
+from dataclasses import dataclass
 from typing import Any, Mapping
 
+from ..protocol import Principal
+from ..signing import SIGNATURE_HEADER, SignatureError, verify, verify_hub
+from ..store import Store
+
 log = logging.getLogger("jetnb.serve")
+ADMIN = "admin"  # who the server token acts as
 
 
 def bearer(headers: Mapping[str, str]) -> str | None:
@@ -25,27 +33,55 @@ def same_secret(given: str | None, expected: str) -> bool:
     return given is not None and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def signature_matches(secret: str, body: bytes, header: str | None) -> bool:
-    """HMAC-SHA256 of the raw body, as hex; GitHub's ``sha256=<hex>`` form is accepted."""
-    if not header:
-        return False
-    given = header.strip()
-    if given.lower().startswith("sha256="):
-        given = given[len("sha256="):]
-    expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(given.lower().encode(), expected.encode())
-
-
-def hook_refusal(hook: dict[str, Any], headers: Mapping[str, str], body: bytes) -> str | None:
-    """Why a webhook request is not authenticated, or None when it is."""
-    if hook["auth"] == "none":
+def principal_for(token: str | None, server_token: str, store: Store) -> Principal | None:
+    """The server token is the administrator; a personal token is its user; anything else is nobody."""
+    if not token:
         return None
+    if same_secret(token, server_token):
+        return Principal(ADMIN, admin=True)
+    return store.authenticate(token)
+
+
+class HookRefused(Exception):
+    """A webhook delivery that is not authenticated; the message is the 401's reason."""
+
+
+@dataclass(frozen=True)
+class Verified:
+    """What an authenticated delivery proves beyond its body."""
+
+    delivery_id: str | None = None  # the signed ``webhook-id`` of a Standard Webhooks delivery
+    replay_key: str | None = None  # a GitHub-signed body's digest: the same body under another id is a replay
+
+
+def verify_hook(hook: dict[str, Any], headers: Mapping[str, str], body: bytes) -> Verified:
+    """Check a delivery against the hook's ``auth``; raises HookRefused with the reason."""
+    if hook["auth"] == "none":
+        return Verified()
     secret = os.environ.get(hook["secret_env"] or "")
     if not secret:
         log.error("webhook %s: environment variable %s is not set on the server; refusing every request until it is",
                   hook["name"], hook["secret_env"])
-        return "the server has no secret for this webhook"
+        raise HookRefused("the server has no secret for this webhook")
     if hook["auth"] == "token":
-        return None if same_secret(bearer(headers), secret) else "missing or wrong bearer token"
-    header = hook["signature_header"]
-    return None if signature_matches(secret, body, headers.get(header)) else f"missing or wrong signature in {header}"
+        if not same_secret(bearer(headers), secret):
+            raise HookRefused("missing or wrong bearer token")
+        return Verified()
+    return _signed(hook, secret, headers, body)
+
+
+def _signed(hook: dict[str, Any], secret: str, headers: Mapping[str, str], body: bytes) -> Verified:
+    scheme = hook.get("scheme") or "any"
+    standard = scheme == "standard" or (scheme == "any" and headers.get(SIGNATURE_HEADER) is not None)
+    if standard:
+        try:
+            return Verified(delivery_id=verify(secret, body, headers, tolerance=float(hook.get("tolerance") or 300),
+                                               now=time.time()))
+        except SignatureError as exc:
+            raise HookRefused(f"Standard Webhooks signature refused: {exc}") from None
+    header = hook.get("signature_header") or "X-Hub-Signature-256"
+    try:
+        verify_hub(secret, body, headers.get(header))
+    except SignatureError:
+        raise HookRefused(f"missing or wrong signature in {header}") from None
+    return Verified(replay_key="sha256:" + hashlib.sha256(body).hexdigest())

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 import tornado.web
+from tornado.log import app_log, gen_log
 
 from ..control.plane import ControlPlane
 from ..model.datatext import TextError, load_json
@@ -15,7 +16,26 @@ class BadBody(ValueError):
     """A request body that is not the JSON object expected; the message is the reason given with the 400."""
 
 
-class JsonHandler(tornado.web.RequestHandler):
+class LogsWithoutQuery(tornado.web.RequestHandler):
+    """Tornado's own log lines name the request by method, path and address only: a query string may hold a token.
+
+    ``log_exception`` also leaves out the request's repr (which has the full
+    URI and headers); the error itself is logged with its traceback on the
+    server, and the client gets a one-line JSON or page answer.
+    """
+
+    def _request_summary(self) -> str:
+        return f"{self.request.method} {self.request.path} ({self.request.remote_ip})"
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        if isinstance(value, tornado.web.HTTPError):
+            if value.log_message:
+                gen_log.warning("%d %s: %s", value.status_code, self._request_summary(), value.log_message)
+            return
+        app_log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
+
+
+class JsonHandler(LogsWithoutQuery):
     @property
     def plane(self) -> ControlPlane:
         return self.settings["plane"]

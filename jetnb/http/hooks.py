@@ -1,7 +1,9 @@
 """``POST /hooks/<name>``: a webhook delivery becomes a run, validated exactly like ``jetnb run -p``.
 
 In order: unknown hook 404; body over the hook's ``max_body`` 413; failed
-authentication 401; paused workflow 409; malformed JSON or a non-object 400;
+authentication 401 (a wrong or missing signature or token, a stale
+Standard Webhooks timestamp, a GitHub-signed body replayed under a new
+delivery id); paused workflow 409; malformed JSON or a non-object 400;
 parameters the notebook refuses 422; a delivery id seen before answers 200
 with the first delivery's run and starts nothing. Otherwise the run and the
 delivery id are committed together and only then answered: 202 with the run
@@ -13,13 +15,14 @@ takes longer than the hook's ``timeout``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import tornado.web
 
 from ..model.params import ParameterError, typed
 from ..protocol import FINAL_STATUSES
-from .auth import hook_refusal
+from .auth import HookRefused, verify_hook
 from .base import BadBody, JsonHandler, json_object
 from .views import field_problems
 
@@ -48,9 +51,10 @@ class Hook(JsonHandler):
         if self._size > self._limit:
             return self.refuse(413, f"the body is {self._size} bytes; this webhook accepts at most {self._limit}")
         body = b"".join(self._chunks)
-        refusal = hook_refusal(hook, self.request.headers, body)
-        if refusal:
-            return self.refuse(401, refusal)
+        try:
+            verified = verify_hook(hook, self.request.headers, body)
+        except HookRefused as exc:
+            return self.refuse(401, str(exc))
         if self.plane.is_paused(served.name):
             return self.refuse(409, f"workflow {served.name!r} is paused; unpause it to accept deliveries")
         try:
@@ -61,18 +65,24 @@ class Hook(JsonHandler):
         query = {} if hook["auth"] == "hmac" else {key: self.get_query_argument(key)
                                                    for key in self.request.query_arguments}
         params = {**typed(hook.get("params") or {}), **query, **typed(payload)}
-        delivery = self._delivery_id(hook)
+        delivery = verified.delivery_id or self._delivery_id(hook)
         store = self.plane.store()
         if delivery and (first := store.delivery_run(hook["name"], delivery)):
             run = store.get_run(first, with_steps=False)
             self.plane.note("duplicate", f"webhook {hook['name']}: delivery {delivery} was accepted before as run "
                             f"{first}; nothing started", workflow=served.name, run_id=first)
             return self.answer(200, {"run_id": first, "status": run["status"], "duplicate": True})
+        if verified.replay_key and (first := store.delivery_run(hook["name"], verified.replay_key)):
+            self.plane.note("replay", f"webhook {hook['name']}: a signed body accepted before (run {first}) came "
+                            "again under another delivery id; refused", workflow=served.name, level=logging.WARNING)
+            return self.refuse(401, "replayed delivery: this signed body was accepted before under another delivery "
+                                    "id (GitHub-style signatures sign neither a time nor the id)")
+        keys = [key for key in (delivery, verified.replay_key) if key]
         detail = {"hook": hook["name"], "delivery_id": delivery}
         try:
             run_id = self.plane.launch(
                 served.workflow, params, trigger="webhook", started_by=f"webhook:{hook['name']}", detail=detail,
-                also=(lambda s, rid: s.record_delivery(hook["name"], delivery, rid)) if delivery else None)
+                also=lambda s, rid: [s.record_delivery(hook["name"], key, rid) for key in keys])
         except ParameterError as exc:
             return self.refuse(422, "bad parameters", problems=exc.problems,
                                fields=field_problems(exc.problems, served.workflow))

@@ -16,7 +16,6 @@ notebooks, resumes a gate decided while it was suspending, and calls the
 
 from __future__ import annotations
 
-import getpass
 import logging
 import shutil
 import threading
@@ -28,7 +27,7 @@ from ..executor import get_backend
 from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
 from ..model.params import ParameterError, coerce_params, typed
 from ..model.workflow import Workflow, WorkflowError
-from ..protocol import HandlerRequest, RunOutcome, RunStatus
+from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from ..store import Database, RunStateError, Store, new_run_id
 from .admission import Admission
 from .recorder import Progress, RunRecorder
@@ -53,11 +52,6 @@ class RunHook(Protocol):
     def on_finished(self, service: RunService, run: dict[str, Any]) -> None:
         """After that transaction: side effects (start a notification run...)."""
         ...
-
-
-def current_user() -> str:
-    """Who a command-line action is by: the OS account running it."""
-    return getpass.getuser()
 
 
 class RunService:
@@ -219,7 +213,7 @@ class RunService:
             handler.raise_for_problems()
             declared = {p.name for p in handler.parameters}
             self.submit(handler, typed({k: v for k, v in offered.items() if k in declared}), trigger="handler",
-                        started_by=run.get("started_by") or current_user(),
+                        started_by=run.get("started_by") or "jetnb",
                         detail={"parent_run": run["id"], "on": request.on, "step": request.step})
         except (WorkflowError, ParameterError) as exc:
             log.warning("handler notebook %s for run %s cannot run: %s", path, run["id"], exc)
@@ -239,13 +233,13 @@ class RunService:
 
     # approvals and resuming ---------------------------------------------------------
 
-    def decide(self, approval_id: int, user: str, approve: bool, comment: str | None = None, *,
-               groups: tuple[str, ...] = (), resume: bool = True) -> dict[str, Any]:
-        """Record a decision (ApprovalError when not allowed) and, with ``resume``, continue its run here."""
+    def decide(self, approval_id: int, by: Principal, approve: bool, comment: str | None = None, *,
+               resume: bool = True) -> dict[str, Any]:
+        """Record a decision as ``by`` (ApprovalError when not allowed) and, with ``resume``, continue its run here."""
         store = self.store()
-        decided = store.decide(approval_id, user, approve, comment, groups=groups)
+        decided = store.decide(approval_id, by.name, approve, comment, groups=by.groups)
         if resume and decided["run_id"] in store.decided_waiting_runs():
-            self._resume_quietly(decided["run_id"], f"request {approval_id} was {decided['status']} by {user}")
+            self._resume_quietly(decided["run_id"], f"request {approval_id} was {decided['status']} by {by.name}")
         return decided
 
     def resume(self, ref: str, *, by: str) -> str:
@@ -345,4 +339,4 @@ class RunService:
         self.stopping.set()
 
 
-__all__ = ["RunService", "ResumeError", "RunHook", "RunStateError", "current_user"]
+__all__ = ["RunService", "ResumeError", "RunHook", "RunStateError"]

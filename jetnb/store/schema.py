@@ -164,4 +164,16 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX actions_by_run ON actions(run_id, id);
     """,
+    # 6: people: names, groups and the salted hash of their personal API token
+    """
+    CREATE TABLE users (
+        name        TEXT PRIMARY KEY,
+        groups      TEXT NOT NULL,
+        token_id    TEXT NOT NULL UNIQUE,
+        salt        TEXT NOT NULL,
+        token_hash  TEXT NOT NULL,
+        created_at  REAL NOT NULL,
+        rotated_at  REAL
+    );
+    """,
 ]

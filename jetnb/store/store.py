@@ -1,5 +1,5 @@
 """``Store``: one SQLite connection and the tables behind it (runs, steps, actions, approvals, served workflows,
-trigger state, audit), each table a mixin in its own module."""
+trigger state, users, audit), each table a mixin in its own module."""
 
 from __future__ import annotations
 
@@ -17,11 +17,12 @@ from .fires import FiresTable
 from .runs import RunsTable
 from .snapshots import SnapshotsTable
 from .steps import StepsTable
+from .users import UsersTable
 from .workflows import WorkflowsTable
 
 
 class Store(RunsTable, StepsTable, ActionsTable, ApprovalsTable, WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable,
-            AuditLog):
+            UsersTable, AuditLog):
     """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout).
 
     One ``Store`` per thread: a transaction belongs to its connection.

@@ -9,29 +9,37 @@ a page of a queued or running run refreshes itself every two seconds.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import tornado.web
 
 from ..durations import format_duration
 from ..model.params import ParameterError, typed
 from ..render import first_line
-from ..http.auth import same_secret
+from ..http.auth import ADMIN, principal_for
+from ..http.base import LogsWithoutQuery
 from ..http.views import field_problems, workflow_view
-from ..protocol import RUN_STATUSES
-from ..store import ApprovalError, RunNotFound, RunStateError, public_run
+from ..protocol import RUN_STATUSES, Principal
+from ..store import ApprovalError, RunNotFound, RunStateError, may_decide, public_run
 from . import flow_svg, notebook_html
 
-COOKIE = "jetnb_token"
+COOKIE = "jetnb_session"
 PAGE_SIZE = 50
 TEMPLATES = str(Path(__file__).parent / "templates")
 
 
-class Page(tornado.web.RequestHandler):
-    """Token from ``?token=`` or the signed cookie; anything else is sent to the login form."""
+class Page(LogsWithoutQuery):
+    """A signed session cookie names the signed-in user; anything else is sent to the login form.
+
+    The cookie holds the user and the id of the token they signed in with,
+    never a token: rotating the token or removing the user ends the session.
+    ``?token=`` signs in too, then redirects to the same page without it,
+    so the token stays out of the browser's history.
+    """
 
     @property
     def plane(self) -> Any:
@@ -40,29 +48,60 @@ class Page(tornado.web.RequestHandler):
     def get_template_path(self) -> str:
         return TEMPLATES
 
-    def get_current_user(self) -> str | None:
-        given = self.get_query_argument("token", None)
-        if given and same_secret(given, self.settings["token"]):
-            self.set_signed_cookie(COOKIE, given, httponly=True, samesite="Strict", expires_days=7)
-            return "token"
+    def get_current_user(self) -> Principal | None:
         cookie = self.get_signed_cookie(COOKIE, max_age_days=7)
-        return "token" if cookie and same_secret(cookie.decode(), self.settings["token"]) else None
+        if not cookie:
+            return None
+        try:
+            session = json.loads(cookie)
+            name, token_id = str(session["user"]), str(session["token"])
+        except (ValueError, KeyError, TypeError):
+            return None
+        if name == ADMIN and token_id == server_session(self.settings["token"]):
+            return Principal(ADMIN, admin=True)
+        return self.plane.store().session_valid(name, token_id)
+
+    def sign_in(self, token: str) -> Principal | None:
+        principal = principal_for(token, self.settings["token"], self.plane.store())
+        if principal is not None:
+            token_id = server_session(self.settings["token"]) if principal.admin else principal.token_id
+            self.set_signed_cookie(COOKIE, json.dumps({"user": principal.name, "token": token_id}), httponly=True,
+                                   samesite="Strict", expires_days=7)
+        return principal
 
     @property
     def user(self) -> str:
         """Who is using the page, for ``started_by`` and the audit log."""
-        return "web"
+        return self.current_user.name
 
     def prepare(self) -> None:
         self.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; "
                         "img-src 'self' data:; frame-src 'self'; script-src 'none'; object-src 'none'")
         self.set_header("X-Content-Type-Options", "nosniff")
-        if self.current_user is None and not isinstance(self, Login):
-            self.redirect("/ui/login?" + urlencode({"next": self.request.uri.split("?")[0]}))
+        if isinstance(self, Login):
+            return
+        given = self.get_query_argument("token", None)
+        if given and self.sign_in(given) is not None:
+            return self.redirect(self.request.path)
+        if self.current_user is None:
+            self.redirect("/ui/login?" + urlencode({"next": self.request.path}))
 
     def render_page(self, template: str, **values: Any) -> None:
         self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps,
-                    **values)
+                    me=self.current_user, **values)
+
+
+def server_session(server_token: str) -> str:
+    """A session signed in with the server token names a digest of it: a new token ends those sessions."""
+    return "server:" + hashlib.sha256(server_token.encode()).hexdigest()[:16]
+
+
+def on_site(target: str, default: str) -> str:
+    """A redirect target only if it is a path on this site (``/x``, not ``//host`` or ``http://...``)."""
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\\" not in target and \
+            not urlsplit(target).netloc:
+        return target
+    return default
 
 
 def _dumps(value: Any) -> str:
@@ -74,13 +113,10 @@ class Login(Page):
         self.render_page("login.html", next=self.get_query_argument("next", "/ui/workflows"), error=None)
 
     def post(self) -> None:
-        target = self.get_body_argument("next", "/ui/workflows")
-        target = target if target.startswith("/ui/") else "/ui/workflows"
-        token = self.get_body_argument("token", "")
-        if not same_secret(token, self.settings["token"]):
+        target = on_site(self.get_body_argument("next", "/ui/workflows"), "/ui/workflows")
+        if self.sign_in(self.get_body_argument("token", "")) is None:
             self.set_status(401)
             return self.render_page("login.html", next=target, error="wrong token")
-        self.set_signed_cookie(COOKIE, token, httponly=True, samesite="Strict", expires_days=7)
         self.redirect(target)
 
 
@@ -126,7 +162,7 @@ class PauseToggle(Page):
         if self.plane.catalog.get(name) is None:
             raise tornado.web.HTTPError(404)
         self.plane.set_paused(name, action == "pause", f"{action}d on the web page", by=self.user)
-        self.redirect(self.get_body_argument("back", "/ui/workflows"))
+        self.redirect(on_site(self.get_body_argument("back", "/ui/workflows"), "/ui/workflows"))
 
 
 class Runs(Page):
@@ -216,23 +252,26 @@ class RunLogFile(RunPage):
 class Approvals(Page):
     def get(self) -> None:
         store = self.plane.store()
-        self.render_page("approvals.html", pending=store.list_approvals(), recent=[
+        me = self.current_user
+        pending = store.list_approvals()
+        self.render_page("approvals.html", pending=pending,
+                         mine={a["id"] for a in pending if may_decide(a, me.name, me.groups)}, recent=[
             a for a in store.list_approvals(pending_only=False, limit=30) if a["status"] != "pending"],
             message=self.get_query_argument("message", None), error=self.get_query_argument("error", None))
 
     def post(self) -> None:
-        approval_id = int(self.get_body_argument("id"))
-        user = self.get_body_argument("as", "").strip()
+        try:
+            approval_id = int(self.get_body_argument("id"))
+        except (ValueError, OverflowError):
+            raise tornado.web.HTTPError(400, "id: expected the number of a request") from None
         approve = self.get_body_argument("decision") == "approve"
         comment = self.get_body_argument("comment", "").strip() or None
         try:
-            if not user:
-                raise ApprovalError("say who you are: the name is required")
-            decided = self.plane.service.decide(approval_id, user, approve, comment)
+            decided = self.plane.service.decide(approval_id, self.current_user, approve, comment)
         except (ApprovalError, LookupError) as exc:
             return self.redirect("/ui/approvals?" + urlencode({"error": f"request {approval_id}: {exc}"}))
-        self.redirect("/ui/approvals?" + urlencode({"message": f"request {approval_id} {decided['status']} by {user}; "
-                                                               f"run {decided['run_id']} resumes"}))
+        self.redirect("/ui/approvals?" + urlencode({"message": f"request {approval_id} {decided['status']} by "
+                                                               f"{self.user}; run {decided['run_id']} resumes"}))
 
 
 def routes() -> list[tuple[str, type]]:

@@ -26,10 +26,9 @@ ERROR_STYLE = "color: var(--jp-error-color1, #c62828)"
 class ApprovalRequest(widgets.VBox):
     """One request: what is asked and its context, a comment box, Approve / Reject, then the decision and the run."""
 
-    def __init__(self, approval: dict[str, Any], user: str, client: Client, lock: threading.Lock | None = None):
+    def __init__(self, approval: dict[str, Any], client: Client, lock: threading.Lock | None = None):
         self.approval = approval
         self.lock = lock or threading.Lock()  # the feed's: a refresh never drops a request while it is decided
-        self.user = user
         self.client = client
         self.comment = widgets.Text(placeholder="comment (optional)", description="Comment")
         self.approve_button = widgets.Button(description="Approve", button_style="success", icon="check")
@@ -46,13 +45,13 @@ class ApprovalRequest(widgets.VBox):
         self.add_class("jetnb-approval-request")
 
     def decide(self, approve: bool) -> dict[str, Any] | None:
-        """What the buttons do: decide as the feed's user; a refusal is shown here, a decision follows the run."""
+        """What the buttons do: decide as the client's user; a refusal is shown here, a decision follows the run."""
         comment = self.comment.value.strip() or None
         with self.lock:
             if self.decided is not None:
                 return None
             try:
-                self.decided = self.client.decide(self.approval["id"], self.user, approve, comment)
+                self.decided = self.client.decide(self.approval["id"], approve, comment)
             except (ApprovalError, LookupError) as exc:
                 self.message.value = refusal(str(exc))
                 return None
@@ -69,21 +68,28 @@ class ApprovalRequest(widgets.VBox):
 
 
 class ApprovalFeed(widgets.VBox):
-    """Pending requests ``user`` may decide, newest first, refreshed every ``refresh`` seconds until ``stop()``.
+    """Pending requests the client's user may decide, newest first, refreshed every ``refresh`` seconds until
+    ``stop()``.
 
     Takes ``client=`` (a ``LocalClient`` or ``ServerClient``), else a
-    ``LocalClient`` on ``store`` and ``runs_dir`` as every widget does.
+    ``LocalClient`` on ``store`` and ``runs_dir`` as every widget does. Who
+    decides is the client's user (its token's, or the OS account's);
+    ``user``, if given, only states it: another name is refused.
     """
 
-    def __init__(self, user: str, client: Client | None = None, refresh: float = 2.0, *,
+    def __init__(self, user: str | None = None, client: Client | None = None, refresh: float = 2.0, *,
                  store: str | Path | None = None, runs_dir: str | Path | None = None):
-        self.user = user
-        self.client = client or LocalClient(store, runs_dir)
+        self._stopped = threading.Event()  # first: a refused feed is still closed when collected
+        client = client or LocalClient(store, runs_dir)
+        if user is not None and user != client.user:
+            raise ValueError(f"this client acts as {client.user!r}: ApprovalFeed({user!r}) cannot decide for someone "
+                             "else (give a client with their personal token)")
+        self.client = client
+        self.user = client.user
         self.interval = refresh
         self.summary = widgets.HTML()
         self.requests: dict[int, ApprovalRequest] = {}
         self._lock = threading.Lock()
-        self._stopped = threading.Event()
         super().__init__([self.summary])
         self.add_class("jetnb-approval-feed")
         self.refresh()
@@ -92,7 +98,7 @@ class ApprovalFeed(widgets.VBox):
     def refresh(self) -> None:
         """Show what is pending now: add new requests, drop those decided elsewhere, keep those decided here."""
         try:
-            pending = self.client.list_approvals(self.user, pending_only=True)
+            pending = self.client.list_approvals(pending_only=True)
         except Exception as exc:  # keep showing what we had, and why it may be stale
             self.summary.value = refusal(f"cannot read approval requests: {type(exc).__name__}: {exc}")
             return
@@ -100,7 +106,7 @@ class ApprovalFeed(widgets.VBox):
             current = {a["id"]: a for a in pending}
             self.requests = {i: r for i, r in self.requests.items() if i in current or r.decided is not None}
             for approval in pending:
-                self.requests.setdefault(approval["id"], ApprovalRequest(approval, self.user, self.client, self._lock))
+                self.requests.setdefault(approval["id"], ApprovalRequest(approval, self.client, self._lock))
             waiting = [self.requests[a["id"]] for a in pending if self.requests[a["id"]].decided is None]
             decided = [r for r in self.requests.values() if r.decided is not None]
             count = len(waiting)

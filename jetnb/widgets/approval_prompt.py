@@ -12,7 +12,6 @@ waits until the cell is interrupted).
 
 from __future__ import annotations
 
-import getpass
 import html
 import json
 import os
@@ -35,7 +34,7 @@ def _prompt(client: LocalClient, approval: dict[str, Any]) -> Any:
         f"<b>Approval needed</b> (request {approval['id']}): {html.escape(approval['message'])}<br>"
         f"approvers: {html.escape(', '.join(approval['approvers']))}"
         f"<pre style='font-size:smaller'>{html.escape(details)}</pre>")
-    who = w.Text(value=getpass.getuser(), description="You are")
+    who = w.HTML(f"deciding as <b>{html.escape(client.user)}</b>")
     comment = w.Text(placeholder="comment (optional)", description="Comment")
     approve = w.Button(description="Approve", button_style="success", icon="check")
     reject = w.Button(description="Reject", button_style="danger", icon="times")
@@ -43,7 +42,7 @@ def _prompt(client: LocalClient, approval: dict[str, Any]) -> Any:
 
     def decide(approved: bool) -> None:
         try:
-            client.decide(approval["id"], who.value.strip(), approved, comment.value.strip() or None)
+            client.decide(approval["id"], approved, comment.value.strip() or None)
         except (ApprovalError, LookupError) as exc:
             status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
 
@@ -51,7 +50,7 @@ def _prompt(client: LocalClient, approval: dict[str, Any]) -> Any:
     reject.on_click(lambda _: decide(False))
     box = w.VBox([header, who, comment, w.HBox([approve, reject]), status])
     box.add_class("jetnb-approval-prompt")
-    return box, (approve, reject, who, comment), status
+    return box, (approve, reject, comment), status
 
 
 def wait_for_decision(request: ApprovalRequest, run: KernelRun) -> dict[str, Any]:
