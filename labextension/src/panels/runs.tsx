@@ -128,15 +128,21 @@ function RunItem(props: {
       data-run-id={run.id}
       data-status={run.status}
     >
-      <div className="jp-jetnb-row jp-jetnb-clickable" onClick={() => model.selectRun(selected ? null : run.id)}>
-        <span className={`jp-jetnb-status jp-jetnb-status-${run.status}`} data-jetnb="run-status" title={run.status}>
-          {symbol(run.status)} {run.status}
-        </span>
-        <span className="jp-jetnb-title">{run.workflow}</span>
-        <span className="jp-jetnb-spacer" />
-        <span className="jp-jetnb-muted" title={`${run.id}, ${run.trigger}`}>
-          {when(run.created_at)} {duration(run.duration)}
-        </span>
+      <div className="jp-jetnb-clickable" onClick={() => model.selectRun(selected ? null : run.id)}>
+        <div className="jp-jetnb-row">
+          <span className={`jp-jetnb-status jp-jetnb-status-${run.status}`} title={run.status}>
+            {symbol(run.status)}
+          </span>
+          <span className="jp-jetnb-title">{run.workflow}</span>
+          <span className="jp-jetnb-spacer" />
+          <span className="jp-jetnb-muted" title={run.created_at}>
+            {when(run.created_at)}
+          </span>
+        </div>
+        <div className="jp-jetnb-muted">
+          <span data-jetnb="run-status">{run.status}</span>
+          {run.duration !== null ? ` in ${duration(run.duration)}` : ''} · {run.trigger}
+        </div>
       </div>
       {selected && (
         <div className="jp-jetnb-run-detail" data-jetnb="run-detail">
