@@ -210,12 +210,12 @@ class RunAction(JetnbHandler):
 class RunLog(JetnbHandler):
     @tornado.web.authenticated
     async def get(self, ref: str) -> None:
-        run_id, log = await self.lab.work(self._log, ref)
+        run_id, log = await self.lab.work(self._read_log, ref)
         self.set_header("Content-Disposition", f'attachment; filename="{run_id}.ipynb"')
         self.finish(log, set_content_type="application/x-ipynb+json")
 
     @staticmethod
-    def _log(store: Store, ref: str) -> tuple[str, bytes]:
+    def _read_log(store: Store, ref: str) -> tuple[str, bytes]:
         run = store.get_run(ref, with_steps=False)
         path = Path(run["log_path"] or "")
         if not run["log_path"] or not path.is_file():
