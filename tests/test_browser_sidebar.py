@@ -133,6 +133,7 @@ def page(lab: Lab, home: Path) -> Iterator[Any]:
     """JupyterLab with the jetnb sidebar open and widened."""
     with chromium(home) as browser:
         page = browser.new_page()
+        page.set_viewport_size({"width": 1100, "height": 1000})
         try:
             page.goto(f"{lab.url}/lab?reset&token={lab.token}", timeout=WAIT_MS)
             page.locator("[data-jetnb=sidebar]").wait_for(state="attached", timeout=WAIT_MS)
@@ -184,6 +185,20 @@ def open_form(page: Any, name: str) -> Any:
     return form
 
 
+def screenshot(page: Any, path: Path, sizes: tuple[int, int, int]) -> None:
+    """The sidebar with its sections (Workflows, Runs, Approvals) sized for the picture, then even again."""
+    resize = """(sizes) => {
+        const sidebar = [...window.jupyterapp.shell.widgets('left')].find(w => w.id === 'jetnb-sidebar');
+        sidebar.content.setRelativeSizes(sizes);
+    }"""
+    page.evaluate(resize, list(sizes))
+    try:
+        time.sleep(0.3)  # the accordion's relayout
+        page.locator("[data-jetnb=sidebar]").screenshot(path=str(path))
+    finally:
+        page.evaluate(resize, [1, 1, 1])
+
+
 def selected_run(page: Any) -> Any:
     """The run the Runs panel shows expanded, once it is there."""
     run = page.locator("[data-jetnb=run].jp-mod-selected")
@@ -205,7 +220,7 @@ def test_workflows_panel_lists_each_workflow_with_triggers_and_problems(page, sh
     expect(broken.locator("[data-jetnb=problems]")).to_contain_text("concurency: unknown key")
     expect(broken.locator("[data-jetnb=run-workflow]")).to_be_disabled()
     expect(page.locator("[data-jetnb=server-status]")).to_have_attribute("data-running", "false", timeout=WAIT_MS)
-    page.locator("[data-jetnb=sidebar]").screenshot(path=str(shots / "sidebar_workflows.png"))
+    screenshot(page, shots / "sidebar_workflows.png", (5, 1, 1))
 
 
 @slow
@@ -220,7 +235,7 @@ def test_run_form_shows_bad_values_next_to_their_fields_then_runs(page, root, sh
         "expected int, got float 1.5", timeout=WAIT_MS)
     expect(field(page, "items").locator("[data-jetnb=field-error]")).to_contain_text("expected list")
     expect(form.locator("[data-jetnb=form-problems]")).to_contain_text("2 fields to correct below")
-    page.locator("[data-jetnb=sidebar]").screenshot(path=str(shots / "sidebar_run_form.png"))
+    screenshot(page, shots / "sidebar_run_form.png", (5, 1, 1))
     assert not (root / ".jetnb").exists() or not api(page, "runs")["runs"], "a refused run was recorded"
 
     field(page, "order_id").locator("input").fill("1002")
@@ -232,7 +247,7 @@ def test_run_form_shows_bad_values_next_to_their_fields_then_runs(page, root, sh
     expect(run.locator("[data-jetnb=step]")).to_have_count(1)
     result = json.loads(run.locator("[data-jetnb=run-result]").inner_text())
     assert result == {"order_id": 1002, "items": ["book", "pen"], "express": True, "insured_up_to": None}
-    page.locator("[data-jetnb=sidebar]").screenshot(path=str(shots / "sidebar_runs.png"))
+    screenshot(page, shots / "sidebar_runs.png", (1, 5, 1))
 
 
 @slow
@@ -328,7 +343,7 @@ def test_approvals_panel_approves_a_waiting_run_as_the_jupyter_user(page, root, 
     expect(request.locator("[data-jetnb=decision]")).to_contain_text(f"approved by {user}", timeout=WAIT_MS)
     expect(request.locator("[data-jetnb=approve]")).to_have_count(0)
     wait_status(run, "succeeded")
-    page.locator("[data-jetnb=sidebar]").screenshot(path=str(shots / "sidebar_approvals.png"))
+    screenshot(page, shots / "sidebar_approvals.png", (1, 2, 4))
 
 
 @slow
@@ -380,6 +395,7 @@ def test_start_server_runs_jetnb_serve_for_the_lab_store(page):
         pid = pid or api(page, "server").get("pid")
         if pid:
             os.kill(pid, signal.SIGTERM)
+            expect(status).to_have_attribute("data-running", "false", timeout=WAIT_MS)  # and the Lab reaped it
             _wait_gone(pid)
 
 

@@ -53,8 +53,9 @@ class ServeProcess:
             return False
 
     def status(self) -> dict[str, Any]:
+        alive = self._process is not None and self._process.poll() is None  # poll() also reaps one that ended
         running = self.running()
-        ours = running and self._process is not None and self._process.poll() is None
+        ours = running and alive
         return {"running": running, "url": self._url if ours else None,
                 "pid": self._process.pid if ours and self._process else None, "store": self._shown_store()}
 
