@@ -191,12 +191,15 @@ def screenshot(page: Any, path: Path, sizes: tuple[int, int, int]) -> None:
         const sidebar = [...window.jupyterapp.shell.widgets('left')].find(w => w.id === 'jetnb-sidebar');
         sidebar.content.setRelativeSizes(sizes);
     }"""
+    page.set_viewport_size({"width": 1100, "height": 1300})
     page.evaluate(resize, list(sizes))
     try:
         time.sleep(0.3)  # the accordion's relayout
+        page.evaluate("document.querySelectorAll('.jp-jetnb-section').forEach(s => { s.scrollTop = 0; })")
         page.locator("[data-jetnb=sidebar]").screenshot(path=str(path))
     finally:
         page.evaluate(resize, [1, 1, 1])
+        page.set_viewport_size({"width": 1100, "height": 1000})
 
 
 def selected_run(page: Any) -> Any:

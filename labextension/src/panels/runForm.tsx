@@ -117,7 +117,7 @@ function Field(props: {
     parameter.help,
     parameter.default_source
       ? `computed by the notebook: ${parameter.default_source}`
-      : `default ${JSON.stringify(parameter.default)}`,
+      : `default ${pythonic(parameter.default)}`,
     optional ? 'empty for None' : ''
   ]
     .filter(Boolean)
@@ -170,6 +170,11 @@ function Field(props: {
       {hint && <div className="jp-jetnb-hint">{hint}</div>}
     </div>
   );
+}
+
+/** A default as the parameters cell wrote it: None, True, False, else JSON. */
+function pythonic(value: unknown): string {
+  return value === null || value === undefined ? 'None' : value === true ? 'True' : value === false ? 'False' : JSON.stringify(value);
 }
 
 /** Problems not already shown next to a field (unknown parameters, notebook problems). */
