@@ -17,14 +17,14 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
-from playwright.sync_api import expect
-
 from browser import Lab, chromium, jupyterlab, lab_log
 from conftest import REPO, notebook
+from playwright.sync_api import expect
 
 WAIT_MS = 90_000
 slow = pytest.mark.slow
@@ -32,13 +32,13 @@ slow = pytest.mark.slow
 SHIP_ORDER = [
     "%load_ext jetnb",
     "%%workflow\nname: ship-order\ndescription: Ships an order and says where it goes.",
-    ("params", "from typing import Optional\n"
-               "order_id: int = 1001  # the order to ship\n"
-               "weight: float = 1.5  # in kg\n"
-               "express: bool = False  # next-day delivery\n"
-               'note: str = "leave at the door"  # for the courier\n'
-               'items: list = ["book"]  # what goes in the box\n'
-               "insured_up_to: Optional[int] = None  # euros; empty for none"),
+    ("params", ("from typing import Optional\n"
+                "order_id: int = 1001  # the order to ship\n"
+                "weight: float = 1.5  # in kg\n"
+                "express: bool = False  # next-day delivery\n"
+                'note: str = "leave at the door"  # for the courier\n'
+                'items: list = ["book"]  # what goes in the box\n'
+                "insured_up_to: Optional[int] = None  # euros; empty for none")),
     "%%result\n{'order_id': order_id, 'items': items, 'express': express, 'insured_up_to': insured_up_to}",
 ]
 NIGHTLY = [
@@ -63,8 +63,8 @@ def gated(name: str, user: str, step: str, message: str, *, self_approval: bool)
     """A workflow whose step waits for ``user`` (the Jupyter user, quoted: it may look like a number to YAML)."""
     return [
         "%load_ext jetnb",
-        f"%%workflow\nname: {name}\nallow_self_approval: {str(self_approval).lower()}\n"
-        f'approvers:\n  shippers: ["{user}"]',
+        (f"%%workflow\nname: {name}\nallow_self_approval: {str(self_approval).lower()}\n"
+         f'approvers:\n  shippers: ["{user}"]'),
         ("params", "parcel: str = 'P-17'  # what to ship"),
         f'%%step {step} --approve shippers --message "{message}"\nsent = parcel',
         "%%result\n{'sent': sent}",
@@ -85,7 +85,8 @@ def test_committed_labextension_is_built_from_the_current_sources():
 
 def test_extension_is_installed_and_enabled():
     def listing(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True, text=True, timeout=120)
+        done = subprocess.run([sys.executable, "-m", "jupyter", *args], capture_output=True, text=True, timeout=120,
+                              check=False)
         assert done.returncode == 0, done.stderr
         return done.stdout + done.stderr
 

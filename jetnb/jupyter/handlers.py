@@ -33,7 +33,7 @@ from .workflows import describe, workflow_view
 MAX_PAGE = 500
 APPROVAL_FIELDS = ("id", "run_id", "workflow", "step", "approvers", "message", "details", "status", "requested_at",
                    "expires_at", "decided_at", "decided_by", "comment")
-_PARAMETER_PROBLEM = re.compile(r"^parameter '([^']+)': (.*)$", re.S)
+_PARAMETER_PROBLEM = re.compile(r"^parameter '([^']+)': (.*)$", re.DOTALL)
 
 
 class Refused(Exception):

@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from ..model.workflow import Workflow
 from ..service.runner import RESUMABLE, ResumeError, drive, enqueue, prepare, resume

@@ -18,7 +18,8 @@ from ..control.overview import trigger_view
 from ..model.workflow import Problem, Workflow
 from ..store import Store, WorkflowNotFound
 from ..store.rows import iso
-from ..triggers.registry import UnknownTrigger, kind as trigger_kind
+from ..triggers.registry import UnknownTrigger
+from ..triggers.registry import kind as trigger_kind
 
 
 @dataclass
