@@ -12,21 +12,26 @@ import type { IServerState } from '../types';
 
 const REFRESH_MS = 5000;
 const STARTING_MS = 1000;
+const START_LIMIT_MS = 20_000; // then say where to look instead of waiting without end
 
 export function ServerStatus(props: { model: SidebarModel; visible: boolean }): JSX.Element {
   const { model, visible } = props;
   const [state, setState] = useState<IServerState | null>(null);
   const [note, setNote] = useState<{ text: string; error: boolean } | null>(null);
-  const [starting, setStarting] = useState(false);
+  const [startedAt, setStartedAt] = useState<number | null>(null);
+  const starting = startedAt !== null;
 
   usePolling(
     async () => {
       try {
         const now = await model.api.server();
         setState(now);
-        if (now.running) {
-          setStarting(false);
+        if (now.running && starting) {
+          setStartedAt(null);
           setNote(null);
+        } else if (starting && Date.now() - startedAt > START_LIMIT_MS) {
+          setStartedAt(null);
+          setNote({ text: 'jetnb serve did not start: its output is in serve.log next to the store', error: true });
         }
       } catch (failure) {
         setNote({ text: errorText(failure), error: true });
@@ -39,7 +44,7 @@ export function ServerStatus(props: { model: SidebarModel; visible: boolean }): 
     setNote({ text: 'Starting jetnb serve…', error: false });
     try {
       const started = await model.api.startServer();
-      setStarting(true);
+      setStartedAt(Date.now());
       setNote({ text: `Starting jetnb serve (pid ${started.pid})…`, error: false });
     } catch (failure) {
       setNote({ text: errorText(failure), error: true });
