@@ -43,7 +43,8 @@ SHIP_ORDER = [
 ]
 NIGHTLY = [
     "%load_ext jetnb",
-    '%%workflow\nname: nightly-report\ndescription: Sums up the day.\ntriggers:\n  - schedule: {cron: "0 3 * * *"}',
+    ('%%workflow\nname: nightly-report\ndescription: Sums up the day. <img src=x onerror=window.jetnbPwned=1>\n'
+     'triggers:\n  - schedule: {cron: "0 3 * * *"}'),
     "%%step report\nprint('report')",
 ]
 BROKEN = ["%load_ext jetnb", "%%workflow\nname: broken-flow\nconcurency: 2", "x = 1"]
@@ -220,6 +221,8 @@ def test_workflows_panel_lists_each_workflow_with_triggers_and_problems(page, sh
     nightly = workflow(page, "nightly-report")
     expect(nightly.locator("[data-jetnb=trigger]")).to_contain_text("schedule: 0 3 * * * (UTC)")
     expect(nightly.locator("[data-jetnb=next-fire]")).to_contain_text("next")
+    expect(nightly.locator(".jp-jetnb-description")).to_contain_text("<img src=x onerror=")  # text, not markup
+    assert nightly.locator("img").count() == 0 and page.evaluate("window.jetnbPwned === undefined")
     broken = workflow(page, "broken-flow")
     expect(broken.locator("[data-jetnb=problems]")).to_contain_text("concurency: unknown key")
     expect(broken.locator("[data-jetnb=run-workflow]")).to_be_disabled()
@@ -294,6 +297,18 @@ def test_rerun_starts_a_new_run_with_the_same_parameters(page):
     wait_status(rerun, "succeeded")
     record = api(page, f"runs/{rerun.get_attribute('data-run-id')}")
     assert record["rerun_of"] == first_id and record["params"]["order_id"] == 1002
+
+
+@slow
+def test_runs_panel_filters_by_workflow_and_status(page):
+    runs = page.locator("[data-jetnb=run]")
+    page.locator("[data-jetnb=filter-workflow]").select_option("ship-order")
+    expect(runs).to_have_count(2, timeout=WAIT_MS)  # the run and its rerun
+    page.locator("[data-jetnb=filter-status]").select_option("failed")
+    expect(page.locator("[data-jetnb=runs]")).to_contain_text("No runs match", timeout=WAIT_MS)
+    page.locator("[data-jetnb=filter-status]").select_option("")
+    page.locator("[data-jetnb=filter-workflow]").select_option("")
+    expect(runs).to_have_count(2, timeout=WAIT_MS)
 
 
 @slow

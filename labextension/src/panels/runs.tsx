@@ -50,7 +50,9 @@ export function RunsPanel(props: {
     (detail !== null && ACTIVE_STATUSES.includes(detail.status));
   usePolling(refresh, visible ? (active ? FAST_MS : SLOW_MS) : null, `${workflow}|${status}|${limit}|${selected}`);
 
-  const shown = selected && runs && !runs.some(r => r.id === selected) && detail ? [detail, ...runs] : runs;
+  // the selected run stays in view when the filter or the page leaves it out (a run just started, say)
+  const keep = detail !== null && detail.id === selected && runs !== null && !runs.some(r => r.id === detail.id);
+  const shown = keep ? [detail, ...runs] : runs;
   return (
     <div className="jp-jetnb-list" data-jetnb="runs">
       <div className="jp-jetnb-row jp-jetnb-filters">
