@@ -24,12 +24,9 @@ def main(repeat: int) -> None:
     work = Path(tempfile.mkdtemp(prefix="jetnb-bench-"))
     os.environ.setdefault("HOME", str(work))
     os.chdir(work)
+    from jetnb import run
     from jetnb.executor import get_backend
-    from jetnb.service.runner import execute, prepare
-    from jetnb.store import Store
 
-    store = Store(work / "jetnb.db")
-    workflow, params = prepare(REPO / "notebooks" / "hello.ipynb", {"name": "bench"})
     print(f"{'backend':<8} {'median':>8} {'min':>8}   (n={repeat}, pause 2s between runs, {os.cpu_count()} cores)")
     for backend in ("local", "pool"):
         get_backend(backend)
@@ -37,10 +34,10 @@ def main(repeat: int) -> None:
         samples = []
         for _ in range(repeat):
             start = time.perf_counter()
-            run_id = execute(store, workflow, params, runs_dir=work / "runs", trigger="bench", trigger_detail=None,
-                             rerun_of=None, progress=None, backend=backend)
+            record = run(REPO / "notebooks" / "hello.ipynb", {"name": "bench"}, store=work / "jetnb.db",
+                         runs_dir=work / "runs", trigger="bench", backend=backend)
             samples.append(time.perf_counter() - start)
-            assert store.get_run(run_id)["status"] == "succeeded"
+            assert record["status"] == "succeeded"
             time.sleep(2)
         print(f"{backend:<8} {statistics.median(samples):>7.3f}s {min(samples):>7.3f}s")
     get_backend("pool").close()

@@ -37,7 +37,7 @@ def __getattr__(name: str) -> Any:
 
         return Workflow
     if name == "run":
-        from .service.runner import run
+        from .api import run
 
         return run
     if name == "output":

@@ -15,6 +15,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from .durations import parse_duration
+from .quoting import shown
 
 Check = Callable[[Any], Any]
 SLUG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -41,7 +42,7 @@ def text(value: Any) -> str:
 def slug(value: Any) -> str:
     """A name people type in URLs and commands: no spaces, no newline, bounded."""
     if not isinstance(value, str) or not SLUG_RE.fullmatch(value) or len(value) > MAX_NAME:
-        raise ValueError(f"{value!r} is not a valid name (up to {MAX_NAME} letters, digits, '.', '_' and '-'; "
+        raise ValueError(f"{shown(value)} is not a valid name (up to {MAX_NAME} letters, digits, '.', '_' and '-'; "
                          "no spaces)")
     return value
 
@@ -49,7 +50,7 @@ def slug(value: Any) -> str:
 def whole(minimum: int, maximum: int | None = None) -> Check:
     def check(value: Any) -> int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ValueError(f"expected a whole number, got {value!r}")
+            raise ValueError(f"expected a whole number, got {shown(value)}")
         if value < minimum:
             raise ValueError(f"expected a number >= {minimum}, got {value}")
         if maximum is not None and value > maximum:
@@ -61,7 +62,7 @@ def whole(minimum: int, maximum: int | None = None) -> Check:
 
 def boolean(value: Any) -> bool:
     if not isinstance(value, bool):
-        raise ValueError(f"expected true or false, got {value!r}")
+        raise ValueError(f"expected true or false, got {shown(value)}")
     return value
 
 
@@ -85,8 +86,8 @@ def timezone_name(value: Any) -> str:
     name = text(value)
     try:
         ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {name!r} (use an IANA name such as Europe/Paris)") from None
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a name too long for a file, or a folder
+        raise ValueError(f"unknown time zone {shown(name)} (use an IANA name such as Europe/Paris)") from None
     return name
 
 
@@ -97,25 +98,25 @@ def instant(value: Any) -> str:
     try:
         datetime.fromisoformat(raw)
     except ValueError:
-        raise ValueError(f"not an ISO-8601 date-time: {raw!r}") from None
+        raise ValueError(f"not an ISO-8601 date-time: {shown(raw)}") from None
     return raw
 
 
 def size(value: Any) -> int:
     """Bytes, as a number or with a unit: ``1048576``, ``1MiB``; at least one byte."""
     if isinstance(value, bool):
-        raise ValueError(f"expected a size such as 1048576 or 1MiB, got {value!r}")
+        raise ValueError(f"expected a size such as 1048576 or 1MiB, got {shown(value)}")
     if isinstance(value, int):
         number = value
     else:
         match = re.fullmatch(r"\s*(\d{1,12})\s*(B|KiB|MiB|GiB|KB|MB|GB)?\s*", str(value))
         if not match:
-            raise ValueError(f"expected a size such as 1048576 or 1MiB, got {value!r}")
+            raise ValueError(f"expected a size such as 1048576 or 1MiB, got {shown(value)}")
         unit = {"B": 1, None: 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3, "KiB": 1024, "MiB": 1024**2,
                 "GiB": 1024**3}[match.group(2)]
         number = int(match.group(1)) * unit
     if number < 1:
-        raise ValueError(f"must be at least 1 byte, got {value!r}")
+        raise ValueError(f"must be at least 1 byte, got {shown(value)}")
     return number
 
 
@@ -133,7 +134,7 @@ def choice(*choices: str) -> Callable[[Any], str]:
 
     def convert(value: Any) -> str:
         if value not in choices:
-            raise ValueError(f"expected one of {', '.join(choices)}, got {value!r}")
+            raise ValueError(f"expected one of {', '.join(choices)}, got {shown(value)}")
         return value
 
     return convert
@@ -143,6 +144,12 @@ def finite(value: float) -> float:
     if not math.isfinite(value):
         raise ValueError(f"expected a finite number, got {value}")
     return value
+
+
+def key_label(key: Any) -> str:
+    """A YAML key as a message path shows it: as written when short and printable, else quoted and clipped."""
+    text = str(key) if isinstance(key, (str, int, float)) else shown(key)
+    return text if len(text) <= 60 and text.isprintable() else shown(key)
 
 
 def validate(data: Any, schema: Schema, path: str, problems: list[str]) -> dict[str, Any]:
@@ -155,7 +162,7 @@ def validate(data: Any, schema: Schema, path: str, problems: list[str]) -> dict[
     for key, value in data.items():
         if key is True and "on" in schema:
             key = "on"  # YAML 1.1 reads a bare `on:` key as the boolean true
-        where = f"{path}.{key}" if path else str(key)
+        where = f"{path}.{key_label(key)}" if path else key_label(key)
         spec = schema.get(key) if isinstance(key, str) else None
         if spec is None:
             close = difflib.get_close_matches(str(key), list(schema), n=1)

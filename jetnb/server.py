@@ -17,6 +17,7 @@ import secrets
 import signal
 import socket
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -26,6 +27,7 @@ from tornado.netutil import bind_sockets
 
 from . import __version__
 from .control.loops import Loops
+from .executor.cancel import DEFAULT_GRACE
 from .control.plane import ControlPlane
 from .clock import clock_from_env
 from .web import pages
@@ -45,10 +47,13 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
         (r"/api/workflows", api.Workflows),
         (rf"/api/workflows/{name}", api.WorkflowDetail),
         (rf"/api/workflows/{name}/runs", api.WorkflowRuns),
-        (rf"/api/workflows/{name}/(pause|resume)", api.PauseResume),
+        (rf"/api/workflows/{name}/(pause|unpause)", api.PauseUnpause),
         (r"/api/runs", api.Runs),
         (rf"/api/runs/{name}", api.RunDetail),
         (rf"/api/runs/{name}/log", api.RunLog),
+        (rf"/api/runs/{name}/cancel", api.RunCancel),
+        (rf"/api/runs/{name}/rerun", api.RunRerun),
+        (rf"/api/runs/{name}/resume", api.RunResume),
         (r"/api/approvals", api.Approvals),
         (r"/api/approvals/(\d+)", api.ApprovalDetail),
         (r"/api/approvals/(\d+)/(approve|reject)", api.Decide),
@@ -78,21 +83,34 @@ def lock_store(store_path: Path) -> IO[str]:
     return handle
 
 
-def serve(directory: Path, *, host: str, port: int, store_path: Path, runs_dir: Path, max_runs: int,
-          grace: float, backend: str = "local") -> None:
+@dataclass(frozen=True)
+class ServeOptions:
+    directory: Path
+    store_path: Path
+    runs_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8765
+    max_runs: int = 4
+    grace: float = 30.0
+    cancel_grace: float = DEFAULT_GRACE
+    backend: str = "forked"
+
+
+def serve(options: ServeOptions) -> None:
     """Run the server until a signal; raises StoreInUse when another server holds the store."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jetnb %(levelname)s %(message)s")
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook lines repeat what jetnb logs
-    lock = lock_store(store_path)
+    lock = lock_store(options.store_path)
     try:
-        sockets = bind_sockets(port, address=host)  # a port in use is refused before anything starts
-        plane = ControlPlane(directory, store_path=store_path, runs_dir=runs_dir, max_runs=max_runs,
-                             clock=clock_from_env(), backend=backend)
+        sockets = bind_sockets(options.port, address=options.host)  # a port in use is refused before anything starts
+        plane = ControlPlane(options.directory, store_path=options.store_path, runs_dir=options.runs_dir,
+                             max_runs=options.max_runs, clock=clock_from_env(), backend=options.backend,
+                             cancel_grace=options.cancel_grace)
         plane.start()
         token = os.environ.get("JETNB_TOKEN") or ""
         generated = not token
         token = token or secrets.token_urlsafe(24)
-        asyncio.run(_serve(plane, sockets, token, generated, grace))
+        asyncio.run(_serve(plane, sockets, token, generated, options.grace))
     finally:
         lock.close()
 

@@ -129,7 +129,7 @@ def test_run_form_shows_a_bad_value_next_to_its_field(page, shots):
     items.fill("[book, pen")
     area.locator(".widget-text input").last.fill("lots")
     area.get_by_role("button", name="Run ship-order").click()
-    area.get_by_text("✗ expected list as JSON/YAML").wait_for(timeout=WAIT_MS)
+    area.get_by_text("✗ expected list (JSON or YAML)").wait_for(timeout=WAIT_MS)
     area.get_by_text("✗ expected int, got 'lots'").wait_for(timeout=WAIT_MS)
     area.get_by_text("2 fields to correct above").wait_for(timeout=WAIT_MS)
     area.screenshot(path=str(shots / "run_form_error.png"))

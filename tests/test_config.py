@@ -63,3 +63,29 @@ def test_a_bare_on_key_is_not_read_as_true():
         "triggers:\n  - data_change: {source: {file: a.csv}, on: [created]}\n")
     assert problems == []
     assert config.triggers[0][1]["on"] == ["created"]
+
+
+@pytest.mark.parametrize("text,message", [
+    ("name: \"refund\\n\"", "name: 'refund\\n' is not a valid name"),
+    ("name: " + "x" * 101, "not a valid name (up to 100"),
+    ("timeout: .nan", "timeout: a duration must be a finite number"),
+    ("timeout: .inf", "timeout: a duration must be a finite number"),
+    ("timeout: 400d", "timeout: a duration cannot be longer than 366 days"),
+    ("timeout: " + "9" * 5000, "a number of more than 100 characters"),
+    ("on_error: \"fix\\n\"", "on_error: 'fix\\n' is neither a %%handler name nor a .ipynb path"),
+    ("triggers:\n  - webhook: {name: x, auth: none, max_body: 0}", "triggers[0].webhook.max_body: must be at least 1 byte"),
+    ("triggers:\n  - interval: {every: .nan}", "triggers[0].interval.every: a duration must be a finite number"),
+    ("triggers:\n  - schedule: {cron: '0 0 30 2 *'}", "cron expression '0 0 30 2 *' never fires"),
+    ("triggers:\n  - schedule: {cron: '0 0 * * * *'}", "expected 5 fields"),
+    ("triggers:\n  - schedule: {cron: '0 0 * * * * 2030'}", "expected 5 fields"),
+    ("triggers:\n  - once: {at: 2026-02-30}", "not a valid date"),
+    ("a: &x 1\nname: *x", "YAML anchors (&x) are not allowed"),
+    ("name: *x", "YAML aliases (*x) are not allowed"),
+    ("tags: " + "[" * 70 + "]" * 70, "nested deeper than 64 levels"),
+    ("x: !!int", "invalid YAML: cannot read a value"),
+    ("x: !!timestamp soon", "invalid YAML: line 1: not a valid date 'soon'"),
+    ("x: !!float x", "invalid YAML: cannot read a value"),
+])
+def test_hostile_and_impossible_values_are_problems(text, message):
+    _, problems = parse_workflow_config(text)
+    assert any(message in p for p in problems), problems

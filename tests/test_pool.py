@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from jetnb.executor.pool import PooledBackend
 from jetnb.executor import backend_names, close_backends, get_backend
-from jetnb.service.runner import execute, prepare
-from jetnb.store import Store
+from jetnb import run
 
 
 def test_pooled_runs_are_isolated_and_start_in_the_notebook_folder(make_nb, project):
@@ -17,16 +16,13 @@ def test_pooled_runs_are_isolated_and_start_in_the_notebook_folder(make_nb, proj
         "%%step check\nseen_before = 'leak' in globals()\nleak = mark\nopen('where.txt', 'w').write(mark)",
         '%%result\n{"seen_before": seen_before}',
     ])
-    store = Store(project / "jetnb.db")
     assert "pool" in backend_names() and isinstance(get_backend("pool"), PooledBackend)
     results = []
     for mark in ("first", "second"):
-        workflow, params = prepare(path, {"mark": mark})
-        run_id = execute(store, workflow, params, runs_dir=project / "runs", trigger="test", trigger_detail=None,
-                         rerun_of=None, progress=None, backend="pool")
-        run = store.get_run(run_id)
-        assert run["status"] == "succeeded", run["error"]
-        results.append(run["result"])
+        record = run(path, {"mark": mark}, store=project / "jetnb.db", runs_dir=project / "runs", trigger="test",
+                     backend="pool")
+        assert record["status"] == "succeeded", record["error"]
+        results.append(record["result"])
         assert (folder / "where.txt").read_text() == mark
     assert results == [{"seen_before": False}, {"seen_before": False}]
     close_backends()
@@ -45,3 +41,10 @@ def test_serve_runs_on_the_pool(server):
         done = wait_for(lambda r=run_id: (run := srv.run(r))["status"] == "succeeded" and run, "a pooled run")
         assert done["result"] == {"greeting": f"Hello, {name}!"}
     assert srv.stop() == 0
+
+
+def test_a_kernel_that_dies_mid_cell_fails_the_run_on_the_pool(make_nb, project):
+    path = make_nb("dies.ipynb", ["%load_ext jetnb", "%%step die\nimport os\nos._exit(3)"])
+    record = run(path, store=project / "jetnb.db", runs_dir=project / "runs", trigger="test", backend="pool")
+    assert record["status"] == "failed" and record["error"]["type"] == "DeadKernelError"
+    close_backends()

@@ -48,12 +48,14 @@ def test_workflows_runs_logs_paging_pause_and_resume(server):
     assert [p["name"] for p in detail["parameters"]] == ["name", "times"]
     assert detail["parameters"][0]["help"] == "who to greet" and detail["config"]["concurrency"] == 1
 
-    started = srv.api("POST", "/api/workflows/greet/runs", json={"params": {"name": "Ada", "times": "2"}})
+    quoted = srv.api("POST", "/api/workflows/greet/runs", json={"params": {"name": "Ada", "times": "2"}})
+    assert quoted.status_code == 422 and quoted.json()["fields"]["times"].startswith("expected int, got '2'")  # typed
+    started = srv.api("POST", "/api/workflows/greet/runs", json={"params": {"name": "Ada", "times": 2}})
     assert started.status_code == 202 and started.json()["status"] == "queued"
     run_id = started.json()["run_id"]
     bad = srv.api("POST", "/api/workflows/greet/runs", json={"params": {"times": "many", "nme": "x"}})
     assert bad.status_code == 422
-    assert bad.json()["problems"][0] == "parameter 'times': expected int, got 'many'"
+    assert bad.json()["problems"][0] == "parameter 'times': expected int, got 'many' (text: typed values are not parsed; give the value unquoted)"
     assert bad.json()["problems"][1].startswith("unknown parameter 'nme' (did you mean 'name'?)")
     assert srv.api("POST", "/api/workflows/greet/runs", data="{oops").status_code == 400
     assert srv.api("POST", "/api/workflows/nope/runs", json={}).status_code == 404
@@ -88,7 +90,7 @@ def test_workflows_runs_logs_paging_pause_and_resume(server):
     assert json.loads(srv.cli("schedules", "--json").stdout)[0]["paused"] is True
     assert "paused" in srv.cli("schedules").stdout.splitlines()[1]
     assert srv.api("POST", "/api/workflows/greet/runs", json={}).status_code == 202  # by hand: still allowed
-    resumed = srv.api("POST", "/api/workflows/greet/resume").json()
+    resumed = srv.api("POST", "/api/workflows/greet/unpause").json()
     assert resumed["paused"] is False and resumed["consecutive_failures"] == 0
 
     assert srv.cli("pause", "greet").stdout.strip() == "greet paused"
@@ -97,8 +99,8 @@ def test_workflows_runs_logs_paging_pause_and_resume(server):
     assert srv.api("GET", "/api/workflows/greet").json()["paused"] is False
     unknown = srv.cli("pause", "nope")
     assert unknown.returncode == 2 and "no workflow 'nope'" in unknown.stderr
-    assert [e["kind"] for e in srv.events(workflow="greet") if e["kind"] in ("pause", "resume")] == [
-        "pause", "resume", "pause", "resume"]
+    assert [e["kind"] for e in srv.events(workflow="greet") if e["kind"] in ("pause", "unpause")] == [
+        "pause", "unpause", "pause", "unpause"]
     srv.finished_runs("greet", 4)
     assert srv.stop() == 0
 

@@ -42,8 +42,9 @@ def test_webhook_auth_and_each_refusal(server):
     body = json.dumps({"order_id": 42}).encode()
     accepted = [srv.hook("signed", body, signed(body)), srv.hook("signed", body, signed(body, prefix="")),
                 srv.hook("bearer", body, {"Authorization": f"Bearer {TOKEN}"}),
-                srv.hook("signed?order_id=7&note=query", b"", signed(b""))]
-    assert [r.status_code for r in accepted] == [202, 202, 202, 202], [r.text for r in accepted]
+                srv.hook("bearer?order_id=7&note=query", b"", {"Authorization": f"Bearer {TOKEN}"}),
+                srv.hook("signed?order_id=7&note=query", b"{}", signed(b"{}"))]
+    assert [r.status_code for r in accepted] == [202, 202, 202, 202, 202], [r.text for r in accepted]
     assert all(r.json()["status"] == "queued" and r.json()["run_id"] for r in accepted)
 
     refusals = {
@@ -63,20 +64,22 @@ def test_webhook_auth_and_each_refusal(server):
     too_big = srv.hook("open", json.dumps({"note": "x" * 300}))
     assert too_big.status_code == 413 and "at most 200" in too_big.json()["error"]
     malformed = srv.hook("open", b'{"order_id": ')
-    assert malformed.status_code == 400 and malformed.json()["error"].startswith("malformed JSON: Expecting value")
+    assert malformed.status_code == 400 and malformed.json()["error"] == "malformed JSON: line 1 column 14: Expecting value"
     not_object = srv.hook("open", b"[1, 2]")
     assert not_object.status_code == 400 and not_object.json()["error"] == "expected a JSON object, got list"
     bad = srv.hook("open", {"order_id": "abc", "ordr": 1})
     assert bad.status_code == 422 and bad.json()["error"] == "bad parameters"
-    assert bad.json()["problems"] == ["parameter 'order_id': expected int, got 'abc'",
+    assert bad.json()["problems"] == ["parameter 'order_id': expected int, got 'abc' (text: typed values are not "
+                                      "parsed; give the value unquoted)",
                                       "unknown parameter 'ordr' (did you mean 'order_id'?); declared: order_id, "
                                       "note, fail"]
 
-    runs = srv.finished_runs("orders", 4)
+    runs = srv.finished_runs("orders", 5)
     assert {r["id"] for r in runs} == {r.json()["run_id"] for r in accepted}  # refused requests recorded nothing
     by_id = {r["id"]: r for r in runs}
     assert by_id[accepted[0].json()["run_id"]]["params"] == {"order_id": 42}
     assert by_id[accepted[3].json()["run_id"]]["params"] == {"order_id": 7, "note": "query"}  # text, parsed by type
+    assert by_id[accepted[4].json()["run_id"]]["params"] == {}  # a signed hook's query string is not signed: ignored
     assert all(r["trigger"] == "webhook" and r["status"] == "succeeded" for r in runs)
     assert by_id[accepted[2].json()["run_id"]]["trigger_detail"] == {"hook": "bearer", "delivery_id": None}
     assert srv.stop() == 0

@@ -56,7 +56,7 @@ def test_repeated_failures_pause_the_workflow_and_tell_someone(server):
     assert by_hand.status_code == 202  # runs started by hand are still allowed
 
     srv.finished_runs("flaky", 3)
-    resumed = srv.api("POST", "/api/workflows/flaky/resume").json()
+    resumed = srv.api("POST", "/api/workflows/flaky/unpause").json()
     assert resumed["paused"] is False and resumed["consecutive_failures"] == 0
     srv.set_clock(ts("2026-01-01T00:04:00+00:00"))
     assert srv.finished_runs("flaky", 4)[3]["trigger"] == "interval"

@@ -88,7 +88,8 @@ def test_server_client_starts_a_run_and_the_feed_approves_it_through_the_server(
         ServerClient(srv.url, "nope").list_runs("ship")
     with pytest.raises(ParameterError) as bad:
         client.start_run("ship", {"order_id": "many"})
-    assert bad.value.problems == ["parameter 'order_id': expected int, got 'many'"]
+    assert bad.value.problems == ["parameter 'order_id': expected int, got 'many' (text: typed values are not parsed; "
+                                  "give the value unquoted)"]
 
     run_id = client.start_run(path, {"order_id": 9})
     wait_for(lambda: client.get_run(run_id)["status"] == "waiting", "the run to wait for approval")

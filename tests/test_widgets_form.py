@@ -55,9 +55,9 @@ def test_form_shows_each_bad_value_next_to_its_field_and_starts_nothing(make_nb,
     form.fields["cap"].input.value = "lots"
     form.fields["limits"].input.value = "- not a mapping"
     assert form.submit() is None
-    assert "✗ expected list as JSON/YAML, could not parse" in form.fields["tags"].message.value
+    assert "✗ expected list (JSON or YAML), could not read" in form.fields["tags"].message.value
     assert "✗ expected int, got &#x27;lots&#x27;" in form.fields["cap"].message.value
-    assert "✗ expected dict, got list" in form.fields["limits"].message.value
+    assert "✗ expected dict (JSON or YAML), got list" in form.fields["limits"].message.value
     assert "✗" not in form.fields["count"].message.value and "how many" in form.fields["count"].message.value
     assert "3 fields to correct above" in form.status.markdown
     assert not (project / ".jetnb").exists() or Store(project / ".jetnb" / "jetnb.db").list_runs() == []

@@ -13,7 +13,6 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
-from .approvals import resume_decided
 from .polling import Poller
 from .timers import fire_due
 
@@ -51,7 +50,7 @@ class Loops:
                     self.plane.sync()
                 now = clock.now()
                 fire_due(self.plane, now, since)
-                resume_decided(self.plane)
+                self.plane.service.resume_decided()
                 since = max(since, now)
             except Exception:
                 log.exception("scheduler: unexpected error; carrying on")

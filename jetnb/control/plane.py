@@ -1,28 +1,26 @@
-"""The control plane: the served workflows, the store connections, the run queue and the audit log, in one object.
+"""The control plane of ``jetnb serve``: the served workflows, the run service on its worker pool, and what the
+server does, logged and audited.
 
-Every trigger ends here: ``validate`` (the one parameter validator),
-``enqueue`` (a durable ``queued`` run, inside the caller's transaction when it
-has one) and the dispatcher. What the server does is logged to stderr and
-written to the store's audit log by ``note``.
+Every trigger ends in the run service (``launch`` is ``RunService.submit``
+with this server's identity for automatic triggers); what the server does
+is logged to stderr and written to the store's audit log by ``note``.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
-import time
 from pathlib import Path
 from typing import Any, Callable
 
-from ..model.params import coerce_params
-from ..executor import close_backends, get_backend
-from ..service.runner import enqueue, execute_queued, resume
-from ..store import Store
 from ..clock import Clock
-from .catalog import Catalog
+from ..executor import close_backends, get_backend
 from ..model.workflow import Workflow
-from .dispatcher import Dispatcher, Job
-from .pausing import after_run
+from ..service.dispatcher import Dispatcher
+from ..service.runs import RunService
+from ..store import Database, Store
+from .catalog import Catalog
+from .pausing import Pausing
 
 log = logging.getLogger("jetnb.serve")
 ACTOR = "jetnb serve"
@@ -30,29 +28,21 @@ ACTOR = "jetnb serve"
 
 class ControlPlane:
     def __init__(self, directory: Path, *, store_path: Path, runs_dir: Path, max_runs: int, clock: Clock,
-                 backend: str = "local"):
+                 backend: str = "local", cancel_grace: float | None = None):
         self.directory = Path(directory)
-        self.store_path = Path(store_path)
-        self.runs_dir = Path(runs_dir).resolve()
+        self.db = Database(store_path)
         self.clock = clock
-        self.backend = backend
-        self.catalog = Catalog(self.directory, exclude=(self.runs_dir,))
-        self.dispatcher = Dispatcher(max_runs, self._execute, self._finished)
-        self._local = threading.local()
-        self._stores: list[Store] = []
-        self._stores_lock = threading.Lock()
-        self._resuming: set[str] = set()
+        self.dispatcher = Dispatcher(max_runs)
+        self.service = RunService(self.db, runs_dir=runs_dir, strategy=self.dispatcher, backend=backend,
+                                  hooks=[Pausing(self)], **({} if cancel_grace is None else
+                                                            {"cancel_grace": cancel_grace}))
+        self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,))
 
     # store and audit ----------------------------------------------------
 
-    def store(self, *, durable: bool = True) -> Store:
-        """This thread's connection. Threads that acknowledge work get ``durable`` commits; run workers need not."""
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = Store(self.store_path, durable=durable)
-            with self._stores_lock:
-                self._stores.append(store)
-        return store
+    def store(self) -> Store:
+        """This thread's connection; the server acknowledges work, so its commits are durable."""
+        return self.db.store(durable=True)
 
     def note(self, kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO,
              **detail: Any) -> None:
@@ -66,7 +56,7 @@ class ControlPlane:
     def start(self) -> None:
         """Recover what a previous server left, register the notebooks, start the run workers."""
         store = self.store()
-        reaped = store.reap_orphans()
+        reaped = self.service.recover()
         if reaped:
             self.note("recover", f"{reaped} run(s) left running by a process that is gone were marked interrupted")
         self.sync()
@@ -74,23 +64,19 @@ class ControlPlane:
             run = store.get_run(run_id, with_steps=False)
             self.note("recover", f"picking up run {run_id} of {run['workflow']} ({run['trigger']}), queued before "
                       "the last stop", workflow=run["workflow"], run_id=run_id)
-            served = self.catalog.get(run["workflow"])
-            self.dispatcher.submit(Job(run_id, run["workflow"], served.config["concurrency"] if served else 1))
-        get_backend(self.backend)  # a kernel pool starts filling now, before the first trigger fires
+            self.service.start(run_id)
+        get_backend(self.service.backend)  # a kernel pool starts filling now, before the first trigger fires
         self.dispatcher.start()
 
     def shutdown(self, grace: float, hurry: threading.Event) -> None:
-        interrupted = self.dispatcher.shutdown(grace, hurry)
-        for run_id in interrupted:
+        for run_id in self.dispatcher.stop(grace, hurry):
             self.note("interrupt", f"run {run_id} interrupted: the server stopped", run_id=run_id)
 
     def close(self) -> None:
         """Close every thread's store connection and release pre-started kernels; the last thing the server does."""
+        self.service.close()
         close_backends()
-        with self._stores_lock:
-            for store in self._stores:
-                store.close()
-            self._stores.clear()
+        self.db.close()
 
     def sync(self) -> None:
         """Re-read the folder and bring the store's workflows and triggers in line with it."""
@@ -112,77 +98,25 @@ class ControlPlane:
 
     # starting runs --------------------------------------------------------
 
-    @staticmethod
-    def validate(workflow: Workflow, params: dict[str, Any]) -> dict[str, Any]:
-        """The one validator (``coerce_params``); raises ParameterError naming each bad parameter."""
-        return coerce_params(workflow.parameters, params)
+    def launch(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str | None = None,
+               detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
+               also: Callable[[Store, str], None] | None = None) -> str:
+        """Validate, record the run (and ``also``'s rows) in one transaction, then queue it; returns the run id.
 
-    def enqueue(self, store: Store, workflow: Workflow, values: dict[str, Any], *, trigger: str,
-                detail: dict[str, Any] | None = None, serial: bool = False) -> Job:
-        """Record validated values as a queued run (joins the caller's transaction); submit the job after commit."""
-        run_id = enqueue(store, workflow, values, runs_dir=self.runs_dir, trigger=trigger, trigger_detail=detail)
-        return Job(run_id, workflow.name, workflow.config.values.get("concurrency") or 1, serial)
-
-    def launch(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, detail: dict[str, Any] | None = None,
-               serial: bool = False, also: Callable[[Store, str], None] | None = None) -> str:
-        """Validate, record the run (and ``also``'s rows) in one transaction, then queue it; returns the run id."""
-        values = self.validate(workflow, params)
-        store = self.store()
-        with store.transaction():
-            job = self.enqueue(store, workflow, values, trigger=trigger, detail=detail, serial=serial)
-            if also is not None:
-                also(store, job.run_id)
-        self.dispatcher.submit(job)
-        return job.run_id
+        ``started_by`` defaults to ``trigger:<kind>`` for automatic triggers.
+        """
+        return self.service.submit(workflow, params, trigger=trigger, started_by=started_by or f"trigger:{trigger}",
+                                   detail=detail, rerun_of=rerun_of, exclusive=exclusive, also=also)
 
     def is_paused(self, name: str) -> bool:
         return self.store().workflow_state(name)["paused"]
 
-    def set_paused(self, name: str, paused: bool, reason: str) -> bool:
-        """Pause or resume by hand (API); automatic pauses are ``pausing.after_run``'s."""
+    def set_paused(self, name: str, paused: bool, reason: str, *, by: str = ACTOR) -> bool:
+        """Pause or unpause by hand (API, pages); automatic pauses are ``Pausing``'s."""
         changed = self.store().set_paused(name, paused, reason, now=self.clock.now())
         if changed:
-            verb = "paused" if paused else "resumed"
-            self.note("pause" if paused else "resume", f"{name} {verb}: {reason}", workflow=name)
+            action = "pause" if paused else "unpause"
+            log.info("%s: %s %sd by %s: %s", action, name, action, by, reason)
+            self.store().audit(by, f"workflow.{action}", f"workflow:{name}",
+                               {"message": f"{name} {action}d: {reason}"})
         return changed
-
-    # run workers ----------------------------------------------------------
-
-    def resume(self, run_id: str) -> bool:
-        """Queue a decided waiting run to resume here; False when it is already queued or not waiting."""
-        store = self.store()
-        run = store.get_run(run_id, with_steps=False)
-        with self._stores_lock:
-            if run["status"] != "waiting" or run_id in self._resuming:
-                return False
-            self._resuming.add(run_id)
-        self.note("resume", f"resuming run {run_id} of {run['workflow']}: its approval was decided",
-                  workflow=run["workflow"], run_id=run_id)
-        served = self.catalog.get(run["workflow"])
-        self.dispatcher.submit(Job(run_id, run["workflow"], served.config["concurrency"] if served else 1))
-        return True
-
-    def _execute(self, run_id: str) -> None:
-        with self._stores_lock:
-            resuming = run_id in self._resuming
-        try:
-            if resuming:
-                resume(self.store(durable=False), run_id, backend=self.backend)
-            else:
-                execute_queued(self.store(durable=False), run_id, backend=self.backend)
-        finally:
-            with self._stores_lock:
-                self._resuming.discard(run_id)
-
-    def _finished(self, run_id: str) -> str:
-        store = self.store(durable=False)
-        run = store.get_run(run_id, with_steps=False)
-        if run["status"] in ("queued", "running"):  # cut off; a 'waiting' run (an approval gate) is not
-            with store.transaction():
-                store.update_run(run_id, status="interrupted", finished_at=time.time(),
-                                 error={"type": "Interrupted", "message": "the server stopped before the run ended"})
-                store.close_steps(run_id)
-            run = store.get_run(run_id, with_steps=False)
-        log.info("run: %s of %s %s", run_id, run["workflow"], run["status"])
-        after_run(self, store, run)
-        return run["status"]

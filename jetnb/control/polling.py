@@ -14,7 +14,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ..durations import compact_duration
-from ..model.params import ParameterError
+from ..model.params import ParameterError, coerce_params, typed
 from ..triggers.base import SourceError
 from ..triggers.changes import Change, change_params, diff
 from .catalog import ServedWorkflow, Trigger
@@ -79,13 +79,13 @@ class Poller:
             return
         runs = self._validated_runs(served, trigger, [c for c in changes if c.kind in kind.wanted(trigger.spec)], label)
         with store.transaction():
-            jobs = [plane.enqueue(store, served.workflow, values, trigger=kind.name, detail=detail)
-                    for values, detail in runs]
+            run_ids = [plane.service.record(served.workflow, values, trigger=kind.name, detail=detail,
+                                            started_by=f"trigger:{kind.name}") for values, detail in runs]
             store.update_snapshot(served.name, trigger.key, upserts, deleted)
-        for job, (_, detail) in zip(jobs, runs):
-            plane.dispatcher.submit(job)
-            plane.note("fire", f"{label}: {_what(detail)} -> run {job.run_id}", workflow=served.name,
-                       trigger=trigger.key, run_id=job.run_id)
+        for run_id, (_, detail) in zip(run_ids, runs):
+            plane.service.start(run_id)
+            plane.note("fire", f"{label}: {_what(detail)} -> run {run_id}", workflow=served.name,
+                       trigger=trigger.key, run_id=run_id)
 
     def _validated_runs(self, served: ServedWorkflow, trigger: Trigger, changes: list[Change],
                         label: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -97,7 +97,7 @@ class Poller:
         for batch, values in zip(batches, change_params(declared, changes, batch)):
             detail = {"trigger": trigger.key, "changes": [{"change": c.kind, "key": json.loads(c.key)} for c in batch]}
             try:
-                runs.append((self.plane.validate(served.workflow, {**trigger.kind.params(trigger.spec), **values}),
+                runs.append((coerce_params(served.workflow.parameters, typed({**trigger.kind.params(trigger.spec), **values})),
                              detail))
             except ParameterError as exc:
                 self.plane.note("skip", f"{label}: {_what(detail)} not run: {exc}", workflow=served.name,

@@ -5,8 +5,8 @@ A tick's fire row and its queued run are written in one transaction (see
 ticks whose rows are missing after a stop are due again at the next start,
 where the catch-up policy (``triggers/firing.py``) decides.
 
-The overlap policy applies when a run of the workflow that this server
-started is still queued or running: ``skip`` records the tick as skipped,
+The overlap policy applies when a run of the workflow is still queued or
+running, whichever process started it (the store says): ``skip`` records the tick as skipped,
 ``queue`` queues a run that starts once no run of the workflow is running,
 ``allow`` queues it within the workflow's ``concurrency``. Catch-up runs of
 one look are queued one after another.
@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from ..model.params import ParameterError
+from ..model.params import ParameterError, typed
 from ..store import AlreadyFired, Store
 from ..store.rows import iso
 from ..triggers.firing import plan_ticks, window
@@ -73,15 +73,15 @@ def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Tr
             skip(tick, "the workflow is paused")
         return
     overlap = served.config["overlap"]
-    busy = plane.dispatcher.active(served.name)
+    busy = plane.service.active(served.name)
     for tick in plan.fire:
         if busy and overlap == "skip":
             skip(tick, "the previous run is still going (overlap: skip)")
             continue
         try:
             run_id = plane.launch(
-                served.workflow, trigger.kind.params(trigger.spec), trigger=trigger.kind.name,
-                detail={"trigger": trigger.key, "scheduled_at": iso(tick)}, serial=overlap != "allow",
+                served.workflow, typed(trigger.kind.params(trigger.spec)), trigger=trigger.kind.name,
+                detail={"trigger": trigger.key, "scheduled_at": iso(tick)}, exclusive=overlap != "allow",
                 also=lambda s, rid, tick=tick: s.record_fire(served.name, trigger.key, tick, "fired", run_id=rid))
         except AlreadyFired:
             continue

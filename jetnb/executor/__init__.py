@@ -1,73 +1,83 @@
 """The executor boundary: how a run request becomes an executed notebook.
 
-Callers build a ``RunRequest`` and call ``get_backend(name).execute(request)``;
-they never import papermill themselves. A backend owns kernels and the run
-log; it reports progress through ``request.observer``. Backends are
-registered as papermill's engines are, by entry points in the
-``jetnb.executors`` group (the built-in ``local`` and ``pool`` too), so a new
-backend is one module and one entry point.
+The run service builds a ``RunRequest`` (plain data, so it can travel to
+another process or a Dask worker) and calls
+``get_backend(name).execute(request, observer, cancel)``; it never imports
+papermill itself. A backend owns kernels and the run log, forwards the
+kernel's typed events to ``observer`` as they happen, stops when ``cancel``
+is set, and returns a ``RunOutcome``. Backends are registered as papermill's
+engines are, by entry points in the ``jetnb.executors`` group (the built-in
+``local`` and ``pool`` too), so a new backend is one module and one entry
+point.
 """
 
 from __future__ import annotations
 
 import threading
-from importlib.metadata import entry_points
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
+
+from ..plugins import EntryPoints, UnknownPlugin
+from ..protocol import Event, RunContext, RunOutcome
+from .cancel import CancelSignal
 
 
 @dataclass
 class RunRequest:
     run_id: str
-    notebook: str
+    notebook: dict[str, Any]  # the notebook's content (a resumed run's carries its completed steps' outputs)
+    notebook_path: str  # where it came from, for messages and relative paths
     log_path: str
     params: dict[str, Any]
     kernel_name: str
-    cwd: str | None
-    run_context: dict[str, Any]
-    observer: Any
+    cwd: str
+    context: RunContext
     timeout: float | None = None
-    notebook_node: Any = None  # a prepared notebook (a resumed run) instead of reading ``notebook``
+    env: dict[str, str] | None = field(default=None, repr=False)  # the kernel's environment; None: inherit
 
 
-@dataclass
-class RunOutcome:
-    status: str  # succeeded | failed | interrupted | waiting
-    error: dict[str, Any] | None = None
-    result: Any = None
+class Observer(Protocol):
+    def event(self, event: Event) -> None:
+        """A kernel event, as it happens (a step started or ended, an output, an approval request...)."""
+        ...
+
+
+class NullObserver:
+    """What a plain ``papermill --engine jetnb`` run reports to: nothing beyond the notebook itself."""
+
+    def event(self, event: Event) -> None:
+        pass
 
 
 class Backend(Protocol):
     name: str
 
-    def execute(self, request: RunRequest) -> RunOutcome:
-        """Run the notebook to the end (or first failure), leaving a complete run log at ``request.log_path``."""
+    def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
+        """Run the notebook to the end, first failure, approval gate or cancel, leaving a complete run log."""
         ...
 
 
-GROUP = "jetnb.executors"
+class UnknownBackend(UnknownPlugin):
+    pass
+
+
+_registry = EntryPoints("jetnb.executors", "executor backend", UnknownBackend)
 _instances: dict[str, Backend] = {}
 _lock = threading.Lock()
 
 
-class UnknownBackend(LookupError):
-    pass
-
-
 def backend_names() -> list[str]:
     """Every registered backend, for ``--backend`` choices; reading entry points loads no backend module."""
-    return sorted({point.name for point in entry_points(group=GROUP)})
+    return _registry.names()
 
 
 def get_backend(name: str = "local") -> Backend:
     """One instance per name and process: a backend may own long-lived resources (a kernel pool)."""
     with _lock:
         if name not in _instances:
-            points = {point.name: point for point in entry_points(group=GROUP)}
-            if name not in points:
-                known = ", ".join(sorted(points)) or "none: is jetnb installed (pip install -e .)?"
-                raise UnknownBackend(f"unknown executor backend {name!r} (known: {known})")
-            _instances[name] = points[name].load()()
+            backend = _registry.load(name)()
+            backend.name = name
+            _instances[name] = backend
         return _instances[name]
 
 

@@ -1,18 +1,28 @@
-"""The jetnb papermill engine: papermill's nbclient engine plus step events, run-log metadata and atomic saves.
+"""The jetnb papermill engine: papermill's nbclient engine plus step events, run-log metadata, coalesced atomic
+saves and cancellation.
 
 Registered as the ``jetnb`` entry point of ``papermill.engine``, so
 ``papermill --engine jetnb in.ipynb out.ipynb`` gets the same step records
-as ``jetnb run``. The runner passes two extra keyword arguments through
-papermill: ``observer`` (receives events and the live notebook) and
-``run_context`` (handed to the kernel before the first cell).
+as ``jetnb run``. The backends pass extra keyword arguments through
+papermill: ``builder`` (the ``OutcomeBuilder`` that receives every event),
+``context`` (the ``RunContext`` handed to the kernel before the first cell),
+``notebook_path``, ``log_path``, ``cancel`` (a ``CancelSignal``) and
+``env`` (the kernel's environment).
+
+The engine only forwards events: each is written into the cell it came
+from and handed to the builder; what they mean for the run is the
+builder's business.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import threading
 import time
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from .fastimport import skip_unused_grammar
 
@@ -24,33 +34,29 @@ from nbclient.util import run_sync  # noqa: E402
 from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
 from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: E402
 
-from ..protocol import MIME  # noqa: E402
 from ..model.headers import split_cell  # noqa: E402
 from ..model.workflow import RUN_HANDLER_TAG, Workflow  # noqa: E402
+from ..protocol import MIME, ProtocolError, RunContext, StepEvent, from_dict, to_dict  # noqa: E402
+from . import NullObserver  # noqa: E402
+from .cancel import CancelSignal, StopKind  # noqa: E402
 from .kernel_stderr import filtered_stderr  # noqa: E402
-from .notebook_io import is_local, save_notebook  # noqa: E402
+from .notebook_io import save_notebook  # noqa: E402
+from .outcome import OutcomeBuilder  # noqa: E402
 
-RECORDED = ("step", "kind", "status", "started_at", "finished_at", "duration", "error", "reason", "attempts", "items",
-            "progress", "handlers", "continued", "decision")
+SAVE_EVERY = 0.25  # seconds: a burst of events costs one write of the run log, not one each
+_CELL_META_SKIP = ("event", "cell", "value")
 
 
 class JournalError(RuntimeError):
     """Saving or restoring a step's effect on the namespace failed; the run cannot go on faithfully."""
 
 
-class Observer(Protocol):
-    nb: Any
+class RunStopped(Exception):
+    """The run was cancelled or interrupted before its next cell."""
 
-    def event(self, event: dict[str, Any]) -> None: ...
-
-
-class NullObserver:
-    """What a plain ``papermill --engine jetnb`` run reports to: nothing beyond the notebook itself."""
-
-    nb: Any = None
-
-    def event(self, event: dict[str, Any]) -> None:
-        pass
+    def __init__(self, kind: StopKind, reason: str):
+        super().__init__(reason)
+        self.kind = kind
 
 
 def cell_numbers(nb: Any) -> list[int | None]:
@@ -65,8 +71,20 @@ def cell_numbers(nb: Any) -> list[int | None]:
     return numbers
 
 
-class AtomicSaveManager(NotebookExecutionManager):
-    """Papermill's manager, but each save replaces the run log in one rename, and restored cells keep their outputs."""
+class RunLogManager(NotebookExecutionManager):
+    """Papermill's manager, but saves are coalesced and atomic, and restored cells keep their outputs.
+
+    Papermill saves at every cell start and end; with hundreds of steps,
+    writing (and fsyncing) the whole notebook each time makes a run
+    quadratic. Here a save marks the log dirty and writes it at most every
+    ``SAVE_EVERY`` seconds (atomically: temp file + rename), fsyncing only
+    writes that end a step, and always at the end of the run.
+    """
+
+    builder: OutcomeBuilder | None = None
+    _last_write = 0.0
+    _dirty = False
+    _scheduled = False
 
     def notebook_start(self, **kwargs: Any) -> None:
         kept = {i: (c.outputs, c.execution_count, c.metadata.get("jetnb")) for i, c in enumerate(self.nb.cells)
@@ -77,24 +95,61 @@ class AtomicSaveManager(NotebookExecutionManager):
             cell.outputs, cell.execution_count, cell.metadata["jetnb"] = outputs, count, meta
             cell.metadata.papermill["status"] = "completed"
 
-    def save(self, **kwargs: Any) -> None:
-        if self.output_path and is_local(str(self.output_path)):
-            save_notebook(self.nb, str(self.output_path))
-            self.last_save_time = self.now()
-        else:
-            super().save(**kwargs)
+    def save(self, *, durable: bool = False, force: bool = False, **kwargs: Any) -> None:
+        """Write now if the last write is old enough, else once the interval has passed (on nbclient's loop)."""
+        if not self.output_path:
+            return
+        self._dirty = True
+        wait = SAVE_EVERY - (time.monotonic() - self._last_write)
+        if force or wait <= 0:
+            self.flush(durable=durable)
+            return
+        if self._scheduled:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside nbclient's loop: nothing would run a deferred write
+            self.flush(durable=durable)
+            return
+        self._scheduled = True
+        loop.call_later(wait, self.flush)
+
+    def flush(self, *, durable: bool = True) -> None:
+        self._scheduled = False
+        if not (self.output_path and self._dirty):
+            return
+        if self.builder is not None:
+            self.nb.metadata.setdefault("jetnb", {}).update(self.builder.metadata())
+        save_notebook(self.nb, str(self.output_path), durable=durable)
+        self._dirty = False
+        self._last_write = time.monotonic()
+        self.last_save_time = self.now()
+
+    def notebook_complete(self, **kwargs: Any) -> None:
+        super().notebook_complete(**kwargs)
+        self.flush(durable=True)
 
 
 class JetnbNotebookClient(PapermillNotebookClient):
-    """Runs cells like papermill, and turns kernel step events into cell metadata and observer calls."""
+    """Runs cells like papermill; forwards kernel events into cell metadata and the builder; honours cancel."""
 
-    def __init__(self, nb_man: Any, observer: Observer, run_context: dict[str, Any], **kw: Any):
+    def __init__(self, nb_man: RunLogManager, builder: OutcomeBuilder, context: RunContext, notebook_path: str,
+                 cancel: CancelSignal, env: dict[str, str] | None, **kw: Any):
         super().__init__(nb_man, **kw)
-        self.observer = observer
-        self.run_context = run_context
+        self.builder = builder
+        self.context = context
+        self.notebook_path = notebook_path
+        self.cancel = cancel
+        self.env = env
         self._numbers: list[int | None] = []
+        self._ended = threading.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.suspended: str | None = None
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
+        self._loop = asyncio.get_running_loop()
+        if self.env is not None:
+            kwargs.setdefault("env", self.env)
         if "stderr" in kwargs:
             return await super().async_start_new_kernel(**kwargs)
         stderr = filtered_stderr()
@@ -106,12 +161,19 @@ class JetnbNotebookClient(PapermillNotebookClient):
     start_new_kernel = run_sync(async_start_new_kernel)
 
     def papermill_execute_cells(self) -> None:
-        self.workflow = Workflow.from_dict(self.nb, Path(self.run_context.get("notebook") or "notebook.ipynb"))
+        threading.Thread(target=self._watch_cancel, name="jetnb-cancel-watch", daemon=True).start()
+        try:
+            self._execute_cells()
+        finally:
+            self._ended.set()
+
+    def _execute_cells(self) -> None:
+        self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path))
         self._bootstrap()
         self._numbers = cell_numbers(self.nb)
-        self.suspended: str | None = None
         failed_at = None
         for index in range(len(self.nb.cells)):
+            self._check_stop()
             if self._restorable(index):
                 self._silent("restore", self._step_name(index))
                 continue
@@ -122,7 +184,35 @@ class JetnbNotebookClient(PapermillNotebookClient):
                 return  # waiting for approval: no handlers, the kernel is released
             if self.journal and Workflow.role_of(self.nb.cells[index]) in ("step", "result"):
                 self._silent("record", self._step_name(index), self._option(index, "idempotent"))
-        self._finish(failed_at)
+        if not self.cancel.is_set():
+            self._finish(failed_at)
+
+    def _check_stop(self) -> None:
+        if self.cancel.is_set():
+            raise RunStopped(self.cancel.kind or StopKind.CANCEL, self.cancel.reason)
+
+    def _watch_cancel(self) -> None:
+        """Interrupt the kernel when the run is stopped; shut it down if it is still busy after the grace period.
+
+        The kernel manager belongs to nbclient's event loop (the thread that
+        runs the cells), so its coroutines are handed to that loop.
+        """
+        while not self._ended.is_set():
+            if self.cancel.wait(0.2):
+                break
+        if self._ended.is_set() or self.km is None or self._loop is None:
+            return
+        self._on_loop(self.km.interrupt_kernel())
+        if not self._ended.wait(self.cancel.grace):
+            self._on_loop(self.km.shutdown_kernel(now=True))
+
+    def _on_loop(self, call: Any) -> None:
+        if not asyncio.iscoroutine(call):
+            return  # a blocking kernel manager did the work already
+        try:
+            asyncio.run_coroutine_threadsafe(call, self._loop).result(timeout=30)
+        except Exception as exc:  # a kernel that is already gone needs no interrupt
+            self.log.debug("stopping the kernel: %s", exc)
 
     def _step_name(self, index: int) -> str:
         model = self.workflow.cells[index] if index < len(self.workflow.cells) else None
@@ -146,6 +236,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         content = (reply or {}).get("content", {})
         if content.get("status") != "ok":
+            self._check_stop()
             raise JournalError(f"journal {function} {args[0]!r} failed: {content.get('ename')}: "
                                f"{content.get('evalue')}")
 
@@ -166,6 +257,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
             if anonymous:
                 self._anonymous(index, "failed" if failure else "succeeded", failure)
             self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
+            self.nb_man.save(durable=True, force=True)
         return failure is None
 
     def _finish(self, failed_at: int | None) -> None:
@@ -188,15 +280,14 @@ class JetnbNotebookClient(PapermillNotebookClient):
     def _bootstrap(self) -> None:
         """Load the jetnb extension (unless the notebook does) and the run context, without a cell or history entry."""
         loads_itself = any(Workflow.role_of(cell) == "setup" for cell in self.nb.cells)
-        context = {"headless": True, **self.run_context, "run_started": time.time(),  # the timeout clock starts here
-                   "handlers": self.workflow.handler_bodies(),
-                   "timeout": self.workflow.config.values.get("timeout")}
-        context.pop("notebook", None)
-        self.journal = context.get("journal_dir")
+        self.context.run_started = time.time()  # the timeout clock starts here
+        self.context.handlers = self.workflow.handler_bodies()
+        self.context.timeout = self.workflow.config.values.get("timeout")
+        self.journal = self.context.journal_dir
         code = (
             ("" if loads_itself else "get_ipython().run_line_magic('load_ext', 'jetnb')\n") +
             "__import__('jetnb.runtime.bootstrap', fromlist=['configure']).configure("
-            f"__import__('json').loads({json.dumps(json.dumps(context))}))\n"
+            f"__import__('json').loads({json.dumps(json.dumps(self.context.to_dict()))}))\n"
         )
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         content = (reply or {}).get("content", {})
@@ -210,52 +301,42 @@ class JetnbNotebookClient(PapermillNotebookClient):
         processed = super().process_message(msg, cell, cell_index)
         data = msg.get("content", {}).get("data") or {}
         if MIME in data:
-            self._record(cell_index, dict(data[MIME]))
+            try:
+                event = from_dict(dict(data[MIME]))
+            except ProtocolError as exc:
+                self.log.warning("cell %s: %s; ignored", cell_index + 1, exc)
+            else:
+                self._forward(cell_index, event)
         return processed
 
     def _anonymous(self, index: int, status: str, failure: CellExecutionError | None = None) -> None:
-        cell = self.nb.cells[index]
-        meta = cell.metadata.get("jetnb") or {}
-        event: dict[str, Any] = {"event": "step", "step": f"cell-{self._numbers[index]}", "kind": "step",
-                                 "status": status}
+        meta = self.nb.cells[index].metadata.get("jetnb") or {}
+        event = StepEvent(step=f"cell-{self._numbers[index]}", status=status)
         now = time.time()
         if status == "running":
-            event["started_at"] = _iso(now)
+            event.started_at = _iso(now)
             self._clock = now
         else:
-            event.update(started_at=meta.get("started_at"), finished_at=_iso(now),
-                         duration=round(now - self._clock, 6))
+            event.started_at, event.finished_at = meta.get("started_at"), _iso(now)
+            event.duration = round(now - self._clock, 6)
             if failure is not None:
-                event["error"] = {"type": failure.ename, "message": failure.evalue,
-                                  "traceback": str(failure.traceback)}
-        self._record(index, event)
+                event.error = {"type": failure.ename, "message": failure.evalue, "traceback": str(failure.traceback)}
+        self._forward(index, event)
 
-    def _record(self, index: int, event: dict[str, Any]) -> None:
-        cell = self.nb.cells[index]
-        event["cell"] = self._numbers[index] if self._numbers else index + 1
-        run_meta = self.nb.metadata.setdefault("jetnb", {})
-        if event.get("event") == "step":
-            cell.metadata["jetnb"] = {k: event[k] for k in RECORDED if event.get(k) is not None}
-            if event.get("kind") == "result" and event.get("status") == "succeeded":
-                run_meta["result"] = event.get("value")
-            if event.get("status") == "failed" and event.get("kind") in ("step", "result") and not event.get(
-                    "continued"):
-                run_meta["failed_step"] = {**(event.get("error") or {}), "step": event.get("step"),
-                                           "cell": event["cell"]}
-        elif event.get("event") == "output":
-            run_meta.setdefault("outputs", {}).update(event.get("values") or {})
-        elif event.get("event") == "handler_request":
-            run_meta.setdefault("handler_requests", []).append(event)
-        elif event.get("event") == "approval_request":
-            self.suspended = event.get("step")
-            run_meta["waiting_for"] = event
-        self.nb_man.save()  # the run log shows each step as it starts and ends, not only at cell boundaries
-        self.observer.event(event)
+    def _forward(self, index: int, event: Any) -> None:
+        """Write the event into its cell (step events) and hand it to the builder; save the log (coalesced)."""
+        event.cell = self._numbers[index] if self._numbers else index + 1
+        if isinstance(event, StepEvent):
+            self.nb.cells[index].metadata["jetnb"] = {k: v for k, v in to_dict(event).items()
+                                                      if k not in _CELL_META_SKIP}
+        self.builder.event(event)
+        if self.builder.approval is not None:
+            self.suspended = self.builder.approval.step
+        ended = isinstance(event, StepEvent) and event.status not in ("running", "waiting")
+        self.nb_man.save(durable=ended)
 
 
 def _iso(ts: float) -> str:
-    from datetime import datetime, timezone
-
     return datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
 
@@ -264,41 +345,35 @@ class JetnbEngine(NBClientEngine):
 
     @classmethod
     def execute_notebook(cls, nb: Any, kernel_name: str, output_path: str | None = None, progress_bar: bool = True,
-                         log_output: bool = False, autosave_cell_every: int = 30, observer: Observer | None = None,
-                         run_context: dict[str, Any] | None = None, log_path: str | None = None,
+                         log_output: bool = False, autosave_cell_every: int = 30,
+                         builder: OutcomeBuilder | None = None, context: RunContext | None = None,
+                         notebook_path: str | None = None, log_path: str | None = None,
+                         cancel: CancelSignal | None = None, env: dict[str, str] | None = None,
                          **kwargs: Any) -> Any:
-        nb_man = AtomicSaveManager(nb, output_path=log_path or output_path, progress_bar=progress_bar, log_output=log_output,
-                                   autosave_cell_every=autosave_cell_every)
-        observer = observer or NullObserver()
-        observer.nb = nb_man.nb
-        nb_man.nb.metadata.setdefault("jetnb", {}).update(run_context or {})
+        nb_man = RunLogManager(nb, output_path=log_path or output_path, progress_bar=progress_bar,
+                               log_output=log_output, autosave_cell_every=autosave_cell_every)
+        nb_man.builder = builder = builder or OutcomeBuilder(NullObserver())
+        builder.nb = nb_man.nb
+        context = context or RunContext(headless=True)
+        nb_man.nb.metadata.setdefault("jetnb", {}).update(
+            {k: v for k, v in context.to_dict().items() if k in ("run_id", "workflow", "trigger", "started_by")})
         nb_man.notebook_start()
         try:
-            cls.execute_managed_notebook(nb_man, kernel_name, log_output=log_output, observer=observer,
-                                         run_context=run_context or {"headless": True}, **kwargs)
+            client = JetnbNotebookClient(
+                nb_man, builder, context, notebook_path or kwargs.pop("input_path", None) or "notebook.ipynb",
+                cancel or CancelSignal(), env, timeout=kwargs.pop("execution_timeout", None),
+                startup_timeout=kwargs.pop("start_timeout", 60), kernel_name=kernel_name, log=_logger(),
+                log_output=log_output, stdout_file=kwargs.pop("stdout_file", None),
+                stderr_file=kwargs.pop("stderr_file", None),
+                **{k: v for k, v in kwargs.items() if k not in ("input_path", "timeout", "startup_timeout")})
+            client.execute()
         finally:
             nb_man.cleanup_pbar()
             nb_man.notebook_complete()
         return nb_man.nb
-
-    @classmethod
-    def execute_managed_notebook(cls, nb_man: Any, kernel_name: str, log_output: bool = False,
-                                 stdout_file: Any = None, stderr_file: Any = None, start_timeout: int = 60,
-                                 execution_timeout: float | None = None, observer: Observer | None = None,
-                                 run_context: dict[str, Any] | None = None, **kwargs: Any) -> Any:
-        kwargs.pop("input_path", None)
-        kwargs.pop("timeout", None)
-        kwargs.pop("startup_timeout", None)
-        client = JetnbNotebookClient(
-            nb_man, observer or NullObserver(), run_context or {"headless": True},
-            timeout=execution_timeout, startup_timeout=start_timeout, kernel_name=kernel_name,
-            log=_logger(), log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file, **kwargs,
-        )
-        return client.execute()
 
 
 def _logger() -> Any:
     from papermill.log import logger
 
     return logger
-

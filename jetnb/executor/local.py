@@ -2,27 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from . import RunOutcome, RunRequest
+from ..protocol import RunOutcome, RunStatus
+from . import Observer, RunRequest
+from .cancel import CancelSignal, StopKind
 from .fastimport import skip_unused_grammar
 from .notebook_io import save_notebook
+from .outcome import OutcomeBuilder
 
 
 class LocalBackend:
     name = "local"
 
-    def execute(self, request: RunRequest) -> RunOutcome:
-        return self._execute(request)
+    def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
+        return self._execute(request, observer, cancel)
 
-    def _execute(self, request: RunRequest, **engine_kwargs: Any) -> RunOutcome:
+    def _execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal,
+                 **engine_kwargs: Any) -> RunOutcome:
         """Run through papermill; ``engine_kwargs`` reach the notebook client (e.g. a started ``km``)."""
         skip_unused_grammar()
+        import nbformat
         import papermill
         from papermill.exceptions import PapermillExecutionError
 
-        outcome = RunOutcome("succeeded")
-        source = request.notebook_node if request.notebook_node is not None else request.notebook
+        from .engine import RunStopped
+
+        builder = OutcomeBuilder(observer)
+        source = nbformat.v4.reads(json.dumps(request.notebook))  # lines joined, as nbclient expects; not re-validated
+        status, error = RunStatus.SUCCEEDED, None
         try:
             papermill.execute_notebook(
                 source,
@@ -31,35 +40,42 @@ class LocalBackend:
                 engine_name="jetnb",
                 kernel_name=request.kernel_name,
                 # the kernel's folder, not the process's: papermill's cwd= would chdir the whole process
-                resources={"metadata": {"path": request.cwd}} if request.cwd else {},
+                resources={"metadata": {"path": request.cwd}},
                 progress_bar=False,
                 execution_timeout=request.timeout,
-                observer=request.observer,
-                run_context=request.run_context,
+                builder=builder,
+                context=request.context,
+                notebook_path=request.notebook_path,
                 log_path=request.log_path,
+                cancel=cancel,
+                env=request.env,
                 **engine_kwargs,
             )
+        except RunStopped as exc:
+            status, error = _stopped(exc.kind, str(exc))
         except PapermillExecutionError as exc:
-            outcome = RunOutcome("failed", {
-                "type": exc.ename, "message": exc.evalue, "traceback": "\n".join(exc.traceback)})
+            status, error = RunStatus.FAILED, {"type": exc.ename, "message": exc.evalue,
+                                               "traceback": "\n".join(exc.traceback)}
         except KeyboardInterrupt:
-            outcome = RunOutcome("interrupted", {"type": "KeyboardInterrupt", "message": "the run was interrupted"})
+            status, error = _stopped(StopKind.INTERRUPT, "the run was interrupted")
         except Exception as exc:  # kernel died, could not start, bad notebook...
-            outcome = RunOutcome("failed", {"type": type(exc).__name__, "message": str(exc)})
-        finally:
-            self._finish_log(request, outcome)
+            status, error = RunStatus.FAILED, {"type": type(exc).__name__, "message": str(exc)}
+        if cancel.is_set() and status == RunStatus.FAILED:  # the interrupt or the kernel's shutdown ended it
+            status, error = _stopped(cancel.kind or StopKind.CANCEL, cancel.reason)
+        outcome = builder.finish(status, error)
+        _finish_log(builder.nb if builder.nb is not None else source, request.log_path, builder, outcome)
         return outcome
 
-    @staticmethod
-    def _finish_log(request: RunRequest, outcome: RunOutcome) -> None:
-        nb: Any = getattr(request.observer, "nb", None)
-        if nb is None:
-            return
-        meta = nb.metadata.setdefault("jetnb", {})
-        if outcome.error is not None and meta.get("failed_step"):
-            outcome.error = {**outcome.error, **meta["failed_step"]}  # the step's own account reads better
-        if outcome.status == "succeeded" and meta.get("waiting_for"):
-            outcome.status = "waiting"
-        meta.update(status=outcome.status, error=outcome.error)
-        outcome.result = meta.get("result")
-        save_notebook(nb, request.log_path)
+
+def _stopped(kind: StopKind, reason: str) -> tuple[RunStatus, dict[str, Any]]:
+    if kind == StopKind.CANCEL:
+        return RunStatus.CANCELLED, {"type": "Cancelled", "message": reason}
+    return RunStatus.INTERRUPTED, {"type": "KeyboardInterrupt", "message": reason or "the run was interrupted"}
+
+
+def _finish_log(nb: Any, log_path: str, builder: OutcomeBuilder, outcome: RunOutcome) -> None:
+    """The run log's last save: how the run ended, in its metadata (the engine saved every cell already)."""
+    meta = nb.metadata.setdefault("jetnb", {})
+    meta.update(builder.metadata())
+    meta.update(status=str(outcome.status), error=outcome.error)
+    save_notebook(nb, log_path)

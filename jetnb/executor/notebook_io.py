@@ -12,8 +12,13 @@ def is_local(path: str) -> bool:
     return "://" not in path
 
 
-def write_atomic(text: str, path: str | Path) -> None:
-    """Replace ``path`` with ``text`` in one rename; a crash leaves the old file or the new one, never a mix."""
+def write_atomic(text: str, path: str | Path, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``text`` in one rename; a crash leaves the old file or the new one, never a mix.
+
+    ``durable`` also fsyncs the data before the rename, so the new content
+    survives a power cut; without it a crash of the machine may keep the
+    previous version (a crash of the process cannot).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -21,19 +26,25 @@ def write_atomic(text: str, path: str | Path) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def save_notebook(nb: Any, path: str) -> None:
-    """Save a notebook node to a local path atomically, or through papermill's I/O for remote locations."""
-    import nbformat
+def notebook_json(nb: Any) -> str:
+    """The notebook as nbformat writes it, without re-validating it: it was validated before the run started."""
+    from nbformat.v4 import writes
 
+    return writes(nb)
+
+
+def save_notebook(nb: Any, path: str, *, durable: bool = True) -> None:
+    """Save a notebook node to a local path atomically, or through papermill's I/O for remote locations."""
     if is_local(path):
-        write_atomic(nbformat.writes(nb), path)
+        write_atomic(notebook_json(nb), path, durable=durable)
     else:
         from papermill.iorw import write_ipynb
 

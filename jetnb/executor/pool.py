@@ -13,7 +13,9 @@ import queue
 import threading
 from typing import Any
 
-from . import RunOutcome, RunRequest
+from ..protocol import RunOutcome
+from . import Observer, RunRequest
+from .cancel import CancelSignal
 from .kernel_stderr import filtered_stderr
 from .local import LocalBackend
 
@@ -35,8 +37,10 @@ class KernelPool:
 
     def _start(self) -> Any:
         from jupyter_client import KernelManager
+        from jupyter_client.asynchronous import AsyncKernelClient
 
-        manager = KernelManager(kernel_name=self.kernel_name)
+        # an async client, as nbclient's own default: a blocking one never notices a kernel that dies mid-cell
+        manager = KernelManager(kernel_name=self.kernel_name, client_factory=AsyncKernelClient)
         stderr = filtered_stderr()
         try:
             manager.start_kernel(stderr=stderr)
@@ -77,12 +81,12 @@ class PooledBackend(LocalBackend):
     def __init__(self, size: int = DEFAULT_SIZE, kernel_name: str = "python3"):
         self.pool = KernelPool(kernel_name, size)
 
-    def execute(self, request: RunRequest) -> RunOutcome:
+    def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
         if request.kernel_name != self.pool.kernel_name:
-            return super().execute(request)
+            return super().execute(request, observer, cancel)
         manager = self.pool.take()
         try:
-            return self._execute(request, km=manager)
+            return self._execute(request, observer, cancel, km=manager)
         finally:  # a graceful shutdown takes a moment; the run's caller need not wait for it
             threading.Thread(target=manager.shutdown_kernel, name="jetnb-kernel-shutdown", daemon=True).start()
 

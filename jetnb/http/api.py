@@ -1,5 +1,7 @@
-"""The REST API (docs/api.md): workflows with their triggers and state, runs, run logs, pause and resume.
+"""The REST API (docs/api.md): workflows with their triggers and state, runs (start, cancel, rerun, resume), run
+logs, approvals, pause and unpause.
 
+Handlers do HTTP only: parse, call the run service or the store, answer.
 Every endpoint but ``/api/health`` needs the server's token, as
 ``Authorization: Bearer <token>`` or ``?token=<token>``.
 """
@@ -10,13 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from .. import __version__
-from ..model.params import ParameterError
-from ..control.approvals import decide
-from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_approval, public_run
+from ..model.params import ParameterError, typed
+from ..model.workflow import Workflow, WorkflowError
+from ..protocol import RUN_STATUSES
+from ..service.runs import ResumeError
+from ..store import ApprovalError, RunNotFound, RunStateError, public_approval, public_run
 from ..control.catalog import ServedWorkflow
 from .auth import bearer, same_secret
 from .base import BadBody, JsonHandler, json_object
-from .views import workflow_view
+from .views import field_problems, workflow_view
 
 MAX_PAGE = 500
 
@@ -27,11 +31,27 @@ class ApiHandler(JsonHandler):
         if not same_secret(given, self.settings["token"]):
             self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
 
+    @property
+    def user(self) -> str:
+        """Who the caller is, for ``started_by`` and the audit log."""
+        return "api"
+
     def served(self, name: str) -> ServedWorkflow | None:
         served = self.plane.catalog.get(name)
         if served is None:
             self.refuse(404, f"no workflow {name!r} is served")
         return served
+
+    def body(self) -> dict[str, Any] | None:
+        """The JSON object body, or None after answering 400."""
+        try:
+            return json_object(self.request.body)
+        except BadBody as exc:
+            self.refuse(400, str(exc))
+            return None
+
+    def refuse_params(self, exc: ParameterError, workflow: Any) -> None:
+        self.refuse(422, "bad parameters", problems=exc.problems, fields=field_problems(exc.problems, workflow))
 
 
 class Health(JsonHandler):
@@ -54,32 +74,27 @@ class WorkflowDetail(ApiHandler):
 class WorkflowRuns(ApiHandler):
     def post(self, name: str) -> None:
         served = self.served(name)
-        if served is None:
+        body = self.body() if served else None
+        if body is None:
             return
-        try:
-            body = json_object(self.request.body)
-        except BadBody as exc:
-            return self.refuse(400, str(exc))
         params = body.get("params") or {}
         if not isinstance(params, dict):
             return self.refuse(400, f"params: expected a JSON object, got {type(params).__name__}")
         try:
-            run_id = self.plane.launch(served.workflow, params, trigger="api")
+            run_id = self.plane.launch(served.workflow, typed(params), trigger="api", started_by=self.user)
         except ParameterError as exc:
-            return self.refuse(422, "bad parameters", problems=exc.problems)
+            return self.refuse_params(exc, served.workflow)
         self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
 
 
-class PauseResume(ApiHandler):
+class PauseUnpause(ApiHandler):
     def post(self, name: str, action: str) -> None:
         served = self.served(name)
-        if served is None:
+        body = self.body() if served else None
+        if body is None:
             return
-        try:
-            reason = json_object(self.request.body).get("reason") or f"{action}d through the API"
-        except BadBody as exc:
-            return self.refuse(400, str(exc))
-        self.plane.set_paused(served.name, action == "pause", str(reason))
+        reason = body.get("reason") or f"{action}d through the API"
+        self.plane.set_paused(served.name, action == "pause", str(reason), by=self.user)
         self.answer(200, workflow_view(self.plane, served))
 
 
@@ -135,43 +150,84 @@ class RunLog(RunDetail):
         self.finish(path.read_bytes())
 
 
+class RunCancel(RunDetail):
+    def post(self, ref: str) -> None:
+        run = self.run(ref)
+        body = self.body() if run else None
+        if body is None:
+            return
+        reason = body.get("reason")
+        try:
+            cancelled = self.plane.service.cancel(run["id"], by=self.user, reason=str(reason) if reason else None)
+        except RunStateError as exc:
+            return self.refuse(409, str(exc))
+        self.answer(200, public_run(cancelled))
+
+
+class RunRerun(RunDetail):
+    def post(self, ref: str) -> None:
+        """The same notebook and parameters, validated against the notebook as it is now."""
+        old = self.run(ref)
+        if old is None:
+            return
+        workflow = Workflow.load(old["notebook"])
+        if workflow.problems:
+            return self.refuse(409, f"{old['notebook']} is not runnable any more", problems=[
+                str(p) for p in workflow.problems])
+        try:
+            run_id = self.plane.launch(workflow, typed(old["params"]), trigger="rerun", started_by=self.user,
+                                       rerun_of=old["id"])
+        except ParameterError as exc:
+            return self.refuse_params(exc, workflow)
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+
+
+class RunResume(RunDetail):
+    def post(self, ref: str) -> None:
+        run = self.run(ref)
+        if run is None:
+            return
+        try:
+            run_id = self.plane.service.resume(run["id"], by=self.user)
+        except (ResumeError, WorkflowError, ParameterError) as exc:
+            return self.refuse(409, str(exc))
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+
+
 class Approvals(ApiHandler):
     def get(self) -> None:
         store = self.plane.store()
         found = store.list_approvals(user=self.get_query_argument("for", None),
                                      pending_only=self.get_query_argument("all", "") not in ("1", "true", "yes"))
-        self.answer(200, {"approvals": [approval_view(a) for a in found]})
+        self.answer(200, {"approvals": [public_approval(a) for a in found]})
 
 
 class ApprovalDetail(ApiHandler):
     def get(self, approval_id: str) -> None:
+        store = self.plane.store()
         try:
-            approval = self.plane.store().get_approval(int(approval_id))
-        except (LookupError, ValueError):
+            approval = store.get_approval(int(approval_id))
+        except (LookupError, ValueError, OverflowError):
             return self.refuse(404, f"no approval request {approval_id}")
-        self.answer(200, {**approval_view(approval), "audit": self.plane.store().audit_log(f"approval:{approval_id}")})
+        self.answer(200, {**public_approval(approval), "audit": store.audit_log(f"approval:{approval['id']}")})
 
 
 class Decide(ApiHandler):
     def post(self, approval_id: str, verb: str) -> None:
-        try:
-            body = json_object(self.request.body)
-        except BadBody as exc:
-            return self.refuse(400, str(exc))
+        body = self.body()
+        if body is None:
+            return
         user = body.get("as")
         if not isinstance(user, str) or not user.strip():
             return self.refuse(400, 'as: who decides is required, e.g. {"as": "alice", "comment": "ok"}')
         comment = body.get("comment")
         try:
-            decided = decide(self.plane, int(approval_id), user.strip(), verb == "approve",
-                             str(comment) if comment else None)
-        except ValueError:
+            decided = self.plane.service.decide(int(approval_id), user.strip(), verb == "approve",
+                                                str(comment) if comment else None)
+        except (ValueError, OverflowError):
             return self.refuse(404, f"no approval request {approval_id}")
         except ApprovalError as exc:
             return self.refuse(403, str(exc))
         except LookupError as exc:
             return self.refuse(404, str(exc))
-        self.answer(200, approval_view(decided))
-
-
-approval_view = public_approval
+        self.answer(200, public_approval(decided))

@@ -8,6 +8,7 @@ from typing import Any
 import tornado.web
 
 from ..control.plane import ControlPlane
+from ..model.datatext import TextError, load_json
 
 
 class BadBody(ValueError):
@@ -39,11 +40,11 @@ def json_object(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {}
     try:
-        value = json.loads(body)
+        value = load_json(body.decode("utf-8"))
     except UnicodeDecodeError:
         raise BadBody("malformed JSON: the body is not UTF-8") from None
-    except json.JSONDecodeError as exc:
-        raise BadBody(f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except TextError as exc:
+        raise BadBody(f"malformed JSON: {exc}") from None
     if not isinstance(value, dict):
         raise BadBody(f"expected a JSON object, got {type(value).__name__}")
     return value

@@ -17,10 +17,11 @@ from typing import Any
 
 import tornado.web
 
-from ..model.params import ParameterError
-from ..store import FINAL_STATUSES
+from ..model.params import ParameterError, typed
+from ..protocol import FINAL_STATUSES
 from .auth import hook_refusal
 from .base import BadBody, JsonHandler, json_object
+from .views import field_problems
 
 DELIVERY_HEADERS = ("X-Delivery-Id", "X-GitHub-Delivery")
 
@@ -51,13 +52,15 @@ class Hook(JsonHandler):
         if refusal:
             return self.refuse(401, refusal)
         if self.plane.is_paused(served.name):
-            return self.refuse(409, f"workflow {served.name!r} is paused; resume it to accept deliveries")
+            return self.refuse(409, f"workflow {served.name!r} is paused; unpause it to accept deliveries")
         try:
             payload = json_object(body)
         except BadBody as exc:
             return self.refuse(400, str(exc))
-        query = {key: self.get_query_argument(key) for key in self.request.query_arguments}
-        params = {**(hook.get("params") or {}), **query, **payload}
+        # a signed hook's query string is outside the signature: it never reaches the parameters
+        query = {} if hook["auth"] == "hmac" else {key: self.get_query_argument(key)
+                                                   for key in self.request.query_arguments}
+        params = {**typed(hook.get("params") or {}), **query, **typed(payload)}
         delivery = self._delivery_id(hook)
         store = self.plane.store()
         if delivery and (first := store.delivery_run(hook["name"], delivery)):
@@ -68,10 +71,11 @@ class Hook(JsonHandler):
         detail = {"hook": hook["name"], "delivery_id": delivery}
         try:
             run_id = self.plane.launch(
-                served.workflow, params, trigger="webhook", detail=detail,
+                served.workflow, params, trigger="webhook", started_by=f"webhook:{hook['name']}", detail=detail,
                 also=(lambda s, rid: s.record_delivery(hook["name"], delivery, rid)) if delivery else None)
         except ParameterError as exc:
-            return self.refuse(422, "bad parameters", problems=exc.problems)
+            return self.refuse(422, "bad parameters", problems=exc.problems,
+                               fields=field_problems(exc.problems, served.workflow))
         self.plane.note("fire", f"{served.name} webhook {hook['name']}"
                         f"{f' delivery {delivery}' if delivery else ''} -> run {run_id}", workflow=served.name,
                         run_id=run_id)
@@ -92,5 +96,6 @@ class Hook(JsonHandler):
         run = self.plane.store().get_run(run_id, with_steps=False)
         if run["status"] not in FINAL_STATUSES:
             return self.answer(202, {"run_id": run_id, "status": run["status"]})
+        error = {k: v for k, v in (run["error"] or {}).items() if k in ("type", "message", "step", "cell")} or None
         self.answer(200 if run["status"] == "succeeded" else 500, {
-            "run_id": run_id, "status": run["status"], "result": run["result"], "error": run["error"]})
+            "run_id": run_id, "status": run["status"], "result": run["result"], "error": error})

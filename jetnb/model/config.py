@@ -11,9 +11,11 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fields import Field, Schema, boolean, choice, duration, mapping, names, slug, text, validate, whole
+from ..fields import Field, Schema, boolean, choice, duration, key_label, mapping, names, slug, text, validate, whole
+from ..quoting import shown
 from ..triggers.registry import UnknownTrigger, kind, kinds
-from .headers import NAME_RE
+from .datatext import TextError, load_yaml
+from .headers import step_name
 
 
 def users_list(value: Any) -> list[str]:
@@ -25,9 +27,12 @@ def users_list(value: Any) -> list[str]:
 
 def _handler_ref(value: Any) -> str:
     ref = text(value)
-    if not ref.endswith(".ipynb") and not NAME_RE.match(ref):
-        raise ValueError(f"{ref!r} is neither a %%handler name nor a .ipynb path")
-    return ref
+    if ref.endswith(".ipynb"):
+        return ref
+    try:
+        return step_name(ref)
+    except ValueError:
+        raise ValueError(f"{shown(ref)} is neither a %%handler name nor a .ipynb path") from None
 
 
 WORKFLOW: Schema = {
@@ -78,7 +83,8 @@ def _validate_trigger(item: Any, index: int, problems: list[str]) -> tuple[str, 
         trigger = kind(str(name))
     except UnknownTrigger as exc:
         close = difflib.get_close_matches(str(name), list(kinds()), n=1)
-        problems.append(f"{where}: unknown trigger {name!r} (did you mean {close[0]!r}?)" if close else f"{where}: {exc}")
+        problems.append(f"{where}: unknown trigger {shown(name)} (did you mean {close[0]!r}?)" if close
+                        else f"{where}: {exc}")
         return None
     at = f"{where}.{name}"
     spec = validate(body if body is not None else {}, trigger.schema, at, problems)
@@ -88,16 +94,11 @@ def _validate_trigger(item: Any, index: int, problems: list[str]) -> tuple[str, 
 
 def parse_workflow_config(body: str) -> tuple[WorkflowConfig, list[str]]:
     """Parse the YAML body of a ``%%workflow`` cell; returns the config and every problem found."""
-    import yaml
-
     problems: list[str] = []
     try:
-        raw = yaml.safe_load(body) if body.strip() else {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}: " if mark is not None else ""
-        reason = getattr(exc, "problem", None) or str(exc)
-        return WorkflowConfig(), [f"invalid YAML: {where}{reason}"]
+        raw = load_yaml(body) if body.strip() else {}
+    except TextError as exc:
+        return WorkflowConfig(), [f"invalid YAML: {exc}"]
     values = validate(raw if raw is not None else {}, WORKFLOW, "", problems)
     triggers = values.get("triggers") or []
     if not isinstance(triggers, list):
@@ -109,7 +110,7 @@ def parse_workflow_config(body: str) -> tuple[WorkflowConfig, list[str]]:
         try:
             approvers[group] = users_list(users)
         except ValueError as exc:
-            problems.append(f"approvers.{group}: {exc}")
+            problems.append(f"approvers.{key_label(group)}: {exc}")
     routes = [spec["name"] for name, spec in values["triggers"] if kind(name).family == "push" and "name" in spec]
     for dup in sorted({r for r in routes if routes.count(r) > 1}):
         problems.append(f"triggers: webhook name {dup!r} is used twice")

@@ -9,38 +9,45 @@ from __future__ import annotations
 import ast
 import re
 import shlex
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from ..durations import parse_duration
-from ..fields import choice
+from ..fields import MAX_NAME, choice, finite
+from ..quoting import clipped, shown
 
 MAGICS = ("workflow", "step", "handler", "result")
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
-USER_RE = re.compile(r"^[\w.@-]+$")
+NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+USER_RE = re.compile(r"[\w.@-]+")
+MAX_HEADER_CHARS = 10_000  # shlex reads ~200 kB a second; an approval --message fits many times over
 
 
 class HeaderError(ValueError):
-    """A header line that cannot be understood; the message says which part, ``name`` the step if it was read."""
+    """A header line that cannot be understood: ``problems`` has one line per wrong part, ``name`` the step if read."""
 
-    def __init__(self, message: str, name: str | None = None):
-        super().__init__(message)
+    def __init__(self, problems: list[str], name: str | None = None):
+        super().__init__("; ".join(problems))
+        self.problems = problems
         self.name = name
 
 
 def _expression(text: str) -> str:
     try:
-        ast.parse(text.strip(), mode="eval")
-    except SyntaxError as exc:
-        raise ValueError(f"invalid Python expression {text!r}: {exc.msg}") from None
+        with warnings.catch_warnings():  # SyntaxWarnings are the kernel's to show, when the guard runs
+            warnings.simplefilter("ignore")
+            ast.parse(text.strip(), mode="eval")
+    except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte, on some Pythons
+        raise ValueError(f"invalid Python expression {shown(text)}: {getattr(exc, 'msg', exc)}") from None
+    except (RecursionError, MemoryError):
+        raise ValueError(f"invalid Python expression {shown(text)}: nested too deeply") from None
     return text.strip()
 
 
 def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise ValueError(f"expected a whole number, got {text!r}") from None
+    if not re.fullmatch(r"[+-]?[0-9]{1,18}", text.strip()):
+        raise ValueError(f"expected a whole number, got {shown(text)}")
+    value = int(text)
     if value < 0:
         raise ValueError(f"expected a number >= 0, got {value}")
     return value
@@ -55,30 +62,31 @@ def _positive(text: str) -> int:
 
 def _factor(text: str) -> float:
     try:
-        value = float(text)
+        value = finite(float(text))
     except ValueError:
-        raise ValueError(f"expected a number, got {text!r}") from None
+        raise ValueError(f"expected a finite number, got {shown(text)}") from None
     if value < 1:
         raise ValueError(f"expected a number >= 1, got {value}")
     return value
 
 
-def _name(text: str) -> str:
-    if not NAME_RE.match(text):
-        raise ValueError(f"{text!r} is not a valid name (letters, digits, _ and -)")
+def step_name(text: str) -> str:
+    """A step or handler name: a letter or ``_`` then letters, digits, ``_``, ``-``; at most ``MAX_NAME`` long."""
+    if not NAME_RE.fullmatch(text) or len(text) > MAX_NAME:
+        raise ValueError(f"{shown(text)} is not a valid name (up to {MAX_NAME} letters, digits, _ and -)")
     return text
 
 
 def _identifier(text: str) -> str:
     if not text.isidentifier():
-        raise ValueError(f"{text!r} is not a valid Python name")
+        raise ValueError(f"{shown(text)} is not a valid Python name")
     return text
 
 
 def _exception_names(text: str) -> list[str]:
     names = [part.strip() for part in text.split(",") if part.strip()]
     if not names or not all(all(piece.isidentifier() for piece in n.split(".")) for n in names):
-        raise ValueError(f"expected exception class names separated by commas, got {text!r}")
+        raise ValueError(f"expected exception class names separated by commas, got {shown(text)}")
     return names
 
 
@@ -87,8 +95,8 @@ def _approvers(text: str) -> list[str]:
     if not names:
         raise ValueError("expected a user, a comma-separated list of users, or an approver group")
     for name in names:
-        if not USER_RE.match(name):
-            raise ValueError(f"{name!r} is not a valid user or group name (letters, digits, '.', '@', '_', '-')")
+        if not USER_RE.fullmatch(name):
+            raise ValueError(f"{shown(name)} is not a valid user or group name (letters, digits, '.', '@', '_', '-')")
     return names
 
 
@@ -99,7 +107,7 @@ def _seconds(text: str) -> float:
 def _handler_ref(text: str) -> str:
     if text.endswith(".ipynb"):
         return text
-    return _name(text)
+    return step_name(text)
 
 
 @dataclass(frozen=True)
@@ -164,6 +172,11 @@ class Header:
     def get(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
 
+    @property
+    def where(self) -> str:
+        """How messages name the header: ``%%step fetch``, or ``%%step`` before its name is known."""
+        return f"%%{self.kind} {self.name}" if self.name else f"%%{self.kind}"
+
 
 def split_cell(source: str) -> tuple[str, str, str] | None:
     """Return ``(kind, argument line, body)`` when the cell starts with a jetnb magic."""
@@ -175,44 +188,53 @@ def split_cell(source: str) -> tuple[str, str, str] | None:
 
 
 def parse_header(kind: str, line: str) -> Header:
-    """Parse the argument line of a ``%%kind`` magic; raises HeaderError with the reason."""
+    """Parse the argument line of a ``%%kind`` magic; HeaderError lists every problem of the line."""
+    if len(line) > MAX_HEADER_CHARS:
+        raise HeaderError([f"%%{kind}: the header line is longer than {MAX_HEADER_CHARS} characters"])
     try:
         words = shlex.split(line, posix=True)
     except ValueError as exc:
-        raise HeaderError(f"%%{kind}: cannot split the header line ({exc})") from None
+        raise HeaderError([f"%%{kind}: cannot split the header line ({exc})"]) from None
     header = Header(kind)
+    problems: list[str] = []
     if TAKES_NAME[kind]:
         if not words or words[0].startswith("--"):
-            raise HeaderError(f"%%{kind} needs a name, e.g. %%{kind} fetch_order")
-        try:
-            header.name = _name(words.pop(0))
-        except ValueError as exc:
-            raise HeaderError(f"%%{kind}: {exc}") from None
-    try:
-        _parse_options(header, words)
-    except HeaderError as exc:
-        raise HeaderError(str(exc), header.name) from None
+            problems.append(f"%%{kind} needs a name, e.g. %%{kind} fetch_order")
+        else:
+            try:
+                header.name = step_name(words.pop(0))
+            except ValueError as exc:
+                problems.append(f"%%{kind}: {exc}")
+    refused: set[str] = set()
+    problems += _parse_options(header, words, refused)
+    problems += _check_combinations(header, refused)
+    if problems:
+        raise HeaderError(problems, header.name)
     return header
 
 
-def _parse_options(header: Header, words: list[str]) -> None:
-    kind = header.kind
-    known = {opt.flag: opt for opt in OPTIONS[kind]}
+def _parse_options(header: Header, words: list[str], refused: set[str]) -> list[str]:
+    """Fill ``header.options`` (and ``refused`` with options given a bad value); one problem per wrong option."""
+    where = header.where
+    known = {opt.flag: opt for opt in OPTIONS[header.kind]}
+    problems: list[str] = []
     while words:
         word = words.pop(0)
         flag, eq, inline = word.partition("=")
         option = known.get(flag)
         if option is None:
-            hint = _suggest(flag, known)
-            where = f"%%{kind} {header.name}" if header.name else f"%%{kind}"
             if not flag.startswith("--"):
-                raise HeaderError(f"{where}: unexpected argument {word!r}")
-            raise HeaderError(f"{where}: unknown option {flag}{hint}")
-        if header.options.get(option.dest) is not None:
-            raise HeaderError(f"%%{kind} {header.name}: {flag} given twice")
+                problems.append(f"{where}: unexpected argument {shown(word)}")
+                continue
+            problems.append(f"{where}: unknown option {clipped(flag)}{_suggest(flag, known)}")
+            if not eq and words and not words[0].startswith("--"):
+                words.pop(0)  # its value: one unknown option is one problem
+            continue
+        if option.dest in header.options or option.dest in refused:
+            problems.append(f"{where}: {flag} given twice")
         if option.convert is None:
             if eq:
-                raise HeaderError(f"%%{kind} {header.name}: {flag} takes no value")
+                problems.append(f"{where}: {flag} takes no value")
             header.options[option.dest] = True
             continue
         if eq:
@@ -220,28 +242,29 @@ def _parse_options(header: Header, words: list[str]) -> None:
         elif words:
             raw = words.pop(0)
         else:
-            raise HeaderError(f"%%{kind} {header.name}: {flag} needs a value ({option.metavar})")
+            problems.append(f"{where}: {flag} needs a value ({option.metavar})")
+            continue
         try:
             header.options[option.dest] = option.convert(raw)
         except ValueError as exc:
-            raise HeaderError(f"%%{kind} {header.name}: {flag}: {exc}") from None
-    _check_combinations(header)
+            problems.append(f"{where}: {flag}: {exc}")
+            refused.add(option.dest)
+    return problems
 
 
-def _check_combinations(header: Header) -> None:
-    """Options that only mean something together with another one."""
-    where = f"%%{header.kind} {header.name}"
-    for dest in ITERATOR_ONLY:
-        if dest in header.options and "for_each" not in header.options:
-            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --for-each")
-    for dest in GATE_ONLY:
-        if dest in header.options and "approve" not in header.options:
-            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --approve WHO")
-    if "approve" in header.options and "for_each" in header.options:
-        raise HeaderError(f"{where}: an approval gate cannot be an iterator (put the gate on its own step)")
-    for dest in RETRY_ONLY:
-        if dest in header.options and not header.options.get("retries"):
-            raise HeaderError(f"{where}: --{dest.replace('_', '-')} needs --retries N (N >= 1)")
+def _check_combinations(header: Header, refused: set[str]) -> list[str]:
+    """Options that only mean something together with another one (a refused value still counts as given)."""
+    where = header.where
+    given = set(header.options) | refused
+    problems = [f"{where}: --{dest.replace('_', '-')} needs --for-each" for dest in ITERATOR_ONLY
+                if dest in given and "for_each" not in given]
+    problems += [f"{where}: --{dest.replace('_', '-')} needs --approve WHO" for dest in GATE_ONLY
+                 if dest in given and "approve" not in given]
+    if "approve" in given and "for_each" in given:
+        problems.append(f"{where}: an approval gate cannot be an iterator (put the gate on its own step)")
+    problems += [f"{where}: --{dest.replace('_', '-')} needs --retries N (N >= 1)" for dest in RETRY_ONLY
+                 if dest in given and not header.options.get("retries") and "retries" not in refused]
+    return problems
 
 
 def _suggest(flag: str, known: dict[str, Option]) -> str:
@@ -255,4 +278,4 @@ def _suggest(flag: str, known: dict[str, Option]) -> str:
     return " (this header takes no options)"
 
 
-__all__ = ["Header", "HeaderError", "Option", "OPTIONS", "parse_header", "split_cell"]
+__all__ = ["Header", "HeaderError", "Option", "OPTIONS", "parse_header", "split_cell", "step_name"]

@@ -1,7 +1,18 @@
 """The parameters cell: declared names, types, defaults and help, and how trigger values are checked against them.
 
-Every trigger (CLI, YAML file, webhook, widget, schedule) goes through
-``coerce_params`` so a value means the same thing whichever way it arrives.
+Every trigger (CLI, parameters file, webhook, API, widget, schedule) goes
+through ``coerce_params`` so a value means the same thing whichever way it
+arrives. Two kinds of source exist:
+
+- **text** (``-p``, query strings, form fields): a plain ``str`` is parsed by
+  the declared type; a ``list``/``dict`` is JSON or YAML without anchors;
+- **typed** (JSON bodies, the ``-f`` file, trigger ``params``): the sender
+  chose the type, so the value must fit as it is; wrap it with ``typed()``
+  so that a quoted ``"3"`` stays text and is refused for an ``int``.
+
+Whatever the source, a value must be JSON: text keys, no dates, bytes, sets,
+NaN or infinities, integers within 64 bits, at most ``MAX_VALUE_BYTES`` and
+``MAX_DEPTH`` levels (``json_values``).
 """
 
 from __future__ import annotations
@@ -9,10 +20,16 @@ from __future__ import annotations
 import ast
 import difflib
 import io
-import json
+import re
 import tokenize
+import warnings
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..quoting import clipped, shown
+from .datatext import TextError, load_json, load_json_or_yaml, load_yaml
+from .json_values import MAX_VALUE_BYTES, bounded_int, json_value
 
 BASE_TYPES = ("int", "float", "bool", "str", "list", "dict", "any")
 _ALIASES = {"List": "list", "Dict": "dict", "Any": "any", "object": "any", "Sequence": "list",
@@ -20,6 +37,9 @@ _ALIASES = {"List": "list", "Dict": "dict", "Any": "any", "object": "any", "Sequ
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0"}
 _NONE = {"none", "null", "~", ""}
+_INT_TEXT = re.compile(r"[+-]?[0-9]{1,19}")
+_FLOAT_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]{1,4})?")
+MAX_FILE_BYTES = 4 * 1024 * 1024  # a -f parameters file
 
 
 class ParameterError(ValueError):
@@ -112,9 +132,20 @@ def _comments(source: str) -> dict[int, str]:
 def parse_parameters(source: str) -> list[Parameter]:
     """Read a parameters cell without running it; ValueError names the line that is wrong."""
     try:
-        tree = ast.parse(source)
-    except SyntaxError as exc:
-        raise ValueError(f"line {exc.lineno}: syntax error: {exc.msg}") from None
+        with warnings.catch_warnings():  # SyntaxWarnings are the kernel's to show, when the cell runs
+            warnings.simplefilter("ignore")
+            tree = ast.parse(source)
+    except (SyntaxError, ValueError) as exc:  # ValueError: a NUL byte, on some Pythons
+        raise ValueError(f"line {getattr(exc, 'lineno', None) or 1}: syntax error: {getattr(exc, 'msg', exc)}") from None
+    except (RecursionError, MemoryError):
+        raise ValueError("the cell is nested too deeply to read") from None
+    try:
+        return _declared(tree, source)
+    except (RecursionError, MemoryError):  # a default or annotation nested deeper than Python's compiler allows
+        raise ValueError("the cell is nested too deeply to read") from None
+
+
+def _declared(tree: ast.Module, source: str) -> list[Parameter]:
     comments = _comments(source)
     code_lines = {line for stmt in tree.body for line in range(stmt.lineno, (stmt.end_lineno or stmt.lineno) + 1)}
     params: dict[str, Parameter] = {}
@@ -130,28 +161,60 @@ def parse_parameters(source: str) -> list[Parameter]:
         else:
             raise ValueError(
                 f"line {stmt.lineno}: only assignments like `name: type = default  # help` belong in the "
-                f"parameters cell, found `{ast.unparse(stmt).splitlines()[0]}`"
+                f"parameters cell, found `{clipped(ast.unparse(stmt).splitlines()[0], 80)}`"
             )
         if name in params:
             raise ValueError(f"line {stmt.lineno}: parameter {name!r} is declared twice")
         if value is None:
             raise ValueError(f"line {stmt.lineno}: parameter {name!r} needs a default value")
-        try:
-            default, literal = ast.literal_eval(value), True
-        except ValueError:
-            default, literal = ast.unparse(value), False
+        literal = _literal(value)
         try:
             ptype = _annotation_type(annotation) if annotation is not None else (
-                _infer_type(default) if literal else ParamType("any"))
+                ParamType("any") if literal is _COMPUTED else _infer_type(literal))
         except (ValueError, SyntaxError) as exc:
             raise ValueError(f"line {stmt.lineno}: parameter {name!r}: {exc}") from None
-        if literal:
-            try:
-                default = coerce_value(ptype, default)
-            except ValueError as exc:
-                raise ValueError(f"line {stmt.lineno}: parameter {name!r}: default {exc}") from None
-        params[name] = Parameter(name, ptype, default, _help_for(stmt, comments, code_lines), stmt.lineno, literal)
+        try:
+            default, is_json = _default(ptype, value, literal)
+        except ValueError as exc:
+            raise ValueError(f"line {stmt.lineno}: parameter {name!r}: default {exc}") from None
+        params[name] = Parameter(name, ptype, default, _help_for(stmt, comments, code_lines), stmt.lineno, is_json)
     return list(params.values())
+
+
+_COMPUTED = object()  # a default that is not a literal: the kernel computes it
+_PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "bool": bool, "str": str,
+                                                     "list": (list, tuple), "dict": dict}
+
+
+def _literal(node: ast.expr) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError):  # not a literal, or an unhashable key ({[1]: 2})
+        return _COMPUTED
+
+
+def _default(ptype: ParamType, node: ast.expr, literal: Any) -> tuple[Any, bool]:
+    """The default and whether it is a JSON literal (checked against the type). Any other default (``date.today()``,
+    ``b"x"``, ``{1, 2}``) is computed by the kernel and shown by its source; a literal must still be of the type."""
+    if literal is _COMPUTED:
+        return ast.unparse(node), False
+    try:
+        value = json_value(literal)
+    except ValueError:
+        if not _python_fits(ptype, literal):
+            raise ValueError(f"expected {ptype}, got {type(literal).__name__} {shown(literal)}") from None
+        return ast.unparse(node), False
+    return _from_typed(ptype, value), True
+
+
+def _python_fits(ptype: ParamType, value: Any) -> bool:
+    if ptype.base == "any":
+        return True
+    if value is None:
+        return ptype.optional
+    if isinstance(value, bool) and ptype.base != "bool":
+        return False
+    return isinstance(value, _PYTHON_TYPES[ptype.base])
 
 
 def _help_for(stmt: ast.stmt, comments: dict[int, str], code_lines: set[int]) -> str:
@@ -163,80 +226,23 @@ def _help_for(stmt: ast.stmt, comments: dict[int, str], code_lines: set[int]) ->
     return comments.get(above, "") if above not in code_lines else ""
 
 
-def _from_text(ptype: ParamType, text: str) -> Any:
-    import yaml
+def coerce_params(declared: list[Parameter], given: Mapping[Any, Any]) -> dict[str, Any]:
+    """Validate values against the parameters cell; every problem is collected, each naming its parameter.
 
-    if ptype.optional and text.strip().lower() in (_NONE if ptype.base != "str" else {"none", "null"}):
-        return None
-    base = ptype.base
-    if base == "str":
-        return text
-    if base == "int":
-        try:
-            return int(text.strip())
-        except ValueError:
-            raise ValueError(f"expected int, got {text!r}") from None
-    if base == "float":
-        try:
-            return float(text.strip())
-        except ValueError:
-            raise ValueError(f"expected float, got {text!r}") from None
-    if base == "bool":
-        lowered = text.strip().lower()
-        if lowered in _TRUE:
-            return True
-        if lowered in _FALSE:
-            return False
-        raise ValueError(f"expected bool (true/false, yes/no, 1/0), got {text!r}")
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"expected {base} as JSON/YAML, could not parse {text!r}: {exc}") from None
-    if base == "any":
-        return value
-    return coerce_value(ptype, value)
-
-
-def coerce_value(ptype: ParamType, value: Any) -> Any:
-    """Check a typed value (from YAML, JSON or Python) against a declared type, converting only losslessly."""
-    if isinstance(value, str) and (ptype.base != "str" or ptype.optional):
-        return _from_text(ptype, value)
-    if value is None:
-        if ptype.optional or ptype.base == "any":
-            return None
-        raise ValueError(f"expected {ptype.base}, got null")
-    base = ptype.base
-    if base == "any":
-        return value
-    if base == "bool" and isinstance(value, bool):
-        return value
-    if base == "int" and isinstance(value, int) and not isinstance(value, bool):
-        return value
-    if base == "int" and isinstance(value, float) and value.is_integer():
-        return int(value)
-    if base == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    if base == "str" and isinstance(value, str):
-        return value
-    if base == "list" and isinstance(value, (list, tuple)):
-        return list(value)
-    if base == "dict" and isinstance(value, dict):
-        return value
-    raise ValueError(f"expected {ptype}, got {type(value).__name__} {json.dumps(value, default=str)[:60]}")
-
-
-def coerce_params(declared: list[Parameter], given: dict[str, Any]) -> dict[str, Any]:
-    """Validate values against the parameters cell; text (CLI ``-p``, query strings) is parsed by the declared type."""
+    A plain ``str`` is text and is parsed by the declared type (``-p``, query
+    strings, form fields); a ``Typed`` value (see ``typed``) or any other
+    Python value must fit the type as it is.
+    """
     by_name = {p.name: p for p in declared}
     problems: list[str] = []
     result: dict[str, Any] = {}
     for name, value in given.items():
-        param = by_name.get(name)
+        param = by_name.get(name) if isinstance(name, str) else None
         if param is None:
             problems.append(_unknown(name, by_name))
             continue
         try:
-            result[name] = coerce_value(param.type, value)
+            result[name] = _decode(param.type, value)
         except ValueError as exc:
             problems.append(f"parameter {name!r}: {exc}")
     if problems:
@@ -244,9 +250,139 @@ def coerce_params(declared: list[Parameter], given: dict[str, Any]) -> dict[str,
     return result
 
 
-def _unknown(name: str, by_name: dict[str, Parameter]) -> str:
+@dataclass(frozen=True)
+class Typed:
+    """A value from a typed source (a JSON body, the ``-f`` file, trigger ``params``): it must fit as it is."""
+
+    value: Any
+
+
+def typed(values: Mapping[str, Any]) -> dict[str, Typed]:
+    """Mark every value of a typed source, so merging it with text values (``-p`` wins) keeps the distinction."""
+    return {name: Typed(value) for name, value in values.items()}
+
+
+def _decode(ptype: ParamType, value: Any) -> Any:
+    if isinstance(value, Typed):
+        return _from_typed(ptype, value.value)
+    if isinstance(value, str):
+        return _from_text(ptype, value)
+    return _from_typed(ptype, value)
+
+
+def _from_text(ptype: ParamType, text: str) -> Any:
+    """Text parsed by the declared type; a list or dict is JSON or YAML (no anchors), bounded like any value."""
+    if len(text) > MAX_VALUE_BYTES:
+        raise ValueError(f"longer than {MAX_VALUE_BYTES // (1024 * 1024)} MiB")
+    stripped = text.strip()
+    base = ptype.base
+    if ptype.optional and stripped.lower() in (_NONE if base != "str" else {"none", "null"}):
+        return None
+    if base == "str":
+        return json_value(text)
+    if base == "int":
+        if not _INT_TEXT.fullmatch(stripped):
+            raise ValueError(f"expected int, got {shown(text)}")
+        return bounded_int(int(stripped))
+    if base == "float":
+        if not _FLOAT_TEXT.fullmatch(stripped):
+            raise ValueError(f"expected float, got {shown(text)}")
+        return _from_typed(ptype, float(stripped))
+    if base == "bool":
+        if stripped.lower() in _TRUE | _FALSE:
+            return stripped.lower() in _TRUE
+        raise ValueError(f"expected bool (true/false, yes/no, 1/0), got {shown(text)}")
+    try:
+        value = load_json_or_yaml(text)
+    except TextError as exc:
+        raise ValueError(f"expected {base} (JSON or YAML), could not read {shown(text)}: {exc}") from None
+    if base != "any" and not isinstance(value, list if base == "list" else dict):
+        parsed = "" if isinstance(value, str) or value is None else f"{type(value).__name__} "  # a word is just text
+        raise ValueError(f"expected {base} (JSON or YAML), got {parsed}{shown(text)}")
+    return json_value(value)
+
+
+def _from_typed(ptype: ParamType, value: Any) -> Any:
+    """A typed value checked against the declared type, converting only losslessly (``5.0`` → ``5``)."""
+    value = json_value(value)
+    base = ptype.base
+    if value is None:
+        if ptype.optional or base == "any":
+            return None
+        raise ValueError(f"expected {base}, got null")
+    if base == "any":
+        return value
+    if base == "bool" and isinstance(value, bool):
+        return value
+    if base == "int" and isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if base == "int" and isinstance(value, float) and value.is_integer():
+        return bounded_int(int(value))
+    if base == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    if base == "str" and isinstance(value, str):
+        return value
+    if base == "list" and isinstance(value, list):
+        return value
+    if base == "dict" and isinstance(value, dict):
+        return value
+    raise ValueError(f"expected {ptype}, got {_described(value)}")
+
+
+def _described(value: Any) -> str:
+    if isinstance(value, str):
+        unquoted = "null" if value.strip().lower() in _NONE else "the value"
+        return f"{shown(value)} (text: typed values are not parsed; give {unquoted} unquoted)"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return f"{type(value).__name__} {shown(value)}"
+
+
+def load_params_file(path: str | Path) -> dict[str, Any]:
+    """A ``-f`` file: a YAML or JSON mapping of parameter names to typed values; ParameterError says what is wrong.
+
+    ``.json`` files are read as strict JSON, anything else as YAML (which
+    reads JSON too); anchors and aliases are refused, as are files over
+    ``MAX_FILE_BYTES``. The values are checked later, by ``coerce_params``.
+    """
+    path = Path(path)
+    text = _file_text(path)
+    reader, language = (load_json, "JSON") if path.suffix.lower() == ".json" else (load_yaml, "YAML")
+    try:
+        values = reader(text) if text.strip() else None
+    except TextError as exc:
+        raise ParameterError([f"{path}: invalid {language}: {exc}"]) from None
+    if values is None:
+        return {}
+    if not isinstance(values, dict):
+        raise ParameterError([f"{path}: expected a mapping of parameter names to values, got "
+                              f"{type(values).__name__}"])
+    odd = [key for key in values if not isinstance(key, str)]
+    if odd:
+        raise ParameterError([f"{path}: parameter names must be text, got {shown(odd[0])}"])
+    return values
+
+
+def _file_text(path: Path) -> str:
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise ParameterError([f"cannot read parameters file {path}: no such file"]) from None
+    except OSError as exc:
+        raise ParameterError([f"cannot read parameters file {path}: {exc.strerror or exc}"]) from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ParameterError([f"{path}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"])
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ParameterError([f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at position {exc.start})"]) \
+            from None
+
+
+def _unknown(name: Any, by_name: dict[str, Parameter]) -> str:
     if not by_name:
-        return f"unknown parameter {name!r}: the notebook declares no parameters (no cell tagged 'parameters')"
-    close = difflib.get_close_matches(name, list(by_name), n=1)
+        return f"unknown parameter {shown(name)}: the notebook declares no parameters (no cell tagged 'parameters')"
+    close = difflib.get_close_matches(name, list(by_name), n=1) if isinstance(name, str) else []
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    return f"unknown parameter {name!r}{hint}; declared: {', '.join(by_name)}"
+    return f"unknown parameter {shown(name)}{hint}; declared: {', '.join(by_name)}"

@@ -1,22 +1,29 @@
 """A workflow notebook read without running it: its config, parameters, steps, handlers and result cell.
 
-``Workflow.load`` never raises on a bad notebook cell; it collects every
+``Workflow.load`` never raises, whatever the file holds; it collects every
 ``Problem`` (file, cell, message) so ``jetnb check`` can report them all and
-``jetnb run`` can refuse to start with the same words.
+``jetnb run`` and ``jetnb serve`` refuse the same notebooks with the same
+words: unreadable files, nbformat schema violations, headers, the
+``%%workflow`` YAML and its triggers' ``params``, the parameters cell, and
+code that would not compile.
 """
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
+from .cell_code import magic_problem, syntax_problem
 from .config import WorkflowConfig, parse_workflow_config
-from .headers import Header, HeaderError, parse_header, split_cell
-from .params import Parameter, parse_parameters
+from .headers import MAGICS, Header, HeaderError, parse_header, split_cell
+from .notebook_file import UnreadableNotebook, read_notebook_json
+from .notebook_shape import cell_source, cell_tags, cell_type, kernelspec_field, shape_problems
+from .params import Parameter, ParameterError, coerce_params, parse_parameters, typed
+from .schema import schema_problems
 
 SETUP_LINES = {"%load_ext jetnb", "%reload_ext jetnb"}
+Report = Callable[[int | None, str], None]  # collects a problem: (cell number or None, message)
 RUN_HANDLER_TAG = "jetnb-run-handler"  # the cell the runner appends for on_error / on_success
 
 
@@ -60,6 +67,13 @@ class Cell:
         return split[2] if split else self.source
 
     @property
+    def body_line(self) -> int:
+        """The cell's line (1-based, as people count) on which ``body`` starts: after blank lines and the header."""
+        if self.header is None:
+            return 1
+        return len(self.source) - len(self.source.lstrip("\n")) + 2
+
+    @property
     def step_name(self) -> str:
         if self.role == "result":
             return "result"
@@ -101,16 +115,12 @@ class Workflow:
 
     @classmethod
     def load(cls, path: str | Path) -> Workflow:
-        """Read and statically validate a notebook; problems are collected, not raised."""
+        """Read and statically validate a notebook; problems are collected, never raised."""
         path = Path(path)
         try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return cls._broken(path, "file not found")
-        except (OSError, UnicodeDecodeError) as exc:
-            return cls._broken(path, f"cannot read the file: {exc}")
-        except json.JSONDecodeError as exc:
-            return cls._broken(path, f"not a notebook: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}")
+            raw = read_notebook_json(path)
+        except UnreadableNotebook as exc:
+            return cls._broken(path, str(exc))
         return cls.from_dict(raw, path)
 
     @classmethod
@@ -119,24 +129,44 @@ class Workflow:
 
     @classmethod
     def from_dict(cls, raw: Any, path: Path) -> Workflow:
+        """The model of a notebook's parsed JSON (any JSON value: a list, a number or a broken dict is a problem)."""
         if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
             return cls._broken(path, "not a notebook: no list of cells")
         problems: list[Problem] = []
-        cells: list[Cell] = []
-        config, parameters = parse_workflow_config("")[0], []  # a notebook without %%workflow gets the defaults
-        seen_roles: dict[str, int] = {}
 
         def problem(number: int | None, message: str) -> None:
             problems.append(Problem(str(path), number, message))
 
-        for number, rawcell in enumerate(raw["cells"], start=1):
-            if not isinstance(rawcell, dict) or "cell_type" not in rawcell:
-                problem(number, "not a notebook cell (no cell_type)")
-                continue
-            source = rawcell.get("source", "")
-            source = "".join(source) if isinstance(source, list) else str(source)
-            tags = tuple((rawcell.get("metadata") or {}).get("tags") or ())
-            cell = Cell(number, rawcell["cell_type"], source, cls.role_of(rawcell), tags=tags)
+        found = shape_problems(raw)
+        if raw.get("nbformat") == 4:  # notebook-level shape problems are about metadata once nbformat is 4
+            found += schema_problems(raw, {number for number, _ in found if number},
+                                     any(number is None for number, _ in found))
+        for number, message in found:
+            problem(number, message)
+        cells, config, parameters, parameters_ok = cls._read_cells(raw["cells"], problem)
+        if cls._is_python(raw):
+            cls._check_code(cells, problem)
+        if parameters_ok:
+            cls._check_trigger_params(config, parameters, next((c.number for c in cells if c.role == "workflow"), None),
+                                      problem)
+        name = config.values.get("name") or path.stem
+        workflow = cls(path, name, config, parameters, cells, problems, cls._kernel(raw, config))
+        workflow._check_references()
+        workflow.problems.sort(key=lambda p: p.cell or 0)
+        return workflow
+
+    @classmethod
+    def _read_cells(
+        cls, raw_cells: list[Any], problem: Report
+    ) -> tuple[list[Cell], WorkflowConfig, list[Parameter], bool]:
+        """Every cell with its role and header; the config and parameters they declare; whether the parameters
+        cell (if any) could be read."""
+        cells: list[Cell] = []
+        config, parameters, parameters_ok = parse_workflow_config("")[0], [], True  # no %%workflow: the defaults
+        seen_roles: dict[str, int] = {}
+        for number, rawcell in enumerate(raw_cells, start=1):
+            source = cell_source(rawcell)
+            cell = Cell(number, cell_type(rawcell) or "invalid", source, cls.role_of(rawcell), tags=cell_tags(rawcell))
             cells.append(cell)
             if cell.role in ("workflow", "result", "parameters"):
                 if cell.role in seen_roles:
@@ -147,42 +177,73 @@ class Workflow:
                 try:
                     parameters = parse_parameters(source)
                 except ValueError as exc:
+                    parameters_ok = False
                     problem(number, f"parameters cell: {exc}")
                 continue
-            split = split_cell(source)
+            split = split_cell(source) if cell.role in MAGICS else None  # a code cell: markdown is never a header
             if split is None:
                 continue
             kind, line, body = split
             try:
                 cell.header = parse_header(kind, line)
             except HeaderError as exc:
-                problem(number, str(exc))
+                for message in exc.problems:
+                    problem(number, message)
                 cell.header = Header(kind, exc.name)
             if kind == "workflow":
                 config, config_problems = parse_workflow_config(body)
                 for message in config_problems:
                     problem(number, f"%%workflow: {message}")
-        name = config.values.get("name") or path.stem
-        workflow = cls(path, name, config, parameters, cells, problems, cls._kernel(raw, config))
-        workflow._check_references()
-        workflow.problems.sort(key=lambda p: p.cell or 0)
-        return workflow
+        return cells, config, parameters, parameters_ok
 
     @staticmethod
-    def role_of(cell: dict) -> str:
-        """What a raw notebook cell is to jetnb; the runner and the engine use this same rule."""
-        cell_type = cell.get("cell_type")
-        source = cell.get("source", "")
-        source = "".join(source) if isinstance(source, list) else str(source)
-        tags = (cell.get("metadata") or {}).get("tags") or ()
-        if cell_type != "code":
-            return str(cell_type)
+    def _is_python(raw: dict[str, Any]) -> bool:
+        """Code is compiled only for Python kernels (a notebook that names another language is that kernel's)."""
+        language = kernelspec_field(raw, "language")
+        return language is None or language.lower() == "python"
+
+    @staticmethod
+    def _check_code(cells: list[Cell], problem: Report) -> None:
+        """Each step, handler and result body must compile as IPython compiles it; near misses of jetnb's magics
+        (``%%stepp``) would otherwise fail only when the run reaches them."""
+        for cell in cells:
+            if cell.role not in ("step", "handler", "result"):
+                continue
+            misspelled = magic_problem(cell.source) if cell.header is None else None
+            if misspelled:
+                problem(cell.number, misspelled)
+                continue
+            found = syntax_problem(cell.body, cell.body_line, top_level_await=cell.header is None)
+            if found:
+                problem(cell.number, found)
+
+    @staticmethod
+    def _check_trigger_params(config: WorkflowConfig, parameters: list[Parameter], cell: int | None,
+                              problem: Report) -> None:
+        """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types)."""
+        for index, (name, spec) in enumerate(config.triggers):
+            try:
+                coerce_params(parameters, typed(spec.get("params") or {}))
+            except ParameterError as exc:
+                for message in exc.problems:
+                    problem(cell, f"%%workflow: triggers[{index}].{name}.params: {message}")
+
+    @staticmethod
+    def role_of(cell: Any) -> str:
+        """What a raw notebook cell is to jetnb; the runner and the engine use this same rule (it never raises)."""
+        kind = cell_type(cell)
+        if kind is None:
+            return "invalid"
+        if kind != "code":
+            return kind
+        tags = cell_tags(cell)
         if "parameters" in tags:
             return "parameters"
         if "injected-parameters" in tags:
             return "injected-parameters"
         if RUN_HANDLER_TAG in tags:
             return "run-handler"
+        source = cell_source(cell)
         stripped = source.strip()
         if not stripped:
             return "empty"
@@ -199,7 +260,7 @@ class Workflow:
     def _kernel(raw: dict, config: WorkflowConfig) -> str | None:
         if config.values.get("kernel"):
             return config.values["kernel"]
-        return ((raw.get("metadata") or {}).get("kernelspec") or {}).get("name")
+        return kernelspec_field(raw, "name")
 
     def _check_references(self) -> None:
         seen: dict[str, int] = {}

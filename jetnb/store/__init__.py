@@ -1,10 +1,13 @@
-"""The store: the one source of truth for runs, served workflows and trigger state (later approvals), in SQLite."""
+"""The store: the one source of truth for runs, approvals, served workflows, trigger state and the audit log, in
+SQLite. Nothing outside this package writes SQL."""
 
-from .approvals import ApprovalError, decision_of, public_approval
+from .approvals import ApprovalError, decision_of, may_decide, public_approval
+from .database import Database
 from .db import default_store_path
 from .fires import AlreadyFired
-from .runs import CLI_TRIGGERS, FINAL_STATUSES, RUN_STATUSES, RunNotFound, Store, new_run_id, public_run
+from .runs import RunNotFound, RunStateError, new_run_id, public_run
+from .store import Store
 from .workflows import WorkflowNotFound
 
-__all__ = ["ApprovalError", "decision_of", "public_approval", "Store", "RunNotFound", "WorkflowNotFound", "AlreadyFired",
-           "RUN_STATUSES", "FINAL_STATUSES", "CLI_TRIGGERS", "default_store_path", "new_run_id", "public_run"]
+__all__ = ["ApprovalError", "decision_of", "may_decide", "public_approval", "Database", "Store", "RunNotFound",
+           "RunStateError", "WorkflowNotFound", "AlreadyFired", "default_store_path", "new_run_id", "public_run"]

@@ -1,4 +1,11 @@
-"""Runs and steps in the store: the one record of what ran, why, with what, and how it ended."""
+"""Runs in the store: the one record of what ran, why, with what, who started it, and how it ended.
+
+The store is also the source of truth for what is running: a run is
+admitted from ``queued`` to ``running`` only inside one ``BEGIN IMMEDIATE``
+transaction that counts the workflow's running runs, so ``concurrency`` and
+``overlap: queue`` hold across every process sharing the file (a CLI run, a
+widget, ``jetnb serve``).
+"""
 
 from __future__ import annotations
 
@@ -7,31 +14,21 @@ import secrets
 import socket
 import sqlite3
 import time
-from contextlib import contextmanager
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable
 
-from .approvals import ApprovalsMixin
-from .db import connect, default_store_path
-from .audit import AuditLog
-from .deliveries import DeliveriesTable
-from .fires import FiresTable
+from ..protocol import RunStatus
 from .rows import decode, encode, iso
-from .snapshots import SnapshotsTable
-from .workflows import WorkflowsTable
 
-RUN_STATUSES = ("queued", "running", "waiting", "succeeded", "failed", "interrupted")
-FINAL_STATUSES = ("succeeded", "failed", "interrupted")
-# Runs that the process recording them executes itself (the CLI, handler notebooks); a queued run from any other
-# trigger waits for `jetnb serve`.
-CLI_TRIGGERS = ("manual", "rerun", "handler")
 _JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error")
-_STEP_JSON = ("error", "detail")
 
 
 class RunNotFound(LookupError):
     pass
+
+
+class RunStateError(ValueError):
+    """A lifecycle change the run's status does not allow (cancelling a finished run, resuming a running one)."""
 
 
 def new_run_id(now: float | None = None) -> str:
@@ -40,49 +37,42 @@ def new_run_id(now: float | None = None) -> str:
     return f"{stamp}-{secrets.token_hex(3)}"
 
 
-class Store(ApprovalsMixin, WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable, AuditLog):
-    """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout).
+def this_process() -> tuple[str, int]:
+    return socket.gethostname(), os.getpid()
 
-    One ``Store`` per thread: a transaction belongs to its connection.
-    ``durable=True`` makes each commit survive a power cut as well as a crash
-    (``synchronous=FULL``), for writes that are acknowledged to a caller.
-    """
 
-    def __init__(self, path: str | Path | None = None, *, durable: bool = False):
-        self.path = Path(path) if path else default_store_path()
-        self.conn = connect(self.path)
-        if durable:
-            self.conn.execute("PRAGMA synchronous=FULL")
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    def close(self) -> None:
-        self.conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        """All writes inside commit together; a nested ``transaction`` joins the outer one."""
-        if self.conn.in_transaction:
-            yield self.conn
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+class RunsTable:
+    """Mixin for ``Store``: the ``runs`` table and the transitions of a run's status."""
 
-    # runs -------------------------------------------------------------
+    conn: sqlite3.Connection
+    transaction: Callable[[], Any]
+    path: Any
+    close_steps: Callable[..., None]
+    audit: Callable[..., None]
 
     def create_run(self, *, workflow: str, notebook: str, params: dict[str, Any], trigger: str = "manual",
                    trigger_detail: dict[str, Any] | None = None, log_path: str | None = None,
-                   rerun_of: str | None = None, status: str = "queued", run_id: str | None = None,
-                   started_by: str | None = None) -> str:
+                   rerun_of: str | None = None, status: str = RunStatus.QUEUED, run_id: str | None = None,
+                   started_by: str | None = None, exclusive: bool = False, durable: bool = False) -> str:
+        """``durable``: accepted work a server will run even if this process exits; else owned by this process."""
         now = time.time()
         run_id = run_id or new_run_id(now)
+        host, pid = this_process()
         row = encode({
-            "id": run_id, "workflow": workflow, "notebook": notebook, "status": status, "trigger": trigger,
+            "id": run_id, "workflow": workflow, "notebook": notebook, "status": str(status), "trigger": trigger,
             "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
-            "created_at": now, "host": socket.gethostname(), "pid": os.getpid(), "started_by": started_by,
+            "created_at": now, "host": host, "pid": pid, "started_by": started_by, "exclusive": int(exclusive),
+            "durable": int(durable),
         }, _JSON_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
@@ -90,7 +80,7 @@ class Store(ApprovalsMixin, WorkflowsTable, FiresTable, DeliveriesTable, Snapsho
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        row = encode(fields, _JSON_FIELDS)
+        row = encode({k: (str(v) if isinstance(v, RunStatus) else v) for k, v in fields.items()}, _JSON_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
                          [*row.values(), run_id])
@@ -112,7 +102,8 @@ class Store(ApprovalsMixin, WorkflowsTable, FiresTable, DeliveriesTable, Snapsho
         row = self.conn.execute("SELECT * FROM runs WHERE id = ?", (run_id,)).fetchone()
         run = decode(row, _JSON_FIELDS)
         if with_steps:
-            run["steps"] = self.steps(run_id)
+            run["steps"] = self.steps(run_id)  # type: ignore[attr-defined]
+            run["actions"] = self.actions(run_id)  # type: ignore[attr-defined]
             run["handler_runs"] = [{k: r[k] for k in ("id", "workflow", "status")} for r in self.handler_runs(run_id)]
         return run
 
@@ -123,7 +114,7 @@ class Store(ApprovalsMixin, WorkflowsTable, FiresTable, DeliveriesTable, Snapsho
         for column, value in (("workflow", workflow), ("status", status), ("trigger", trigger)):
             if value:
                 where.append(f"{column} = ?")
-                args.append(value)
+                args.append(str(value))
         if before:
             where.append("(created_at, id) < (?, ?)")
             args.extend(before)
@@ -141,75 +132,153 @@ class Store(ApprovalsMixin, WorkflowsTable, FiresTable, DeliveriesTable, Snapsho
                                  "json_extract(trigger_detail, '$.parent_run') = ? ORDER BY created_at", (run_id,))
         return [decode(r, _JSON_FIELDS) for r in rows]
 
-    def reap_orphans(self) -> int:
-        """Runs left 'running' (or queued by the CLI) by a process on this host that no longer exists become 'interrupted'.
+    # what is running -------------------------------------------------------
 
-        Runs queued for ``jetnb serve`` (webhooks, schedules...) are accepted
-        work: they stay queued until a server picks them up (``claim_queued``).
+    def count_runs(self, workflow: str, *statuses: str) -> int:
+        marks = ", ".join("?" for _ in statuses)
+        row = self.conn.execute(f"SELECT COUNT(*) FROM runs WHERE workflow = ? AND status IN ({marks})",
+                                (workflow, *statuses)).fetchone()
+        return int(row[0])
+
+    def admit(self, run_id: str, limit: int, worker: str | None = None) -> RunStatus | None:
+        """Move a queued run to running if its workflow has a free slot; returns the status it had if not admitted.
+
+        None means admitted. A run that is no longer queued (cancelled, taken
+        by another process) comes back with its status so the caller drops it.
         """
-        host = socket.gethostname()
-        marks = ", ".join("?" for _ in CLI_TRIGGERS)
+        host, pid = this_process()
+        with self.transaction() as conn:
+            row = conn.execute("SELECT workflow, status, exclusive, started_at FROM runs WHERE id = ?",
+                               (run_id,)).fetchone()
+            if row is None or row["status"] != RunStatus.QUEUED:
+                return RunStatus(row["status"]) if row else RunStatus.CANCELLED
+            running = self.count_runs(row["workflow"], RunStatus.RUNNING)
+            if running >= limit or (row["exclusive"] and running):
+                return RunStatus.QUEUED
+            now = time.time()
+            conn.execute("UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), host = ?, "
+                         "pid = ?, worker = ? WHERE id = ?",
+                         (now, host, pid, worker or f"{host}:{pid}", run_id))
+        return None
+
+    def queued_ahead(self, workflow: str) -> list[dict[str, Any]]:
+        """What a run waiting for a slot waits behind: the workflow's running runs."""
+        rows = self.conn.execute("SELECT id, started_by, trigger FROM runs WHERE workflow = ? AND status = 'running' "
+                                 "ORDER BY started_at", (workflow,))
+        return [dict(r) for r in rows]
+
+    def finish_run(self, run_id: str, status: RunStatus, *, error: dict[str, Any] | None = None,
+                   result: Any = None, finished_at: float | None = None, **fields: Any) -> None:
+        """The one way a run ends (or suspends): its status, error and result, and its steps closed, together."""
+        final = status.final
+        now = time.time() if finished_at is None else finished_at
+        with self.transaction():
+            run = self.conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+            started = run["started_at"] if run else None
+            self.update_run(run_id, status=status, error=error, result=result,
+                            finished_at=now if final else None,
+                            duration=round(now - started, 6) if started else None, **fields)
+            if final:
+                self.close_steps(run_id, cancelled=status == RunStatus.CANCELLED)
+
+    # cancel --------------------------------------------------------------------
+
+    def request_cancel(self, run_id: str, by: str | None, reason: str | None) -> RunStatus:
+        """Cancel a queued or waiting run at once, or ask the process running it to stop; returns the status it had.
+
+        Raises RunStateError for a run that has already ended.
+        """
+        with self.transaction():
+            row = self.conn.execute("SELECT status, workflow FROM runs WHERE id = ?", (run_id,)).fetchone()
+            if row is None:
+                raise RunNotFound(f"no run {run_id!r} in {self.path}")
+            status = RunStatus(row["status"])
+            if status.final:
+                raise RunStateError(f"run {run_id} has already ended ({status}); only queued, running or waiting "
+                                    "runs can be cancelled")
+            message = f"cancelled by {by or 'someone'}" + (f": {reason}" if reason else "")
+            marks = {"cancel_requested_at": time.time(), "cancelled_by": by, "cancel_reason": reason}
+            if status == RunStatus.RUNNING:
+                self.update_run(run_id, **marks)
+            else:
+                self.finish_run(run_id, RunStatus.CANCELLED, error={"type": "Cancelled", "message": message},
+                                **marks)
+                self.close_approvals(run_id, by)  # type: ignore[attr-defined]
+            self.audit(by, "run.cancelled", f"run:{run_id}",
+                       {"reason": reason, "was": str(status), "workflow": row["workflow"]})
+        return status
+
+    def cancel_requests(self, run_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Of these running runs, the ones someone asked to cancel: id -> {by, reason}."""
+        if not run_ids:
+            return {}
+        marks = ", ".join("?" for _ in run_ids)
+        rows = self.conn.execute(f"SELECT id, cancelled_by, cancel_reason FROM runs WHERE id IN ({marks}) "
+                                 "AND cancel_requested_at IS NOT NULL", run_ids)
+        return {r["id"]: {"by": r["cancelled_by"], "reason": r["cancel_reason"]} for r in rows}
+
+    # resume --------------------------------------------------------------------
+
+    def requeue_for_resume(self, run_id: str, statuses: tuple[RunStatus, ...], *, durable: bool) -> bool:
+        """Flip a stopped run back to queued (resuming), owned by this process, if it is still in one of
+        ``statuses``; False if someone else changed it first."""
+        host, pid = this_process()
+        marks = ", ".join("?" for _ in statuses)
+        with self.transaction() as conn:
+            changed = conn.execute(
+                f"UPDATE runs SET status = 'queued', resuming = 1, error = NULL, finished_at = NULL, "
+                f"cancel_requested_at = NULL, cancelled_by = NULL, cancel_reason = NULL, host = ?, pid = ?, "
+                f"durable = ? WHERE id = ? AND status IN ({marks})",
+                (host, pid, int(durable), run_id, *[str(s) for s in statuses])).rowcount
+        return bool(changed)
+
+    def decided_waiting_runs(self) -> list[str]:
+        """Waiting runs none of whose approval requests is still pending: ready to resume."""
         rows = self.conn.execute(
-            f"SELECT id, pid FROM runs WHERE (status = 'running' OR (status = 'queued' AND trigger IN ({marks}))) "
-            "AND host = ?", (*CLI_TRIGGERS, host)).fetchall()
-        dead = [r["id"] for r in rows if r["pid"] and not _alive(r["pid"])]
+            "SELECT id FROM runs WHERE status = 'waiting' AND NOT EXISTS "
+            "(SELECT 1 FROM approvals a WHERE a.run_id = runs.id AND a.status = 'pending') ORDER BY created_at")
+        return [r["id"] for r in rows]
+
+    # runs whose process is gone -------------------------------------------------
+
+    def orphans(self) -> list[str]:
+        """Runs running (or queued but not durable) here whose process no longer exists."""
+        host, _ = this_process()
+        rows = self.conn.execute(
+            "SELECT id, pid FROM runs WHERE (status = 'running' OR (status = 'queued' AND durable = 0)) AND host = ?",
+            (host,)).fetchall()
+        return [r["id"] for r in rows if r["pid"] and not alive(r["pid"])]
+
+    def reap_orphans(self) -> int:
+        """Orphans become ``interrupted`` (see ``orphans``); returns how many."""
+        dead = self.orphans()
         for run_id in dead:
-            with self.transaction():
-                self.update_run(run_id, status="interrupted", finished_at=time.time(),
-                                error={"type": "Interrupted", "message": "the process running this run exited"})
-                self.close_steps(run_id)
+            self.finish_run(run_id, RunStatus.INTERRUPTED,
+                            error={"type": "Interrupted", "message": "the process running this run exited"})
         return len(dead)
 
     def claim_queued(self) -> list[str]:
-        """Queued server runs whose process is gone (a stopped or killed server) become this process's, oldest first."""
-        host = socket.gethostname()
-        marks = ", ".join("?" for _ in CLI_TRIGGERS)
-        rows = self.conn.execute(
-            f"SELECT id, pid FROM runs WHERE status = 'queued' AND trigger NOT IN ({marks}) AND host = ? "
-            "ORDER BY created_at, id", (*CLI_TRIGGERS, host)).fetchall()
-        claimed = [r["id"] for r in rows if not (r["pid"] and r["pid"] != os.getpid() and _alive(r["pid"]))]
+        """Durable queued runs whose process is gone (a stopped or killed server) become this process's, oldest first."""
+        host, pid = this_process()
+        rows = self.conn.execute("SELECT id, pid FROM runs WHERE status = 'queued' AND durable = 1 AND host = ? "
+                                 "ORDER BY created_at, id", (host,)).fetchall()
+        claimed = [r["id"] for r in rows if not (r["pid"] and r["pid"] != pid and alive(r["pid"]))]
         with self.transaction() as conn:
-            conn.executemany("UPDATE runs SET pid = ? WHERE id = ?", [(os.getpid(), run_id) for run_id in claimed])
+            conn.executemany("UPDATE runs SET pid = ? WHERE id = ?", [(pid, run_id) for run_id in claimed])
         return claimed
 
-    # steps ------------------------------------------------------------
 
-    def save_step(self, run_id: str, seq: int, **fields: Any) -> None:
-        row = encode({"run_id": run_id, "seq": seq, **fields}, _STEP_JSON)
-        updates = ", ".join(f"{k} = excluded.{k}" for k in row if k not in ("run_id", "seq"))
-        with self.transaction() as conn:
-            conn.execute(
-                f"INSERT INTO steps ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)}) "
-                f"ON CONFLICT (run_id, seq) DO UPDATE SET {updates}",
-                list(row.values()),
-            )
-
-    def close_steps(self, run_id: str) -> None:
-        """The run has ended: steps never started become ``not_run``, a step cut off ``interrupted``."""
-        with self.transaction() as conn:
-            conn.execute("UPDATE steps SET status = CASE status WHEN 'pending' THEN 'not_run' ELSE 'interrupted' END "
-                         "WHERE run_id = ? AND status IN ('pending', 'running')", (run_id,))
-
-    def steps(self, run_id: str) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT * FROM steps WHERE run_id = ? ORDER BY seq", (run_id,))
-        return [decode(r, _STEP_JSON) for r in rows]
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+_BOOKKEEPING = ("host", "pid", "durable", "resuming", "exclusive", "cancel_requested_at")
 
 
 def public_run(run: dict[str, Any]) -> dict[str, Any]:
-    """The run as shown to people and JSON clients: ISO times, no host bookkeeping."""
-    out = {k: v for k, v in run.items() if k not in ("host", "pid")}
+    """The run as shown to people and JSON clients: ISO times, no process bookkeeping."""
+    out = {k: v for k, v in run.items() if k not in _BOOKKEEPING}
     for key in ("created_at", "started_at", "finished_at"):
         out[key] = iso(run.get(key))
+    if "actions" in run:
+        out["actions"] = [{**{k: v for k, v in a.items() if k not in ("run_id", "id")},
+                           "started_at": iso(a.get("started_at"))} for a in run["actions"]]
     if "steps" in run:
         out["steps"] = [
             {**{k: v for k, v in s.items() if k != "run_id"}, "started_at": iso(s.get("started_at")),

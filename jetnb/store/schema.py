@@ -136,4 +136,32 @@ MIGRATIONS: list[str] = [
     """
     CREATE INDEX runs_by_trigger ON runs(trigger, created_at DESC, id DESC);
     """,
+    # 5: one run lifecycle: admission under concurrency/overlap read from the store, durable (server-accepted) queued
+    # runs, resuming flagged in the row, cancel requests seen by whichever process executes the run, approver groups
+    """
+    ALTER TABLE runs ADD COLUMN exclusive INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN durable INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN resuming INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE runs ADD COLUMN cancel_requested_at REAL;
+    ALTER TABLE runs ADD COLUMN cancelled_by TEXT;
+    ALTER TABLE runs ADD COLUMN cancel_reason TEXT;
+    ALTER TABLE runs ADD COLUMN worker TEXT;
+    UPDATE runs SET durable = 1 WHERE trigger NOT IN ('manual', 'rerun', 'handler', 'widget');
+    CREATE INDEX runs_active ON runs(workflow, status);
+    ALTER TABLE approvals ADD COLUMN groups TEXT;
+    CREATE TABLE actions (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        step        TEXT,
+        action      TEXT NOT NULL,
+        target      TEXT,
+        status      TEXT NOT NULL,
+        started_at  REAL,
+        duration    REAL,
+        attempts    INTEGER,
+        error       TEXT,
+        detail      TEXT
+    );
+    CREATE INDEX actions_by_run ON actions(run_id, id);
+    """,
 ]

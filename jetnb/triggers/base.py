@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
@@ -71,11 +72,12 @@ class TriggerKind:
         return dict(spec.get("params") or {})
 
 
-class TimeKind(TriggerKind):
+class TimeKind(TriggerKind, ABC):
     family = "time"
 
+    @abstractmethod
     def timing(self, spec: dict[str, Any]) -> Timing:
-        raise NotImplementedError
+        """When this trigger ticks."""
 
 
 CHANGES = ("created", "updated", "deleted")
@@ -98,14 +100,14 @@ POLL_SCHEMA: Schema = {
 }
 
 
-class PollKind(TriggerKind):
+class PollKind(TriggerKind, ABC):
     """Records read on a period; subclasses add their source keys to ``POLL_SCHEMA`` and implement ``read``."""
 
     family = "poll"
 
+    @abstractmethod
     def read(self, spec: dict[str, Any], folder: Path) -> list[dict[str, Any]]:
         """The source's records now; relative paths mean the notebook's ``folder``. Raises SourceError."""
-        raise NotImplementedError
 
     def every(self, spec: dict[str, Any]) -> float:
         return float(spec.get("every") or 60.0)

@@ -9,48 +9,43 @@ process, on first use, so notebooks without triggers never pay for it.
 from __future__ import annotations
 
 import threading
-from importlib.metadata import entry_points
 
+from ..plugins import EntryPoints, UnknownPlugin
 from .base import TriggerKind
 
-GROUP = "jetnb.triggers"
-_kinds: dict[str, TriggerKind] | None = None
-_broken: dict[str, str] = {}  # name -> why its entry point could not be loaded
-_lock = threading.Lock()
 
-
-class UnknownTrigger(LookupError):
+class UnknownTrigger(UnknownPlugin):
     pass
 
 
-def kinds() -> dict[str, TriggerKind]:
-    """Name -> kind, loaded from the entry points on first call; a plug-in that fails to load is left out."""
-    global _kinds
-    with _lock:
-        if _kinds is None:
-            found: dict[str, TriggerKind] = {}
-            for point in entry_points(group=GROUP):
-                try:
-                    kind = point.load()()
-                    if not isinstance(kind, TriggerKind):
-                        raise TypeError(f"{point.value} is not a jetnb.triggers.base.TriggerKind")
-                except Exception as exc:  # one broken plug-in must not take every other kind down
-                    _broken[point.name] = f"{type(exc).__name__}: {exc}"
-                    continue
-                kind.name = point.name
-                found[point.name] = kind
-            _kinds = found
-        return _kinds
+_registry = EntryPoints("jetnb.triggers", "trigger", UnknownTrigger)
+_kinds: dict[str, TriggerKind] = {}
+_lock = threading.Lock()
 
 
 def kind(name: str) -> TriggerKind:
-    known = kinds()
-    if name in known:
-        return known[name]
-    if name in _broken:
-        raise UnknownTrigger(f"trigger kind {name!r} is installed but cannot be loaded ({_broken[name]})")
-    listed = ", ".join(sorted(known)) or "none: is jetnb installed (pip install -e .)?"
-    raise UnknownTrigger(f"unknown trigger {name!r} (known: {listed})")
+    """The kind registered as ``name``, one instance per process."""
+    with _lock:
+        if name not in _kinds:
+            cls = _registry.load(name)
+            if not (isinstance(cls, type) and issubclass(cls, TriggerKind)):
+                raise UnknownTrigger(f"trigger kind {name!r} ({_registry.points()[name].value}) is not a "
+                                     "jetnb.triggers.base.TriggerKind")
+            instance = cls()
+            instance.name = name
+            _kinds[name] = instance
+        return _kinds[name]
+
+
+def kinds() -> dict[str, TriggerKind]:
+    """Every kind that loads (a broken plug-in is left out here and named when it is asked for by name)."""
+    found = {}
+    for name in _registry.names():
+        try:
+            found[name] = kind(name)
+        except UnknownTrigger:
+            continue
+    return found
 
 
 def of_family(family: str) -> tuple[str, ...]:

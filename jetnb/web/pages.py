@@ -17,12 +17,12 @@ from urllib.parse import urlencode
 import tornado.web
 
 from ..durations import format_duration
-from ..model.params import ParameterError
-from ..cli.render import first_line
-from ..store import RUN_STATUSES, ApprovalError, RunNotFound, public_run
-from ..control.approvals import decide
+from ..model.params import ParameterError, typed
+from ..render import first_line
 from ..http.auth import same_secret
-from ..http.views import workflow_view
+from ..http.views import field_problems, workflow_view
+from ..protocol import RUN_STATUSES
+from ..store import ApprovalError, RunNotFound, RunStateError, public_run
 from . import flow_svg, notebook_html
 
 COOKIE = "jetnb_token"
@@ -47,6 +47,11 @@ class Page(tornado.web.RequestHandler):
             return "token"
         cookie = self.get_signed_cookie(COOKIE, max_age_days=7)
         return "token" if cookie and same_secret(cookie.decode(), self.settings["token"]) else None
+
+    @property
+    def user(self) -> str:
+        """Who is using the page, for ``started_by`` and the audit log."""
+        return "web"
 
     def prepare(self) -> None:
         self.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -98,7 +103,7 @@ class WorkflowPage(Page):
     def show(self, served: Any, values: dict[str, Any], problems: list[str]) -> None:
         self.render_page("workflow.html", wf=workflow_view(self.plane, served, full=True),
                          graph=flow_svg.render(served.workflow), values=values, problems=problems,
-                         field_problems=_by_field(problems, served.workflow.parameters))
+                         field_problems=field_problems(problems, served.workflow))
 
     def post(self, name: str) -> None:
         """The Run form: values are text, validated exactly like ``-p`` on the CLI."""
@@ -109,27 +114,18 @@ class WorkflowPage(Page):
             if p.type.base == "bool" and p.name not in values:
                 values[p.name] = "false"
         try:
-            run_id = self.plane.launch(served.workflow, values, trigger="web")
+            run_id = self.plane.launch(served.workflow, values, trigger="web", started_by=self.user)
         except ParameterError as exc:
             self.set_status(422)
             return self.show(served, values, exc.problems)
         self.redirect(f"/ui/runs/{run_id}")
 
 
-def _by_field(problems: list[str], parameters: list[Any]) -> dict[str, str]:
-    found = {}
-    for problem in problems:
-        for p in parameters:
-            if f"parameter {p.name!r}" in problem:
-                found[p.name] = problem.split(": ", 1)[-1]
-    return found
-
-
 class PauseToggle(Page):
     def post(self, name: str, action: str) -> None:
         if self.plane.catalog.get(name) is None:
             raise tornado.web.HTTPError(404)
-        self.plane.set_paused(name, action == "pause", f"{action}d on the web page")
+        self.plane.set_paused(name, action == "pause", f"{action}d on the web page", by=self.user)
         self.redirect(self.get_body_argument("back", "/ui/workflows"))
 
 
@@ -164,10 +160,11 @@ class RunPage(Page):
 
     def get(self, ref: str) -> None:
         run = public_run(self.run(ref))
-        pending = [a for a in self.plane.store().list_approvals() if a["run_id"] == run["id"]]
+        pending = [a for a in self.plane.store().run_approvals(run["id"]) if a["status"] == "pending"]
         has_log = bool(run["log_path"]) and Path(run["log_path"]).is_file()
         self.render_page("run.html", run=run, pending=pending, has_log=has_log,
-                         live=run["status"] in ("queued", "running"))
+                         live=run["status"] in ("queued", "running"),
+                         cancellable=run["status"] in ("queued", "running", "waiting"))
 
     def post(self, ref: str) -> None:
         """Rerun: the same notebook and parameters, validated against the notebook as it is now."""
@@ -176,11 +173,22 @@ class RunPage(Page):
         if served is None:
             raise tornado.web.HTTPError(404, f"{old['workflow']} is not served any more")
         try:
-            run_id = self.plane.launch(served.workflow, old["params"], trigger="rerun",
-                                       detail={"rerun_of": old["id"]})
+            run_id = self.plane.launch(served.workflow, typed(old["params"]), trigger="rerun", started_by=self.user,
+                                       rerun_of=old["id"])
         except ParameterError as exc:
             raise tornado.web.HTTPError(422, "; ".join(exc.problems)) from None
         self.redirect(f"/ui/runs/{run_id}")
+
+
+class RunCancel(RunPage):
+    def post(self, ref: str) -> None:
+        run = self.run(ref)
+        reason = self.get_body_argument("reason", "").strip() or None
+        try:
+            self.plane.service.cancel(run["id"], by=self.user, reason=reason)
+        except RunStateError as exc:
+            raise tornado.web.HTTPError(409, str(exc)) from None
+        self.redirect(f"/ui/runs/{run['id']}")
 
 
 class RunNotebook(RunPage):
@@ -220,7 +228,7 @@ class Approvals(Page):
         try:
             if not user:
                 raise ApprovalError("say who you are: the name is required")
-            decided = decide(self.plane, approval_id, user, approve, comment)
+            decided = self.plane.service.decide(approval_id, user, approve, comment)
         except (ApprovalError, LookupError) as exc:
             return self.redirect("/ui/approvals?" + urlencode({"error": f"request {approval_id}: {exc}"}))
         self.redirect("/ui/approvals?" + urlencode({"message": f"request {approval_id} {decided['status']} by {user}; "
@@ -235,9 +243,10 @@ def routes() -> list[tuple[str, type]]:
         (r"/ui/login", Login),
         (r"/ui/workflows", Workflows),
         (rf"/ui/workflows/{name}", WorkflowPage),
-        (rf"/ui/workflows/{name}/(pause|resume)", PauseToggle),
+        (rf"/ui/workflows/{name}/(pause|unpause)", PauseToggle),
         (r"/ui/runs", Runs),
         (rf"/ui/runs/{name}", RunPage),
+        (rf"/ui/runs/{name}/cancel", RunCancel),
         (rf"/ui/runs/{name}/notebook", RunNotebook),
         (rf"/ui/runs/{name}/log.ipynb", RunLogFile),
         (r"/ui/approvals", Approvals),

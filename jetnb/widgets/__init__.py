@@ -7,11 +7,10 @@ store as the CLI (``.jetnb/jetnb.db`` under the kernel's folder, or
 """
 
 from .approval_feed import ApprovalFeed
-from .client import Client, LocalClient
+from ..client import Client, LocalClient, ServerClient, ServerError
 from .run_button import RunButton
 from .run_form import RunForm
 from .run_history import RunHistory
-from .server_client import ServerClient, ServerError
 from .status import RunStatus
 from .table_trigger import TableTrigger
 

@@ -15,9 +15,9 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from ..cli.render import short_time
+from ..render import short_time
 from ..store import ApprovalError
-from .client import Client, LocalClient
+from ..client import Client, LocalClient
 from .status import RunStatus
 
 ERROR_STYLE = "color: var(--jp-error-color1, #c62828)"

@@ -1,4 +1,5 @@
-"""A gate run by a person in JupyterLab: the request goes to the local store and the cell waits.
+"""A gate run by a person in JupyterLab: the request goes to the local store (through ``LocalClient``) and the cell
+waits.
 
 The cell shows an approval prompt (message, approvers, details, Approve /
 Reject and a comment). It waits for the first decision from the prompt, the
@@ -18,14 +19,15 @@ import os
 import time
 from typing import Any
 
+from ..client import LocalClient
 from ..protocol import ApprovalRequest
 from ..runtime.context import KernelRun
-from ..store import ApprovalError, Store, decision_of
+from ..store import ApprovalError, decision_of
 
 POLL_SECONDS = 0.25
 
 
-def _prompt(store: Store, approval: dict[str, Any]) -> Any:
+def _prompt(client: LocalClient, approval: dict[str, Any]) -> Any:
     import ipywidgets as w
 
     details = json.dumps(approval["details"], indent=1, default=str)
@@ -41,7 +43,7 @@ def _prompt(store: Store, approval: dict[str, Any]) -> Any:
 
     def decide(approved: bool) -> None:
         try:
-            store.decide(approval["id"], who.value.strip(), approved, comment.value.strip() or None)
+            client.decide(approval["id"], who.value.strip(), approved, comment.value.strip() or None)
         except (ApprovalError, LookupError) as exc:
             status.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
 
@@ -57,25 +59,21 @@ def wait_for_decision(request: ApprovalRequest, run: KernelRun) -> dict[str, Any
     from IPython import get_ipython
     from IPython.display import display
 
-    store = Store()
-    run_id = run.run_id or f"interactive-{os.getpid()}-{get_ipython().execution_count}"
-    approval = store.request_approval(
-        run_id=run_id, workflow=run.workflow or "interactive", step=request.step,
-        approvers=request.approvers, message=request.message, details=request.details,
-        on_timeout=request.on_timeout, allow_self=request.allow_self,
-        started_by=run.context.started_by or getpass.getuser(), trigger=run.context.trigger, timeout=request.timeout)
-    box, controls, status = _prompt(store, approval)
+    client = LocalClient()
+    approval = client.request_approval(
+        request, run_id=run.run_id or f"interactive-{os.getpid()}-{get_ipython().execution_count}",
+        workflow=run.workflow or "interactive", trigger=run.context.trigger, started_by=run.context.started_by)
+    box, controls, status = _prompt(client, approval)
     display(box)
     _subshell_for(list(controls) + [status])
     while True:
         time.sleep(POLL_SECONDS)
-        decided = decision_of(store.get_approval(approval["id"]))
+        decided = decision_of(client.get_approval(approval["id"]))
         if decided is not None:
             for control in controls:
                 control.disabled = True
             status.value = f"<b>{decided['status']}</b>" + (f" by {html.escape(str(decided['by']))}"
                                                             if decided["by"] else "")
-            store.close()
             return decided
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import ipywidgets as widgets
 
 from ..model.workflow import Workflow
-from .client import Client, LocalClient
+from ..client import Client, LocalClient
 from .status import RunStatus
 
 

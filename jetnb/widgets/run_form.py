@@ -11,7 +11,7 @@ import ipywidgets as widgets
 
 from ..model.params import Parameter, ParameterError, coerce_params
 from ..model.workflow import Workflow
-from .client import Client, LocalClient
+from ..client import Client, LocalClient
 from .status import RunStatus, clip
 
 _OMIT = object()  # an empty field whose default the kernel computes: leave the parameter out

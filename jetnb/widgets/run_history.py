@@ -1,17 +1,22 @@
-"""``RunHistory``: a workflow's recent runs; selecting one shows its step timeline, result and run log."""
+"""``RunHistory``: a workflow's recent runs; selecting one shows its step timeline, result and run log, and a
+run that has not ended can be cancelled."""
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
 
 from ..durations import format_duration
-from ..cli.render import short_time
+from ..render import short_time
 from ..model.workflow import Workflow
-from .client import Client, LocalClient
+from ..client import Client, LocalClient
+from ..store import RunStateError
 from .status import SYMBOLS, RunStatus
+
+CANCELLABLE = ("queued", "running", "waiting")
 
 
 class RunHistory(widgets.VBox):
@@ -28,12 +33,17 @@ class RunHistory(widgets.VBox):
         self.client = client or LocalClient(store, runs_dir)
         self.refresh_button = widgets.Button(description="Refresh", icon="refresh", layout=widgets.Layout(width="auto"))
         self.refresh_button.on_click(lambda _: self.refresh())
+        self.cancel_button = widgets.Button(description="Cancel run", icon="stop", button_style="warning",
+                                            disabled=True, layout=widgets.Layout(width="auto"))
+        self.cancel_button.on_click(lambda _: self.cancel())
         self.summary = widgets.HTML()
         self.list = widgets.Select(options=[], rows=min(max(limit, 1), 8), layout=widgets.Layout(width="100%"))
         self.details = RunStatus(timeline=True)
         self._refreshing = False
         self.list.observe(self._selected, names="value")
-        super().__init__([widgets.HBox([self.refresh_button, self.summary]), self.list, self.details])
+        self.details.observe(self._cancellable, names="run")
+        super().__init__([widgets.HBox([self.refresh_button, self.cancel_button, self.summary]), self.list,
+                          self.details])
         self.refresh()
 
     def refresh(self) -> None:
@@ -56,6 +66,22 @@ class RunHistory(widgets.VBox):
     def select(self, run_id: str) -> None:
         """Show one of the listed runs, as clicking it does."""
         self.list.value = run_id
+
+    def cancel(self) -> None:
+        """Cancel the selected run (a queued or waiting one at once; a running one is interrupted, then stopped)."""
+        run_id = self.list.value
+        if not run_id:
+            return
+        try:
+            self.client.cancel_run(run_id, reason="cancelled from RunHistory")
+        except (RunStateError, LookupError) as exc:
+            self.summary.value = f"<span style='color:#b00'>{html.escape(str(exc))}</span>"
+            return
+        self.refresh()
+
+    def _cancellable(self, change: dict[str, Any]) -> None:
+        run = change["new"] or {}
+        self.cancel_button.disabled = run.get("status") not in CANCELLABLE
 
     def _selected(self, change: dict[str, Any]) -> None:
         if change["new"] and not self._refreshing:

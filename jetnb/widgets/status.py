@@ -24,10 +24,10 @@ import traitlets
 from ..durations import format_duration
 from ..protocol import SYMBOLS as STEP_SYMBOLS
 from ..model.params import ParameterError
-from ..cli.render import failure_report, short_time, step_lines
-from ..store import FINAL_STATUSES
+from ..render import failure_report, short_time, step_lines
+from ..protocol import FINAL_STATUSES
 from ..model.workflow import WorkflowError
-from .client import Client
+from ..client import Client
 
 POLL_SECONDS = 0.25
 PARKED_POLL_SECONDS = 2.0  # a run waiting for approval may wait for days

@@ -13,7 +13,7 @@ import ipywidgets as widgets
 
 from ..model.params import Parameter, ParameterError, coerce_params
 from ..model.workflow import Workflow
-from .client import Client, LocalClient
+from ..client import Client, LocalClient
 from .status import RunStatus, clip
 
 DEFAULT_CONFIRM = "Run {workflow} with {params}?"

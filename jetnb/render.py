@@ -7,9 +7,9 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
-from ..durations import format_duration
-from ..protocol import SYMBOLS
-from ..store.rows import iso
+from .durations import format_duration
+from .protocol import SYMBOLS
+from .store.rows import iso
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -119,6 +119,10 @@ def run_detail(run: dict[str, Any]) -> str:
         lines.append("steps")
         for step in steps:
             lines.extend(step_lines(step, width))
+    actions = run.get("actions") or []
+    if actions:
+        lines.append("actions")
+        lines.extend(action_line(action) for action in actions)
     if run.get("result") is not None:
         lines.append(f"result    {json.dumps(run['result'])}")
     for name, value in (run.get("outputs") or {}).items():
@@ -129,6 +133,20 @@ def run_detail(run: dict[str, Any]) -> str:
         lines.append(failure_report(run))
     lines.append(f"run log   {run.get('log_path') or '-'}")
     return "\n".join(lines)
+
+
+def action_line(action: dict[str, Any]) -> str:
+    """``✓ http.request 127.0.0.1:8080 in 12ms (2 attempts)  [step notify]``, with the error when it failed."""
+    text = (f"  {SYMBOLS.get(action['status'], '•')} {action['action']} {action.get('target') or '-'} "
+            f"{action['status']} in {format_duration(action.get('duration'))}")
+    if (action.get("attempts") or 1) > 1:
+        text += f" ({action['attempts']} attempts)"
+    if action.get("step"):
+        text += f"  [step {action['step']}]"
+    error = action.get("error")
+    if error:
+        text += f"  {error.get('type')}: {first_line(error.get('message'))}"
+    return text
 
 
 def failure_report(run: dict[str, Any]) -> str:

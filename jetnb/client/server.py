@@ -16,7 +16,7 @@ from urllib.parse import quote
 import requests
 
 from ..model.params import ParameterError
-from ..store import ApprovalError
+from ..store import ApprovalError, RunStateError
 from ..model.workflow import Workflow
 
 TIMEOUT = 30  # seconds for any one request: the API answers at once, runs execute in the background
@@ -46,6 +46,9 @@ class ServerClient:
 
     def list_runs(self, workflow: str, limit: int = 20) -> list[dict[str, Any]]:
         return self._call("GET", "/api/runs", params={"workflow": workflow, "limit": limit})["runs"]
+
+    def cancel_run(self, run_id: str, reason: str | None = None) -> dict[str, Any]:
+        return self._call("POST", f"/api/runs/{quote(run_id, safe='')}/cancel", {"reason": reason})
 
     def list_approvals(self, user: str, pending_only: bool = True) -> list[dict[str, Any]]:
         query = {"for": user, **({} if pending_only else {"all": "1"})}
@@ -77,6 +80,8 @@ class ServerClient:
             raise ApprovalError(error)
         if response.status_code == 404:
             raise LookupError(error)
+        if response.status_code == 409:
+            raise RunStateError(error)
         raise ServerError(f"{method} {path}: {response.status_code} {error}")
 
 

@@ -1,0 +1,143 @@
+"""Run latency and kernel memory: a fresh kernel per run (local), pre-started kernels (pool), forked kernels (forked).
+
+All three start a new kernel for every run, in the same process, through
+the runner as `jetnb serve` calls it, on notebooks/hello.ipynb, with a
+pause between runs (the pool refills meanwhile, as in a server between
+triggers). The first run of each backend is not counted (imports, the
+pool filling, the zygote starting). Memory: RSS and PSS (shared pages
+divided among the processes sharing them) from /proc/PID/smaps_rollup of
+KERNELS kernels alive at once, each after `%load_ext jetnb`, ordinary and
+forked; and the zygote's own.
+    python benchmarks/fork_latency.py [N]
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BACKENDS = ("local", "pool", "forked")
+KERNELS = 3
+PAUSE = 1.5  # seconds between runs
+WARM = "get_ipython().run_line_magic('load_ext', 'jetnb')"
+
+
+def smaps(pid: int) -> dict[str, float]:
+    """RSS and PSS of a process, in MiB."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("Rss", "Pss"):
+            values[key] = int(rest.split()[0]) / 1024
+    return values
+
+
+def latencies(backend: str, repeat: int, work: Path) -> list[float]:
+    from jetnb.executor import get_backend
+    from jetnb.service.runner import execute, prepare
+    from jetnb.store import Store
+
+    store = Store(work / "jetnb.db")
+    workflow, params = prepare(REPO / "notebooks" / "hello.ipynb", {"name": "bench"})
+    get_backend(backend)
+    time.sleep(3)  # the pool fills, the zygote imports
+    samples = []
+    for _ in range(repeat + 1):
+        start = time.perf_counter()
+        run_id = execute(store, workflow, params, runs_dir=work / "runs", trigger="bench", trigger_detail=None,
+                         rerun_of=None, progress=None, backend=backend)
+        samples.append(time.perf_counter() - start)
+        assert store.get_run(run_id)["status"] == "succeeded"
+        time.sleep(PAUSE)
+    return samples[1:]
+
+
+def ordinary_kernel(work: Path) -> tuple[Any, Any, int]:
+    from jupyter_client import KernelManager
+
+    from jetnb.executor.kernel_stderr import filtered_stderr
+
+    km = KernelManager(kernel_name="python3")
+    stderr = filtered_stderr()
+    try:
+        km.start_kernel(cwd=str(work), stderr=stderr)
+    finally:
+        stderr.close()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=60)
+    kc.execute_interactive(WARM, timeout=60)
+    return km, kc, kernel_pid(km)
+
+
+def forked_kernel(work: Path) -> tuple[Any, Any, int]:
+    from jupyter_core.utils import ensure_event_loop
+
+    from jetnb.executor.forked import ForkedKernelManager
+
+    km = ForkedKernelManager(forked_backend().zygote, kernel_name="python3")
+    km.start_kernel(cwd=str(work))
+    kc = km.client()
+    kc.start_channels()
+    loop = ensure_event_loop()
+    loop.run_until_complete(kc.wait_for_ready(timeout=60))
+    loop.run_until_complete(kc.execute_interactive(WARM, timeout=60))
+    return km, kc, kernel_pid(km)
+
+
+def kernel_pid(km: Any) -> int:
+    """The kernel's process id, from its provisioner (jupyter_client's local one, or the zygote's)."""
+    return int(km.provisioner.pid)
+
+
+def forked_backend() -> Any:
+    from jetnb.executor import get_backend
+
+    return get_backend("forked")
+
+
+def memory(start: Any, work: Path) -> dict[str, float]:
+    """Mean RSS and PSS of KERNELS warm kernels alive at once."""
+    kernels = [start(work) for _ in range(KERNELS)]
+    time.sleep(1)
+    try:
+        sizes = [smaps(pid) for _, _, pid in kernels]
+    finally:
+        for km, kc, _ in kernels:
+            kc.stop_channels()
+            km.shutdown_kernel(now=True)
+    return {key: statistics.mean(size[key] for size in sizes) for key in ("Rss", "Pss")}
+
+
+def main(repeat: int) -> None:
+    work = Path(tempfile.mkdtemp(prefix="jetnb-bench-"))
+    os.environ.setdefault("HOME", str(work))
+    os.chdir(work)
+    from jetnb.executor import close_backends
+
+    load = os.getloadavg()[0]
+    runs = {backend: latencies(backend, repeat, work) for backend in BACKENDS}
+    sizes = {"ordinary kernel": memory(ordinary_kernel, work), "forked kernel": memory(forked_kernel, work)}
+    zygote = forked_backend().zygote
+    sizes["zygote"] = smaps(zygote.pid)
+    print(f"hello.ipynb, n={repeat} runs per backend (first run not counted), pause {PAUSE}s, "
+          f"{os.cpu_count()} cores, load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at end")
+    print(f"{'backend':<8} {'median':>8} {'min':>8} {'max':>8}")
+    for backend, samples in runs.items():
+        print(f"{backend:<8} {statistics.median(samples):>7.3f}s {min(samples):>7.3f}s {max(samples):>7.3f}s")
+    print(f"\nmemory, mean of {KERNELS} warm kernels alive at once (after %load_ext jetnb); zygote imported "
+          f"{', '.join(zygote.info['imported']) or 'nothing extra'}")
+    print(f"{'process':<16} {'RSS':>9} {'PSS':>9}")
+    for name, size in sizes.items():
+        print(f"{name:<16} {size['Rss']:>6.1f}MiB {size['Pss']:>6.1f}MiB")
+    close_backends()
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7)

@@ -1,0 +1,132 @@
+"""What every command shares: exit codes, the common options, opening the store and the run service, and how a
+run's end is reported on a terminal.
+
+Commands import what they need inside their body so that ``jetnb runs`` and
+``jetnb show`` never pay for papermill.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from ..store import Store, default_store_path
+
+if TYPE_CHECKING:
+    from ..protocol import StepEvent
+    from ..service.runs import RunService
+
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
+
+store_option = click.option(
+    "--store", "store_path", type=click.Path(dir_okay=False, path_type=Path), envvar="JETNB_STORE",
+    default=None, help="SQLite store [default: .jetnb/jetnb.db, or $JETNB_STORE]",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
+runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
+                               show_default=True, help="where run logs are written, as <dir>/<workflow>/<run-id>.ipynb")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="no progress lines")
+
+
+def check_backend(ctx: click.Context, param: click.Parameter, name: str) -> str:
+    """An executor backend registered under ``jetnb.executors`` (checked here, loaded only when a run starts)."""
+    from ..executor import backend_names
+
+    known = backend_names()
+    if name not in known:
+        raise click.BadParameter(f"unknown backend {name!r} (registered: {', '.join(known)})", ctx, param)
+    return name
+
+
+def backend_option(default: str) -> Any:
+    return click.option("--backend", default=default, show_default=True, callback=check_backend,
+                        help="executor backend (jetnb.executors entry points: local, pool, ...)")
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    click.echo(f"jetnb: {message}", err=True)
+    sys.exit(code)
+
+
+def open_store(path: Path | None) -> Store:
+    return Store(path or default_store_path())
+
+
+def inline_service(store_path: Path | None, runs_dir: Path, *, backend: str = "local", quiet: bool = False
+                   ) -> RunService:
+    """The run service of one command: runs execute here, now, with step lines on stderr."""
+    from ..service.runs import RunService
+    from ..service.strategies import Inline
+    from ..store import Database
+
+    def waiting(run_id: str, ahead: list[dict[str, Any]]) -> None:
+        if not quiet:
+            holders = ", ".join(f"{r['id']} ({r['trigger']})" for r in ahead) or "another run"
+            click.echo(f"jetnb: run {run_id} is queued: its workflow's concurrency is taken by {holders}; "
+                       "waiting (Ctrl-C to give up)", err=True)
+
+    return RunService(Database(store_path or default_store_path()), runs_dir=runs_dir, strategy=Inline(waiting),
+                      backend=backend, progress=Progress(quiet))
+
+
+class Progress:
+    """Step lines on stderr: rewritten in place on a terminal, one line per finished step otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, event: StepEvent, index: int, total: int) -> None:
+        if self.quiet:
+            return
+        line = f"[{index}/{total}] {event.line()}"
+        if event.status == "running" and event.progress:
+            line += f" {event.progress['done']}/{event.progress['total']} items"
+        if event.status == "running":
+            if self.tty:
+                click.echo(line, err=True, nl=False)
+            return
+        click.echo(("\r\x1b[2K" if self.tty else "") + line, err=True)
+
+
+def report(store: Store, run_id: str, as_json: bool) -> NoReturn:
+    """Print how a run ended (or where it waits) and exit with the matching code."""
+    from ..durations import format_duration
+    from ..render import failure_report
+    from ..store import public_run
+
+    run = public_run(store.get_run(run_id))
+    if as_json:
+        click.echo(json.dumps(run, indent=2))
+    else:
+        click.echo(f"run {run['id']} {run['status']} in {format_duration(run['duration'])}")
+        if run["result"] is not None:
+            click.echo(f"result: {json.dumps(run['result'])}")
+        for name, value in (run["outputs"] or {}).items():
+            click.echo(f"output {name} = {json.dumps(value)}")
+        if run["error"]:
+            click.echo(failure_report(run), err=True)
+        for handler in run["handler_runs"]:
+            click.echo(f"handler run {handler['id']} ({handler['workflow']}): {handler['status']}")
+        for approval in store.run_approvals(run["id"]) if run["status"] == "waiting" else []:
+            if approval["status"] == "pending":
+                click.echo(f"waiting for approval {approval['id']} ({approval['step']}) from "
+                           f"{', '.join(approval['approvers'])}: {approval['message']}\n"
+                           f"  decide with: jetnb approve {approval['id']} --as USER  (or jetnb reject ...); "
+                           f"then: jetnb resume {run['id']}")
+        click.echo(f"run log: {relative(run['log_path'])}")
+    codes = {"succeeded": 0, "waiting": 0, "interrupted": EXIT_INTERRUPTED}
+    sys.exit(codes.get(run["status"], EXIT_FAILED))
+
+
+def relative(path: str | None) -> str:
+    if not path:
+        return "-"
+    try:
+        return str(Path(path).relative_to(Path.cwd()))
+    except ValueError:
+        return path

@@ -1,0 +1,64 @@
+"""What an execution needs, assembled from the store and the notebook: the validated workflow and parameters,
+the notebook content (a resumed run's with its completed steps' outputs), the run context for the kernel."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from ..executor import RunRequest
+from ..model.params import coerce_params
+from ..model.workflow import Workflow
+from ..protocol import RunContext, StepStatus
+
+
+def prepare(notebook: str | Path, params: dict[str, Any] | None = None) -> tuple[Workflow, dict[str, Any]]:
+    """Load the workflow and check parameters; raises WorkflowError or ParameterError before anything is recorded."""
+    workflow = Workflow.load(notebook)
+    workflow.raise_for_problems()
+    return workflow, coerce_params(workflow.parameters, params or {})
+
+
+def completed_steps(run: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Steps whose effect a resumed run restores instead of re-running."""
+    done = (StepStatus.SUCCEEDED, StepStatus.SKIPPED, StepStatus.REJECTED)
+    return {s["name"]: s for s in run["steps"] if s["kind"] in ("step", "result") and (
+        s["status"] in done or (s["status"] == StepStatus.FAILED and (s.get("detail") or {}).get("continued")))}
+
+
+def notebook_content(workflow: Workflow, log_path: str, completed: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The notebook as it is now; completed steps carry their outputs over from the run log (resuming)."""
+    notebook = json.loads(workflow.path.read_text(encoding="utf-8"))
+    if not completed:
+        return notebook
+    old_path = Path(log_path)
+    old = json.loads(old_path.read_text(encoding="utf-8")) if old_path.exists() else {"cells": []}
+    old_cells = {((c.get("metadata") or {}).get("jetnb") or {}).get("step"): c for c in old["cells"]
+                 if c.get("cell_type") == "code"}
+    for cell, model in zip(notebook["cells"], workflow.cells):
+        if model.role in ("step", "result") and model.step_name in completed:
+            previous = old_cells.get(model.step_name)
+            meta = cell.setdefault("metadata", {})
+            if previous is not None:
+                cell["outputs"], cell["execution_count"] = previous.get("outputs", []), previous.get("execution_count")
+                meta["jetnb"] = dict((previous.get("metadata") or {}).get("jetnb") or {})
+            meta.setdefault("jetnb", {})["restored"] = True
+    return notebook
+
+
+def journal_dir(log_path: str) -> str:
+    return str(Path(log_path).with_suffix(".journal"))
+
+
+def build_request(run: dict[str, Any], workflow: Workflow, params: dict[str, Any], *,
+                  completed: dict[str, dict[str, Any]], decisions: dict[str, Any],
+                  env: dict[str, str] | None = None) -> RunRequest:
+    cwd = str(workflow.path.resolve().parent)
+    context = RunContext(run_id=run["id"], workflow=workflow.name, headless=True, trigger=run["trigger"],
+                         params=params, started_by=run.get("started_by"), decisions=decisions,
+                         journal_dir=journal_dir(run["log_path"]), cwd=cwd)
+    return RunRequest(run_id=run["id"], notebook=notebook_content(workflow, run["log_path"], completed),
+                      notebook_path=str(workflow.path.resolve()), log_path=run["log_path"], params=params,
+                      kernel_name=workflow.kernel_name or "python3", cwd=cwd, context=context,
+                      timeout=None, env=env)

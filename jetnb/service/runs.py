@@ -1,0 +1,348 @@
+"""The run service: the only way runs are submitted, executed, decided, resumed, cancelled and failed.
+
+Every interface (the CLI, widgets, ``jetnb serve``'s triggers and API,
+handler notebooks, ``on_pause`` runs) goes through one ``RunService``; what
+differs is its execution strategy (``strategies.py``, ``dispatcher.py``).
+The life of a run, with the hooks around it (as jupyter-scheduler's
+execution manager):
+
+``submit`` validates and records the run ``queued`` (joining the caller's
+transaction) → the strategy asks ``admit`` until the store lets it start →
+``execute`` builds the request, runs the backend with a recorder and a
+cancel signal, and ``_finish`` records how it ended, starts handler
+notebooks, resumes a gate decided while it was suspending, and calls the
+``on_finished`` hooks (pausing, notifications).
+"""
+
+from __future__ import annotations
+
+import getpass
+import logging
+import shutil
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+from ..executor import get_backend
+from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
+from ..model.params import ParameterError, coerce_params, typed
+from ..model.workflow import Workflow, WorkflowError
+from ..protocol import HandlerRequest, RunOutcome, RunStatus
+from ..store import Database, RunStateError, Store, new_run_id
+from .admission import Admission
+from .recorder import Progress, RunRecorder
+from .request import build_request, completed_steps, journal_dir, prepare
+from .strategies import Strategy
+
+log = logging.getLogger("jetnb")
+RESUMABLE = (RunStatus.WAITING, RunStatus.FAILED, RunStatus.INTERRUPTED)
+CANCEL_POLL = 0.25  # seconds between looks for cancel requests made by other processes
+
+
+class ResumeError(ValueError):
+    """A run that cannot be resumed now; the message says why and what to do."""
+
+
+class RunHook(Protocol):
+    def on_recorded(self, store: Store, run: dict[str, Any]) -> None:
+        """Inside the transaction that records how a run ended (or suspended): store writes that must be seen
+        together with the status (e.g. the workflow's failure count)."""
+        ...
+
+    def on_finished(self, service: RunService, run: dict[str, Any]) -> None:
+        """After that transaction: side effects (start a notification run...)."""
+        ...
+
+
+def current_user() -> str:
+    """Who a command-line action is by: the OS account running it."""
+    return getpass.getuser()
+
+
+class RunService:
+    def __init__(self, db: Database, *, runs_dir: str | Path, strategy: Strategy, backend: str = "local",
+                 hooks: list[RunHook] | None = None, progress: Progress | None = None,
+                 cancel_grace: float = DEFAULT_GRACE):
+        self.db = db
+        self.runs_dir = Path(runs_dir).resolve()
+        self.strategy = strategy
+        self.backend = backend
+        self.hooks = list(hooks or [])
+        self.progress = progress
+        self.cancel_grace = cancel_grace
+        self.stopping = threading.Event()
+        self._executing: dict[str, CancelSignal] = {}
+        self._lock = threading.Lock()
+        self._limits: dict[tuple[str, int], tuple[int, bool]] = {}  # (notebook, mtime) -> (concurrency, ok)
+        self._watcher: threading.Thread | None = None
+        strategy.bind(self)
+
+    def store(self) -> Store:
+        return self.db.store(durable=self.strategy.durable)
+
+    def status(self, run_id: str) -> RunStatus:
+        return RunStatus(self.store().get_run(run_id, with_steps=False)["status"])
+
+    # submitting ---------------------------------------------------------------
+
+    def submit(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+               detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
+               also: Callable[[Store, str], None] | None = None) -> str:
+        """Record the run (with ``also``'s rows, in one transaction), then hand it to the strategy; returns its id."""
+        store = self.store()
+        with store.transaction():
+            run_id = self.record(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                                 rerun_of=rerun_of, exclusive=exclusive)
+            if also is not None:
+                also(store, run_id)
+        self.start(run_id)
+        return run_id
+
+    def record(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+               detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False) -> str:
+        """Validate and record the run ``queued``, joining the caller's transaction; ``start`` it after the commit.
+
+        Raises ParameterError before anything is recorded. ``exclusive``
+        (``overlap: queue``) admits the run only when no other run of its
+        workflow is running.
+        """
+        values = coerce_params(workflow.parameters, params)
+        run_id = new_run_id()
+        self.store().create_run(
+            run_id=run_id, workflow=workflow.name, notebook=str(workflow.path.resolve()), params=values,
+            trigger=trigger, trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
+            durable=self.strategy.durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"))
+        return run_id
+
+    def start(self, run_id: str) -> None:
+        """Hand a committed queued run to the strategy (inline, a thread, the dispatcher)."""
+        self.strategy.submit(run_id)
+
+    def active(self, workflow: str) -> int:
+        """Runs of ``workflow`` queued or running, in any process (what ``overlap`` looks at)."""
+        return self.store().count_runs(workflow, RunStatus.QUEUED, RunStatus.RUNNING)
+
+    # admission -----------------------------------------------------------------
+
+    def admit(self, run_id: str) -> tuple[Admission, list[dict[str, Any]]]:
+        """Ask the store to start a queued run; with WAIT, the runs holding the slots."""
+        store = self.store()
+        run = store.get_run(run_id, with_steps=False)
+        if run["status"] != RunStatus.QUEUED:
+            return Admission.DROP, []
+        limit = self._concurrency(run["notebook"])
+        refused = store.admit(run_id, limit)
+        if refused is None:
+            return Admission.ADMITTED, []
+        if refused != RunStatus.QUEUED:
+            return Admission.DROP, []
+        if store.orphans():  # a slot held by a process that is gone is free
+            store.reap_orphans()
+        return Admission.WAIT, store.queued_ahead(run["workflow"])
+
+    def _concurrency(self, notebook: str) -> int:
+        """The workflow's ``concurrency`` as its notebook says now (cached per file version)."""
+        path = Path(notebook)
+        try:
+            key = (notebook, path.stat().st_mtime_ns)
+        except OSError:
+            return 1
+        if key not in self._limits:
+            workflow = Workflow.load(path)
+            self._limits[key] = (workflow.config.values.get("concurrency") or 1, not workflow.problems)
+        return self._limits[key][0]
+
+    # executing -----------------------------------------------------------------
+
+    def execute(self, run_id: str) -> RunStatus:
+        """Execute an admitted (running) run to its end or its next gate, and record the outcome."""
+        store = self.store()
+        run = store.get_run(run_id)
+        try:
+            workflow, params = prepare(run["notebook"], typed(run["params"]))
+        except (WorkflowError, ParameterError) as exc:
+            return self.fail(run_id, exc, why="the notebook is not runnable any more")
+        resuming = bool(run["resuming"])
+        completed = completed_steps(run) if resuming else {}
+        if resuming:
+            store.update_run(run_id, resuming=0)
+            store.audit(run.get("started_by"), "run.resumed", f"run:{run_id}", {"completed": sorted(completed)})
+        cancel = CancelSignal(self.cancel_grace)
+        with self._lock:
+            self._executing[run_id] = cancel
+        self._watch_cancels()
+        try:
+            recorder = RunRecorder(store, run, workflow, self.progress, completed)
+            request = build_request(run, workflow, params, completed=completed,
+                                    decisions=store.run_decisions(run_id) if resuming else {})
+            outcome = get_backend(self.backend).execute(request, recorder, cancel)
+        except BaseException as exc:  # a recorded run always ends with a final status, or its watchers wait forever
+            self.fail(run_id, exc)
+            if not isinstance(exc, Exception):
+                raise
+            return RunStatus.FAILED
+        finally:
+            with self._lock:
+                self._executing.pop(run_id, None)
+        return self._finish(run, workflow, outcome)
+
+    def _finish(self, run: dict[str, Any], workflow: Workflow, outcome: RunOutcome) -> RunStatus:
+        store = self.store()
+        run_id = run["id"]
+        with store.transaction():
+            store.finish_run(run_id, outcome.status, error=outcome.error, result=outcome.result,
+                             outputs=outcome.outputs or None, worker=outcome.worker)
+            finished = store.get_run(run_id, with_steps=False)
+            for hook in self.hooks:
+                hook.on_recorded(store, finished)
+        if outcome.status == RunStatus.SUCCEEDED:
+            shutil.rmtree(journal_dir(run["log_path"]), ignore_errors=True)
+        if outcome.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
+            for request in outcome.handler_requests:
+                self._start_handler(workflow, run, request)
+        for hook in self.hooks:
+            try:
+                hook.on_finished(self, finished)
+            except Exception:
+                log.exception("run %s: a lifecycle hook failed", run_id)
+        if outcome.status == RunStatus.WAITING and run_id in store.decided_waiting_runs():
+            self._resume_quietly(run_id, "its approval was decided while it was suspending")
+        return outcome.status
+
+    def _start_handler(self, workflow: Workflow, run: dict[str, Any], request: HandlerRequest) -> None:
+        """A ``handler.ipynb`` named by ``--on-error``/``on_error``: its own run, linked to this one."""
+        path = (workflow.path.resolve().parent / request.handler).resolve()
+        offered = {"error": request.error, "run_id": run["id"], "workflow": workflow.name, "step": request.step}
+        try:
+            handler = Workflow.load(path)
+            handler.raise_for_problems()
+            declared = {p.name for p in handler.parameters}
+            self.submit(handler, typed({k: v for k, v in offered.items() if k in declared}), trigger="handler",
+                        started_by=run.get("started_by") or current_user(),
+                        detail={"parent_run": run["id"], "on": request.on, "step": request.step})
+        except (WorkflowError, ParameterError) as exc:
+            log.warning("handler notebook %s for run %s cannot run: %s", path, run["id"], exc)
+
+    def fail(self, run_id: str, exc: BaseException, *, why: str | None = None) -> RunStatus:
+        """The one way a run is marked failed for a reason outside its notebook's code (jetnb's own failure)."""
+        if isinstance(exc, KeyboardInterrupt):
+            status, error = RunStatus.INTERRUPTED, {"type": "KeyboardInterrupt", "message": "the run was interrupted"}
+        else:
+            message = str(exc) if why is None else f"{why}: {exc}"
+            error = {"type": type(exc).__name__, "message": message}
+            if not isinstance(exc, (WorkflowError, ParameterError)):
+                error["traceback"] = "".join(traceback.format_exception(exc))
+            status = RunStatus.FAILED
+        self.store().finish_run(run_id, status, error=error)
+        return status
+
+    # approvals and resuming ---------------------------------------------------------
+
+    def decide(self, approval_id: int, user: str, approve: bool, comment: str | None = None, *,
+               groups: tuple[str, ...] = (), resume: bool = True) -> dict[str, Any]:
+        """Record a decision (ApprovalError when not allowed) and, with ``resume``, continue its run here."""
+        store = self.store()
+        decided = store.decide(approval_id, user, approve, comment, groups=groups)
+        if resume and decided["run_id"] in store.decided_waiting_runs():
+            self._resume_quietly(decided["run_id"], f"request {approval_id} was {decided['status']} by {user}")
+        return decided
+
+    def resume(self, ref: str, *, by: str) -> str:
+        """Continue a waiting, failed or interrupted run from the step where it stopped, in the same record and log."""
+        store = self.store()
+        store.expire_due()
+        run = store.get_run(ref)
+        run_id = run["id"]
+        if run["status"] not in RESUMABLE:
+            raise ResumeError(f"run {run_id} is {run['status']}; only {', '.join(map(str, RESUMABLE))} runs "
+                              "can be resumed")
+        pending = [a for a in store.run_approvals(run_id) if a["status"] == "pending"]
+        if pending:
+            raise ResumeError(f"run {run_id} is still waiting for approval request {pending[0]['id']} "
+                              f"({pending[0]['step']}, approvers: {', '.join(pending[0]['approvers'])})")
+        prepare(run["notebook"], typed(run["params"]))  # a notebook that no longer runs is refused before anything changes
+        if not store.requeue_for_resume(run_id, RESUMABLE, durable=self.strategy.durable):
+            raise ResumeError(f"run {run_id} was resumed by someone else meanwhile")
+        store.audit(by, "run.resume", f"run:{run_id}", {"was": run["status"]})
+        self.strategy.submit(run_id)
+        return run_id
+
+    def _resume_quietly(self, run_id: str, why: str) -> None:
+        """Resume a decided run; one that someone else resumed first, or that cannot run any more, is left alone."""
+        try:
+            self.resume(run_id, by="jetnb")
+            log.info("run %s resumed: %s", run_id, why)
+        except (ResumeError, WorkflowError, ParameterError) as exc:
+            log.info("run %s not resumed here: %s", run_id, exc)
+
+    def resume_decided(self) -> list[str]:
+        """Resume every waiting run whose gates were all decided (anywhere); returns their ids."""
+        store = self.store()
+        store.expire_due()
+        resumed = []
+        for run_id in store.decided_waiting_runs():
+            try:
+                resumed.append(self.resume(run_id, by="jetnb"))
+            except (ResumeError, WorkflowError, ParameterError) as exc:
+                log.debug("run %s not resumed: %s", run_id, exc)
+        return resumed
+
+    # cancelling ---------------------------------------------------------------------
+
+    def cancel(self, ref: str, *, by: str, reason: str | None = None) -> dict[str, Any]:
+        """Cancel a queued or waiting run at once; a running one is interrupted, then shut down after the grace period.
+
+        Raises RunStateError for a run that has already ended.
+        """
+        store = self.store()
+        run_id = store.resolve_id(ref)
+        was = store.request_cancel(run_id, by, reason)
+        if was == RunStatus.QUEUED:
+            self.strategy.discard(run_id)
+        elif was == RunStatus.RUNNING:
+            self._signal(run_id, StopKind.CANCEL, f"cancelled by {by}" + (f": {reason}" if reason else ""))
+        return store.get_run(run_id)
+
+    def interrupt(self, run_id: str, reason: str) -> None:
+        """Stop a run this process is executing because the process is stopping (it ends ``interrupted``)."""
+        self._signal(run_id, StopKind.INTERRUPT, reason)
+
+    def _signal(self, run_id: str, kind: StopKind, reason: str) -> None:
+        with self._lock:
+            signal = self._executing.get(run_id)
+        if signal is not None:
+            signal.set(kind, reason)
+
+    def _watch_cancels(self) -> None:
+        """Start (once) the thread that passes on cancel requests made by other processes through the store."""
+        with self._lock:
+            if self._watcher is not None:
+                return
+            self._watcher = threading.Thread(target=self._poll_cancels, name="jetnb-cancel-requests", daemon=True)
+        self._watcher.start()
+
+    def _poll_cancels(self) -> None:
+        try:
+            while not self.stopping.wait(CANCEL_POLL):
+                with self._lock:
+                    running = list(self._executing)
+                if not running:
+                    continue
+                for run_id, request in self.store().cancel_requests(running).items():
+                    by, why = request["by"] or "someone", request["reason"]
+                    self._signal(run_id, StopKind.CANCEL, f"cancelled by {by}" + (f": {why}" if why else ""))
+        finally:
+            self.db.release()
+
+    # housekeeping ----------------------------------------------------------------
+
+    def recover(self) -> int:
+        """Runs left running (or queued, not durable) by a process that is gone become interrupted; returns how many."""
+        return self.store().reap_orphans()
+
+    def close(self) -> None:
+        self.stopping.set()
+
+
+__all__ = ["RunService", "ResumeError", "RunHook", "RunStateError", "current_user"]

@@ -1,0 +1,122 @@
+"""Where executions happen: inline in the caller (the CLI) or in a background thread per run (widgets).
+
+Whatever the strategy, a run starts only when the store admits it (the
+workflow's ``concurrency`` and ``overlap`` across every process), so a
+strategy only decides *where* and *when to try*. ``jetnb serve``'s worker
+pool is the third strategy, in ``dispatcher.py``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from typing import Any, Callable, Protocol
+
+from ..protocol import RunStatus
+from ..store import Database
+from .admission import Admission
+
+WAIT_POLL = 0.25  # seconds between looks at the store while a run waits for a free slot
+OnWait = Callable[[str, list[dict]], None]  # (run id, the runs it waits behind), once per run
+
+
+class Executes(Protocol):
+    """What a strategy needs of the run service that owns it."""
+
+    db: Database
+    stopping: threading.Event
+
+    def admit(self, run_id: str) -> tuple[Admission, list[dict[str, Any]]]: ...
+
+    def execute(self, run_id: str) -> RunStatus: ...
+
+    def status(self, run_id: str) -> RunStatus: ...
+
+    def interrupt(self, run_id: str, reason: str) -> None: ...
+
+
+class Strategy(Protocol):
+    durable: bool  # queued runs outlive this process (a server picks them up)
+
+    def bind(self, service: Executes) -> None: ...
+
+    def submit(self, run_id: str) -> None:
+        """Execute the recorded, queued run (now, later or elsewhere)."""
+        ...
+
+    def discard(self, run_id: str) -> None:
+        """The queued run was cancelled; forget it."""
+        ...
+
+
+def run_when_admitted(service: Executes, run_id: str, on_wait: OnWait | None = None) -> None:
+    """Wait (polling the store) until the run may start, then execute it; a run cancelled meanwhile is dropped."""
+    told = False
+    while True:
+        verdict, ahead = service.admit(run_id)
+        if verdict == Admission.ADMITTED:
+            service.execute(run_id)
+            return
+        if verdict == Admission.DROP:
+            return
+        if on_wait is not None and not told:
+            on_wait(run_id, ahead)
+            told = True
+        service.stopping.wait(WAIT_POLL)
+        if service.stopping.is_set():
+            return
+
+
+class Inline:
+    """The CLI: the run executes in the calling thread before ``submit`` returns; follow-ups run after it."""
+
+    durable = False
+
+    def __init__(self, on_wait: OnWait | None = None):
+        self.on_wait = on_wait
+        self._pending: deque[str] = deque()
+        self._busy = False
+        self.service: Executes | None = None
+
+    def bind(self, service: Executes) -> None:
+        self.service = service
+
+    def submit(self, run_id: str) -> None:
+        self._pending.append(run_id)
+        if self._busy:
+            return  # a handler notebook or a resume asked for by the run in progress: it runs next
+        self._busy = True
+        try:
+            while self._pending:
+                run_when_admitted(self.service, self._pending.popleft(), self.on_wait)
+        finally:
+            self._busy = False
+            self._pending.clear()
+
+    def discard(self, run_id: str) -> None:
+        if run_id in self._pending:
+            self._pending.remove(run_id)
+
+
+class Threads:
+    """Widgets: each run in a daemon thread of its own, so the notebook stays free while it executes."""
+
+    durable = False
+
+    def __init__(self) -> None:
+        self.service: Executes | None = None
+
+    def bind(self, service: Executes) -> None:
+        self.service = service
+
+    def submit(self, run_id: str) -> None:
+        threading.Thread(target=self._run, args=(run_id,), name=f"jetnb-run-{run_id}", daemon=True).start()
+
+    def _run(self, run_id: str) -> None:
+        try:
+            run_when_admitted(self.service, run_id)
+        finally:
+            self.service.db.release()
+
+    def discard(self, run_id: str) -> None:
+        """Its thread sees the run is no longer queued at its next look and ends."""
