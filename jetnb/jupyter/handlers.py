@@ -1,4 +1,4 @@
-"""The sidebar's API under ``{base_url}jetnb/api/``: thin Tornado handlers over the store, the runner and the Lab root.
+"""The sidebar's API under ``{base_url}jetnb/api/``: thin Tornado handlers over the run service, the store and the Lab root.
 
 Jupyter authenticates every request (``@tornado.web.authenticated``; the
 frontend sends Jupyter's token or cookie and XSRF header through
@@ -20,13 +20,14 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..http.base import BadBody, json_object
-from ..model.params import ParameterError
+from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import RUN_STATUSES
-from ..service.runner import ResumeError
-from ..store import ApprovalError, RunNotFound, Store, public_approval
+from ..service.request import prepare
+from ..service.runs import ResumeError
+from ..store import ApprovalError, RunNotFound, RunStateError, Store, public_approval
 from .lab import Lab
-from .runs import run_view
+from .run_views import run_view
 from .serve_process import AlreadyServing
 from .workflows import describe, workflow_view
 
@@ -56,7 +57,7 @@ def refusal(exc: BaseException) -> Refused | None:
     if isinstance(exc, (KeyError, IndexError)):  # lookups that failed in our own code: a fault, not a 404
         return None
     for kind, status in ((BadBody, 400), (ApprovalError, 403), (LookupError, 404), (ResumeError, 409),
-                         (AlreadyServing, 409)):
+                         (RunStateError, 409), (AlreadyServing, 409)):
         if isinstance(exc, kind):
             return Refused(status, str(exc))
     return None
@@ -126,7 +127,7 @@ class WorkflowRuns(JetnbHandler):
         self.answer(202, {"run_id": run_id, "status": "queued"})
 
     def _start(self, store: Store, name: str, params: dict[str, Any], user: str) -> str:
-        return self.lab.runs.start(store, self.lab.workflows.named(name).path, params, user=user)
+        return start(self.lab, self.lab.workflows.named(name).path, params, user)
 
 
 class Notebook(JetnbHandler):
@@ -152,7 +153,7 @@ class NotebookRuns(JetnbHandler):
         self.answer(202, {"run_id": run_id, "status": "queued"})
 
     def _start(self, store: Store, lab_path: str, params: dict[str, Any], user: str) -> str:
-        return self.lab.runs.start(store, self.lab.notebook(lab_path), params, user=user)
+        return start(self.lab, self.lab.notebook(lab_path), params, user)
 
 
 class Runs(JetnbHandler):
@@ -195,16 +196,22 @@ class RunDetail(JetnbHandler):
 class RunAction(JetnbHandler):
     @tornado.web.authenticated
     async def post(self, ref: str, action: str) -> None:
+        body, user, service = self.body(), self.user, self.lab.service
         if action == "cancel":
-            self.body()  # {"reason"}: a malformed body is still a 400
-            raise Refused(501, "cancelling a run is not available yet: it needs jetnb's run service")
+            reason = str(body["reason"]) if body.get("reason") else None
+            cancelled = await self.lab.work(lambda store: service.cancel(ref, by=user, reason=reason))
+            return self.answer(200, run_view(cancelled))
         if action == "rerun":
-            user = self.user
-            run_id = await self.lab.work(lambda store: self.lab.runs.rerun(store, ref, user=user))
+            run_id = await self.lab.work(self._rerun, ref, user)
         else:
-            served = self.lab.serve.running()
-            run_id = await self.lab.work(lambda store: self.lab.runs.resume(store, ref, served=served))
+            run_id = await self.lab.work(lambda store: service.resume(ref, by=user))
         self.answer(202, {"run_id": run_id})
+
+    def _rerun(self, store: Store, ref: str, user: str) -> str:
+        """A new run of the same notebook with the same parameters, checked against the notebook as it is now."""
+        old = store.get_run(ref, with_steps=False)
+        workflow, values = prepare(old["notebook"], typed(old["params"]))
+        return self.lab.service.submit(workflow, values, trigger="rerun", started_by=user, rerun_of=old["id"])
 
 
 class RunLog(JetnbHandler):
@@ -234,10 +241,9 @@ class Approvals(JetnbHandler):
 class Decide(JetnbHandler):
     @tornado.web.authenticated
     async def post(self, approval_id: str, verb: str) -> None:
-        comment, user = self.body().get("comment"), self.user
-        decided = await self.lab.work(lambda store: store.decide(int(approval_id), user, verb == "approve",
-                                                                 str(comment) if comment else None))
-        self.lab.runs.after_decision(decided["run_id"], served=self.lab.serve.running())
+        comment, user, service = self.body().get("comment"), self.user, self.lab.service
+        decided = await self.lab.work(lambda store: service.decide(int(approval_id), user, verb == "approve",
+                                                                   str(comment) if comment else None))
         self.answer(200, approval_view(decided))
 
 
@@ -270,6 +276,16 @@ class NotFound(JetnbHandler):
 def approval_view(approval: dict[str, Any]) -> dict[str, Any]:
     public = public_approval(approval)
     return {key: public.get(key) for key in APPROVAL_FIELDS}
+
+
+def start(lab: Lab, notebook: Path, params: dict[str, Any], user: str) -> str:
+    """Validate (nothing recorded on WorkflowError or ParameterError) and submit a run started in the Lab.
+
+    The sidebar sends JSON, so values are typed, as the REST API's: checked
+    strictly against the declared type, never parsed from text.
+    """
+    workflow, values = prepare(notebook, typed(params))
+    return lab.service.submit(workflow, values, trigger="lab", started_by=user)
 
 
 def _params(body: dict[str, Any]) -> dict[str, Any]:

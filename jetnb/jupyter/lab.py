@@ -3,25 +3,27 @@
 Every request that reads the store or the notebooks runs on the worker thread
 (``Lab.work``): a scan of a large Lab root or a busy SQLite file must never
 stall Jupyter's event loop, which also carries every kernel's messages. One
-thread, not a pool, so the workflow cache and the store connection it uses are
-only ever touched by one thread.
+thread, not a pool, so the workflow cache is only ever touched by one thread.
+Runs go through the run service (``service/runs.py``) with the ``Threads``
+strategy, as widget runs do: each run executes in a thread of the Jupyter
+server once the store admits it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
-import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..client.local import DEFAULT_RUNS_DIR
 from ..clock import clock_from_env
-from ..service.runner import DEFAULT_RUNS_DIR
-from ..store import Store
+from ..service.runs import RunService
+from ..service.strategies import Threads
+from ..store import Database
 from ..store.db import DEFAULT_PATH
-from .runs import LabRuns
 from .serve_process import ServeProcess
 from .workflows import LabWorkflows
 
@@ -37,11 +39,10 @@ class Lab:
         self.store_path = store_path
         self.runs_dir = runs_dir.resolve()
         self.workflows = LabWorkflows(self.root, exclude=self.runs_dir)
-        self.runs = LabRuns(store_path, self.runs_dir)
+        self.service = RunService(Database(store_path), runs_dir=self.runs_dir, strategy=Threads())
         self.serve = ServeProcess(self.root, store_path, self.runs_dir)
         self.clock = clock_from_env()  # what "next fire" is counted from; a test's fake clock too
         self._worker = ThreadPoolExecutor(1, thread_name_prefix="jetnb-lab")
-        self._local = threading.local()
 
     @classmethod
     def for_root(cls, root: Path) -> Lab:
@@ -53,10 +54,7 @@ class Lab:
         return await asyncio.get_running_loop().run_in_executor(self._worker, self._call, fn, args)
 
     def _call(self, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        store = getattr(self._local, "store", None)
-        if store is None:
-            store = self._local.store = Store(self.store_path)
-        return fn(store, *args)
+        return fn(self.service.store(), *args)
 
     def notebook(self, lab_path: str) -> Path:
         """The file behind a Lab path (as the contents API names it); LookupError unless it is a notebook in the root."""
