@@ -22,7 +22,7 @@ from ..store import ApprovalError, RunNotFound, RunStateError, public_approval, 
 from ..control.catalog import ServedWorkflow
 from .auth import bearer, principal_for
 from .base import BadBody, JsonHandler, json_object
-from .views import field_problems, workflow_view
+from .views import workflow_view
 
 MAX_PAGE = 500
 
@@ -57,7 +57,7 @@ class ApiHandler(JsonHandler):
             return None
 
     def refuse_params(self, exc: ParameterError, workflow: Any) -> None:
-        self.refuse(422, "bad parameters", problems=exc.problems, fields=field_problems(exc.problems, workflow))
+        self.refuse(422, "bad parameters", problems=exc.problems, fields=exc.fields)
 
 
 class WhoAmI(ApiHandler):

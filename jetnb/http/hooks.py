@@ -24,7 +24,6 @@ from ..model.params import ParameterError, typed
 from ..protocol import FINAL_STATUSES
 from .auth import HookRefused, verify_hook
 from .base import BadBody, JsonHandler, json_object
-from .views import field_problems
 
 DELIVERY_HEADERS = ("X-Delivery-Id", "X-GitHub-Delivery")
 
@@ -85,7 +84,7 @@ class Hook(JsonHandler):
                 also=lambda s, rid: [s.record_delivery(hook["name"], key, rid) for key in keys])
         except ParameterError as exc:
             return self.refuse(422, "bad parameters", problems=exc.problems,
-                               fields=field_problems(exc.problems, served.workflow))
+                               fields=exc.fields)
         self.plane.note("fire", f"{served.name} webhook {hook['name']}"
                         f"{f' delivery {delivery}' if delivery else ''} -> run {run_id}", workflow=served.name,
                         run_id=run_id)

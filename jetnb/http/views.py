@@ -9,7 +9,6 @@ from ..store import public_run
 from ..store.rows import iso
 from ..control.overview import trigger_view
 from ..control.catalog import ServedWorkflow
-from ..model.workflow import Workflow
 
 
 def workflow_view(plane: ControlPlane, served: ServedWorkflow, *, full: bool = False) -> dict[str, Any]:
@@ -31,12 +30,3 @@ def workflow_view(plane: ControlPlane, served: ServedWorkflow, *, full: bool = F
         view["config"] = {k: v for k, v in served.config.items() if k != "triggers"}
     return view
 
-
-def field_problems(problems: list[str], workflow: Workflow) -> dict[str, str]:
-    """Each parameter's own problem, for forms that show it next to the field."""
-    found = {}
-    for problem in problems:
-        for parameter in workflow.parameters:
-            if f"parameter {parameter.name!r}" in problem:
-                found[parameter.name] = problem.split(": ", 1)[-1]
-    return found

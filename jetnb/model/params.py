@@ -49,6 +49,19 @@ class ParameterError(ValueError):
         super().__init__("; ".join(problems))
         self.problems = problems
 
+    @property
+    def fields(self) -> dict[str, str]:
+        """Each declared parameter's own problem, for forms that show it next to the field."""
+        return parameter_fields(self.problems)
+
+
+_PARAMETER_PROBLEM = re.compile(r"^parameter '([^']+)': (.*)$", re.DOTALL)
+
+
+def parameter_fields(problems: list[str]) -> dict[str, str]:
+    """``{"times": "expected int, got 'two'"}`` from ``["parameter 'times': expected int, got 'two'"]``."""
+    return {m.group(1): m.group(2) for m in map(_PARAMETER_PROBLEM.match, problems) if m}
+
 
 @dataclass(frozen=True)
 class ParamType:

@@ -18,11 +18,11 @@ from urllib.parse import urlencode, urlsplit
 import tornado.web
 
 from ..durations import format_duration
-from ..model.params import ParameterError, typed
+from ..model.params import ParameterError, parameter_fields, typed
 from ..render import first_line
 from ..http.auth import ADMIN, principal_for
 from ..http.base import LogsWithoutQuery
-from ..http.views import field_problems, workflow_view
+from ..http.views import workflow_view
 from ..protocol import RUN_STATUSES, Principal
 from ..store import ApprovalError, RunNotFound, RunStateError, may_decide, public_run
 from . import flow_svg, notebook_html
@@ -139,7 +139,7 @@ class WorkflowPage(Page):
     def show(self, served: Any, values: dict[str, Any], problems: list[str]) -> None:
         self.render_page("workflow.html", wf=workflow_view(self.plane, served, full=True),
                          graph=flow_svg.render(served.workflow), values=values, problems=problems,
-                         field_problems=field_problems(problems, served.workflow))
+                         field_problems=parameter_fields(problems))
 
     def post(self, name: str) -> None:
         """The Run form: values are text, validated exactly like ``-p`` on the CLI."""
