@@ -11,6 +11,7 @@ from ..executor import RunRequest
 from ..model.params import coerce_params
 from ..model.workflow import Workflow
 from ..protocol import RunContext, StepStatus
+from ..runfiles import journal_dir
 
 
 def prepare(notebook: str | Path, params: dict[str, Any] | None = None) -> tuple[Workflow, dict[str, Any]]:
@@ -45,10 +46,6 @@ def notebook_content(workflow: Workflow, log_path: str, completed: dict[str, dic
                 meta["jetnb"] = dict((previous.get("metadata") or {}).get("jetnb") or {})
             meta.setdefault("jetnb", {})["restored"] = True
     return notebook
-
-
-def journal_dir(log_path: str) -> str:
-    return str(Path(log_path).with_suffix(".journal"))
 
 
 def build_request(run: dict[str, Any], workflow: Workflow, params: dict[str, Any], *,

@@ -31,7 +31,8 @@ from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from ..store import Database, RunStateError, Store, new_run_id
 from .admission import Admission
 from .recorder import Progress, RunRecorder
-from .request import build_request, completed_steps, journal_dir, prepare
+from ..runfiles import journal_dir
+from .request import build_request, completed_steps, prepare
 from .strategies import Strategy
 
 log = logging.getLogger("jetnb")
