@@ -113,6 +113,7 @@ def serve(options: ServeOptions) -> None:
         plane = ControlPlane(options.directory, store_path=options.store_path, runs_dir=options.runs_dir,
                              max_runs=options.max_runs, clock=clock_from_env(), backend=options.backend,
                              cancel_grace=options.cancel_grace)
+        plane.service.writable_folder()
         plane.start()
         token = os.environ.get("JETNB_TOKEN") or ""
         generated = not token

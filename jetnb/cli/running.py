@@ -27,6 +27,7 @@ def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, r
     from ..model.params import ParameterError
     from ..model.workflow import WorkflowError
     from ..service.request import prepare
+    from ..service.runs import RunsFolderError
     try:
         workflow, values = prepare(notebook, params)
     except WorkflowError as exc:
@@ -40,6 +41,8 @@ def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, r
     try:
         run_id = service.submit(workflow, values, trigger=trigger, started_by=principal.name,
                                 rerun_of=rerun_of)
+    except RunsFolderError as exc:
+        fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
     report(service.store(), run_id, as_json)

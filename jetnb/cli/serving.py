@@ -28,6 +28,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
           grace: float, cancel_grace: float, backend: str) -> None:
     """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API."""
     from ..server import ServeOptions, StoreInUse, serve as run_server
+    from ..service.runs import RunsFolderError
     from ..store import default_store_path
 
     if not directory.is_dir():
@@ -37,7 +38,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
                            backend=backend)
     try:
         run_server(options)
-    except (StoreInUse, OSError) as exc:
+    except (StoreInUse, RunsFolderError, OSError) as exc:
         fail(str(exc))
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from .polling import Poller
 from .timers import fire_due
@@ -27,6 +27,7 @@ class Loops:
     def __init__(self, plane: ControlPlane):
         self.plane = plane
         self._stop = threading.Event()
+        self._failing: dict[str, str] = {}  # what failed -> how, so a lasting fault is logged once
         self._threads = [threading.Thread(target=self._schedule, name="jetnb-scheduler", daemon=True),
                          threading.Thread(target=self._poll, name="jetnb-poller", daemon=True)]
 
@@ -44,23 +45,31 @@ class Loops:
         clock = self.plane.clock
         since, scanned = clock.now(), time.monotonic()
         while not self._stop.is_set():
-            try:
-                if time.monotonic() - scanned >= RESCAN_EVERY:
-                    scanned = time.monotonic()
-                    self.plane.sync()
-                now = clock.now()
-                fire_due(self.plane, now, since)
-                self.plane.service.resume_decided()
+            if time.monotonic() - scanned >= RESCAN_EVERY:
+                scanned = time.monotonic()
+                self._guarded("rescanning the folder", self.plane.sync)
+            now = clock.now()
+            if self._guarded("firing due triggers", fire_due, self.plane, now, since):
                 since = max(since, now)
-            except Exception:
-                log.exception("scheduler: unexpected error; carrying on")
+            self._guarded("resuming decided runs", self.plane.service.resume_decided)
             self._stop.wait(clock.tick)
 
     def _poll(self) -> None:
         poller = Poller(self.plane)
         while not self._stop.is_set():
-            try:
-                poller.poll_due(self.plane.clock.now())
-            except Exception:
-                log.exception("poller: unexpected error; carrying on")
+            self._guarded("polling sources", lambda: poller.poll_due(self.plane.clock.now()))
             self._stop.wait(self.plane.clock.tick)
+
+    def _guarded(self, what: str, work: Callable[..., Any], *args: Any) -> bool:
+        """Run one part of a look; an error is logged with its traceback once, then again only when it changes."""
+        try:
+            work(*args)
+        except Exception as exc:
+            said = f"{type(exc).__name__}: {exc}"
+            if self._failing.get(what) != said:
+                self._failing[what] = said
+                log.exception("%s failed; carrying on (logged again only if the error changes)", what)
+            return False
+        if self._failing.pop(what, None):
+            log.info("%s works again", what)
+        return True

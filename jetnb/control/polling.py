@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..durations import compact_duration
 from ..model.params import ParameterError, coerce_params, typed
+from ..service.runs import RunsFolderError
 from ..triggers.base import SourceError
 from ..triggers.changes import Change, change_params, diff
 from .catalog import ServedWorkflow, Trigger
@@ -60,11 +61,9 @@ class Poller:
             records = kind.read(trigger.spec, served.path.parent)
             changes, upserts, deleted = diff(store.snapshot(served.name, trigger.key), records, kind.keys(trigger.spec))
         except SourceError as exc:
-            if self._failing.get(slot) != str(exc):
-                self._failing[slot] = str(exc)
-                every = compact_duration(kind.every(trigger.spec))
-                plane.note("source_error", f"{label}: {exc} (retrying every {every}; logged again only if the "
-                           "error changes)", workflow=served.name, level=logging.WARNING, trigger=trigger.key)
+            every = compact_duration(kind.every(trigger.spec))
+            self._report_once(slot, label, f"{exc} (retrying every {every}; logged again only if the error changes)",
+                              served.name, trigger.key)
             return
         if self._failing.pop(slot, None):
             plane.note("source_ok", f"{label}: readable again", workflow=served.name, trigger=trigger.key)
@@ -78,14 +77,25 @@ class Poller:
         if not changes:
             return
         runs = self._validated_runs(served, trigger, [c for c in changes if c.kind in kind.wanted(trigger.spec)], label)
-        with store.transaction():
-            run_ids = [plane.service.record(served.workflow, values, trigger=kind.name, detail=detail,
-                                            started_by=f"trigger:{kind.name}") for values, detail in runs]
-            store.update_snapshot(served.name, trigger.key, upserts, deleted)
+        try:
+            with store.transaction():
+                run_ids = [plane.service.record(served.workflow, values, trigger=kind.name, detail=detail,
+                                                started_by=f"trigger:{kind.name}") for values, detail in runs]
+                store.update_snapshot(served.name, trigger.key, upserts, deleted)
+        except RunsFolderError as exc:  # nothing recorded: the changes are seen again at the next poll
+            self._report_once(slot, label, f"{exc} (the changes wait for the next poll)", served.name, trigger.key)
+            return
         for run_id, (_, detail) in zip(run_ids, runs):
             plane.service.start(run_id)
             plane.note("fire", f"{label}: {_what(detail)} -> run {run_id}", workflow=served.name,
                        trigger=trigger.key, run_id=run_id)
+
+    def _report_once(self, slot: tuple[str, str], label: str, problem: str, workflow: str, key: str) -> None:
+        """A failing poll is noted when it starts failing or fails differently, not at every poll."""
+        if self._failing.get(slot) != problem:
+            self._failing[slot] = problem
+            self.plane.note("source_error", f"{label}: {problem}", workflow=workflow, level=logging.WARNING,
+                            trigger=key)
 
     def _validated_runs(self, served: ServedWorkflow, trigger: Trigger, changes: list[Change],
                         label: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:

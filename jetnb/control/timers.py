@@ -18,6 +18,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from ..model.params import ParameterError, typed
+from ..service.runs import RunsFolderError
 from ..store import AlreadyFired, Store
 from ..store.rows import iso
 from ..triggers.firing import plan_ticks, window
@@ -29,15 +30,28 @@ if TYPE_CHECKING:
 log = logging.getLogger("jetnb.serve")
 
 
+_failing: dict[tuple[str, str], str] = {}  # (workflow, trigger) -> the error it last failed with
+
+
 def fire_due(plane: ControlPlane, now: float, since: float) -> None:
-    """Handle every tick due by ``now``; ``since`` is when the previous look happened."""
+    """Handle every tick due by ``now``; ``since`` is when the previous look happened.
+
+    One trigger that cannot fire never stops the others, and its error is
+    logged when it starts or changes, not at every look.
+    """
     store = plane.store()
     for served in list(plane.catalog.served.values()):
         for trigger in served.of_family("time"):
+            slot = (served.name, trigger.key)
             try:
                 _fire(plane, store, served, trigger, now, since)
-            except Exception:
-                log.exception("%s %s: could not fire", served.name, trigger.key)
+            except Exception as exc:
+                said = f"{type(exc).__name__}: {exc}"
+                if _failing.get(slot) != said:
+                    _failing[slot] = said
+                    log.exception("%s %s: could not fire (logged again only if the error changes)", *slot)
+            else:
+                _failing.pop(slot, None)
 
 
 def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Trigger, now: float,
@@ -87,6 +101,9 @@ def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Tr
             continue
         except ParameterError as exc:
             skip(tick, f"the trigger's params do not fit the notebook: {exc}")
+            continue
+        except RunsFolderError as exc:
+            skip(tick, str(exc))
             continue
         plane.note("fire", f"{label}: tick {iso(tick)} -> run {run_id}", workflow=served.name, trigger=trigger.key,
                    scheduled_at=iso(tick), run_id=run_id)

@@ -58,12 +58,20 @@ class LocalBackend:
                                                "traceback": "\n".join(exc.traceback)}
         except KeyboardInterrupt:
             status, error = _stopped(StopKind.INTERRUPT, "the run was interrupted")
+        except OSError as exc:  # the run log could not be written mid-run (a full or read-only disk)
+            status, error = RunStatus.FAILED, {"type": type(exc).__name__,
+                                               "message": f"the run log could not be saved: {exc.strerror or exc}"}
         except Exception as exc:  # kernel died, could not start, bad notebook...
             status, error = RunStatus.FAILED, {"type": type(exc).__name__, "message": str(exc)}
         if cancel.is_set() and status == RunStatus.FAILED:  # the interrupt or the kernel's shutdown ended it
             status, error = _stopped(cancel.kind or StopKind.CANCEL, cancel.reason)
         outcome = builder.finish(status, error)
-        _finish_log(builder.nb if builder.nb is not None else source, request.log_path, builder, outcome)
+        try:
+            _finish_log(builder.nb if builder.nb is not None else source, request.log_path, builder, outcome)
+        except OSError as exc:  # a full or read-only disk: the run ends failed, saying so in one line
+            outcome.status = RunStatus.FAILED
+            outcome.error = {"type": type(exc).__name__,
+                             "message": f"the run log could not be saved: {exc.strerror or exc} ({request.log_path})"}
         return outcome
 
 

@@ -17,7 +17,7 @@ from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import RUN_STATUSES, Principal
 from ..service.identity import IdentityError, check_claim
-from ..service.runs import ResumeError
+from ..service.runs import ResumeError, RunsFolderError
 from ..store import ApprovalError, RunNotFound, RunStateError, public_approval, public_run
 from ..control.catalog import ServedWorkflow
 from .auth import bearer, principal_for
@@ -96,6 +96,8 @@ class WorkflowRuns(ApiHandler):
             run_id = self.plane.launch(served.workflow, typed(params), trigger="api", started_by=self.user)
         except ParameterError as exc:
             return self.refuse_params(exc, served.workflow)
+        except RunsFolderError as exc:
+            return self.refuse(503, str(exc))
         self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
 
 

@@ -21,6 +21,7 @@ from typing import Any
 import tornado.web
 
 from ..model.params import ParameterError, typed
+from ..service.runs import RunsFolderError
 from ..protocol import FINAL_STATUSES
 from .auth import HookRefused, verify_hook
 from .base import BadBody, JsonHandler, json_object
@@ -85,6 +86,8 @@ class Hook(JsonHandler):
         except ParameterError as exc:
             return self.refuse(422, "bad parameters", problems=exc.problems,
                                fields=exc.fields)
+        except RunsFolderError as exc:
+            return self.refuse(503, str(exc))
         self.plane.note("fire", f"{served.name} webhook {hook['name']}"
                         f"{f' delivery {delivery}' if delivery else ''} -> run {run_id}", workflow=served.name,
                         run_id=run_id)

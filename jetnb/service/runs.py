@@ -16,7 +16,9 @@ notebooks, resumes a gate decided while it was suspending, and calls the
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
 import shutil
 import threading
 import traceback
@@ -42,6 +44,10 @@ CANCEL_POLL = 0.25  # seconds between looks for cancel requests made by other pr
 
 class ResumeError(ValueError):
     """A run that cannot be resumed now; the message says why and what to do."""
+
+
+class RunsFolderError(ValueError):
+    """Run logs cannot be written where they should go (a file in the way, no permission); nothing was recorded."""
 
 
 class RunHook(Protocol):
@@ -103,12 +109,23 @@ class RunService:
         workflow is running.
         """
         values = coerce_params(workflow.parameters, params)
+        self.writable_folder(workflow.name)
         run_id = new_run_id()
         self.store().create_run(
             run_id=run_id, workflow=workflow.name, notebook=str(workflow.path.resolve()), params=values,
             trigger=trigger, trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
             durable=self.strategy.durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"))
         return run_id
+
+    def writable_folder(self, workflow: str = "") -> None:
+        """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not."""
+        folder = self.runs_dir / workflow if workflow else self.runs_dir
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not os.access(folder, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, "permission denied", str(folder))
+        except OSError as exc:
+            raise RunsFolderError(f"cannot write run logs under {folder}: {exc.strerror or exc}") from None
 
     def start(self, run_id: str) -> None:
         """Hand a committed queued run to the strategy (inline, a thread, the dispatcher)."""
@@ -223,6 +240,9 @@ class RunService:
         """The one way a run is marked failed for a reason outside its notebook's code (jetnb's own failure)."""
         if isinstance(exc, KeyboardInterrupt):
             status, error = RunStatus.INTERRUPTED, {"type": "KeyboardInterrupt", "message": "the run was interrupted"}
+        elif isinstance(exc, OSError):  # a disk that is full or read-only: one line says it all
+            where = f": {exc.filename}" if exc.filename else ""
+            status, error = RunStatus.FAILED, {"type": type(exc).__name__, "message": f"{exc.strerror or exc}{where}"}
         else:
             message = str(exc) if why is None else f"{why}: {exc}"
             error = {"type": type(exc).__name__, "message": message}

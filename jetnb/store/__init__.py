@@ -3,11 +3,11 @@ SQLite. Nothing outside this package writes SQL."""
 
 from .approvals import ApprovalError, decision_of, may_decide, public_approval
 from .database import Database
-from .db import default_store_path
+from .db import StoreError, default_store_path
 from .fires import AlreadyFired
 from .runs import RunNotFound, RunStateError, new_run_id, public_run
 from .store import Store
 from .workflows import WorkflowNotFound
 
 __all__ = ["ApprovalError", "decision_of", "may_decide", "public_approval", "Database", "Store", "RunNotFound",
-           "RunStateError", "WorkflowNotFound", "AlreadyFired", "default_store_path", "new_run_id", "public_run"]
+           "RunStateError", "StoreError", "WorkflowNotFound", "AlreadyFired", "default_store_path", "new_run_id", "public_run"]

@@ -159,10 +159,11 @@ class ApprovalsTable:
     def expire_due(self) -> list[int]:
         """Pending requests past their timeout become ``expired`` for good; their ``on_timeout`` says what that means."""
         moment = now()
+        due_sql = "SELECT id FROM approvals WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ?"
+        if self.conn.execute(due_sql, (moment,)).fetchone() is None:
+            return []  # the usual case: no write, so no transaction (the server asks every second)
         with self.transaction() as conn:
-            due = [r["id"] for r in conn.execute(
-                "SELECT id FROM approvals WHERE status = 'pending' AND expires_at IS NOT NULL AND expires_at <= ?",
-                (moment,))]
+            due = [r["id"] for r in conn.execute(due_sql, (moment,))]
             for approval_id in due:
                 conn.execute("UPDATE approvals SET status = 'expired', decided_at = expires_at, "
                              "decided_by = 'timeout' WHERE id = ?", (approval_id,))

@@ -15,16 +15,27 @@ def default_store_path() -> Path:
     return Path(os.environ.get("JETNB_STORE") or DEFAULT_PATH)
 
 
+class StoreError(RuntimeError):
+    """The store cannot be used (not a SQLite file, a folder, no permission, a newer schema); the message says which."""
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
-    """A connection in autocommit mode; callers group writes with ``transaction``."""
+    """A connection in autocommit mode; callers group writes with ``transaction``. Raises StoreError."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
-    conn.row_factory = sqlite3.Row
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA foreign_keys=ON")
-    migrate(conn)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            raise StoreError(f"the store {path} is a folder; give the path of a SQLite file")
+        conn = sqlite3.connect(str(path), timeout=30, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute("PRAGMA foreign_keys=ON")
+        migrate(conn)
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"the store {path} cannot be used: {exc}") from None
+    except OSError as exc:
+        raise StoreError(f"the store {path} cannot be opened: {exc.strerror or exc}") from None
     return conn
 
 
@@ -32,7 +43,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     """Apply pending migrations, each atomically; returns the schema version."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
-        raise RuntimeError(
+        raise StoreError(
             f"the store was written by a newer jetnb (schema {version}, this jetnb knows {len(MIGRATIONS)})"
         )
     for number in range(version + 1, len(MIGRATIONS) + 1):

@@ -19,6 +19,7 @@ import tornado.web
 
 from ..durations import format_duration
 from ..model.params import ParameterError, parameter_fields, typed
+from ..service.runs import RunsFolderError
 from ..render import first_line
 from ..http.auth import ADMIN, principal_for
 from ..http.base import LogsWithoutQuery
@@ -154,6 +155,8 @@ class WorkflowPage(Page):
         except ParameterError as exc:
             self.set_status(422)
             return self.show(served, values, exc.problems)
+        except RunsFolderError as exc:
+            raise tornado.web.HTTPError(503, str(exc)) from None
         self.redirect(f"/ui/runs/{run_id}")
 
 
