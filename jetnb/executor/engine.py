@@ -43,7 +43,8 @@ from .kernel_stderr import filtered_stderr  # noqa: E402
 from .notebook_io import save_notebook  # noqa: E402
 from .outcome import OutcomeBuilder  # noqa: E402
 
-SAVE_EVERY = 0.25  # seconds: a burst of events costs one write of the run log, not one each
+SAVE_EVERY = 0.25  # seconds at least between writes of the run log: a burst of events costs one write
+SAVE_SHARE = 0.2  # writes take at most this share of the run's time, however long the notebook grows
 _CELL_META_SKIP = ("event", "cell", "value")
 
 
@@ -76,13 +77,17 @@ class RunLogManager(NotebookExecutionManager):
 
     Papermill saves at every cell start and end; with hundreds of steps,
     writing (and fsyncing) the whole notebook each time makes a run
-    quadratic. Here a save marks the log dirty and writes it at most every
-    ``SAVE_EVERY`` seconds (atomically: temp file + rename), fsyncing only
-    writes that end a step, and always at the end of the run.
+    quadratic. Here a save marks the log dirty and writes it once the
+    interval has passed (atomically: temp file + rename), fsyncing only
+    writes that end a step, and always at the end of the run. The interval
+    is ``SAVE_EVERY``, or longer when the notebook has grown so much that a
+    write takes more than ``SAVE_SHARE`` of it: the total cost of saving
+    stays a fixed share of the run, so a run's time grows linearly.
     """
 
     builder: OutcomeBuilder | None = None
     _last_write = 0.0
+    _interval = SAVE_EVERY
     _dirty = False
     _scheduled = False
 
@@ -100,7 +105,7 @@ class RunLogManager(NotebookExecutionManager):
         if not self.output_path:
             return
         self._dirty = True
-        wait = SAVE_EVERY - (time.monotonic() - self._last_write)
+        wait = self._interval - (time.monotonic() - self._last_write)
         if force or wait <= 0:
             self.flush(durable=durable)
             return
@@ -108,26 +113,27 @@ class RunLogManager(NotebookExecutionManager):
             return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # called outside nbclient's loop: nothing would run a deferred write
-            self.flush(durable=durable)
+        except RuntimeError:  # between cells: the next message from the kernel (or the run's end) writes it
             return
         self._scheduled = True
         loop.call_later(wait, self.flush)
 
-    def flush(self, *, durable: bool = True) -> None:
+    def flush(self, *, durable: bool = True, final: bool = False) -> None:
         self._scheduled = False
         if not (self.output_path and self._dirty):
             return
         if self.builder is not None:
             self.nb.metadata.setdefault("jetnb", {}).update(self.builder.metadata())
-        save_notebook(self.nb, str(self.output_path), durable=durable)
+        started = time.monotonic()
+        save_notebook(self.nb, str(self.output_path), durable=durable, pretty=final)
         self._dirty = False
         self._last_write = time.monotonic()
+        self._interval = max(SAVE_EVERY, (self._last_write - started) / SAVE_SHARE)
         self.last_save_time = self.now()
 
     def notebook_complete(self, **kwargs: Any) -> None:
         super().notebook_complete(**kwargs)
-        self.flush(durable=True)
+        self.flush(durable=True, final=True)
 
 
 class JetnbNotebookClient(PapermillNotebookClient):
@@ -182,8 +188,8 @@ class JetnbNotebookClient(PapermillNotebookClient):
                 break
             if self.suspended:
                 return  # waiting for approval: no handlers, the kernel is released
-            if self.journal and Workflow.role_of(self.nb.cells[index]) in ("step", "result"):
-                self._silent("record", self._step_name(index), self._option(index, "idempotent"))
+            if self.journal and self._anonymous_step(index):  # %%step and %%result journal themselves
+                self._silent("record", self._step_name(index))
         if not self.cancel.is_set():
             self._finish(failed_at)
 
@@ -224,6 +230,10 @@ class JetnbNotebookClient(PapermillNotebookClient):
         model = self.workflow.cells[index] if index < len(self.workflow.cells) else None
         return bool(model is not None and model.header is not None and model.header.get(key))
 
+    def _anonymous_step(self, index: int) -> bool:
+        cell = self.nb.cells[index]
+        return Workflow.role_of(cell) == "step" and split_cell(cell.source) is None
+
     def _restorable(self, index: int) -> bool:
         """On resume, a completed step is restored from the journal unless it is marked --idempotent."""
         restored = (self.nb.cells[index].metadata.get("jetnb") or {}).get("restored")
@@ -243,7 +253,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
     def _run_cell(self, index: int) -> bool:
         """Execute one cell as papermill would; False when it failed."""
         cell = self.nb.cells[index]
-        anonymous = Workflow.role_of(cell) == "step" and split_cell(cell.source) is None
+        anonymous = self._anonymous_step(index)
         if anonymous:
             self._anonymous(index, "running")
         failure: CellExecutionError | None = None
@@ -257,7 +267,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
             if anonymous:
                 self._anonymous(index, "failed" if failure else "succeeded", failure)
             self.nb_man.cell_complete(self.nb.cells[index], cell_index=index)
-            self.nb_man.save(durable=True, force=True)
+            self.nb_man.save(durable=True)
         return failure is None
 
     def _finish(self, failed_at: int | None) -> None:
@@ -299,6 +309,8 @@ class JetnbNotebookClient(PapermillNotebookClient):
 
     def process_message(self, msg: dict, cell: Any, cell_index: int) -> Any:
         processed = super().process_message(msg, cell, cell_index)
+        if self.nb_man._dirty:
+            self.nb_man.save()  # on nbclient's loop: a write left pending between cells is scheduled now
         data = msg.get("content", {}).get("data") or {}
         if MIME in data:
             try:

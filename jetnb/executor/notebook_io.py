@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -34,17 +35,24 @@ def write_atomic(text: str, path: str | Path, *, durable: bool = True) -> None:
         raise
 
 
-def notebook_json(nb: Any) -> str:
-    """The notebook as nbformat writes it, without re-validating it: it was validated before the run started."""
+def notebook_json(nb: Any, *, pretty: bool = True) -> str:
+    """The notebook as JSON, without re-validating it (it was validated before the run started).
+
+    ``pretty`` is nbformat's own layout (indented, sorted, lines split), for
+    the run log people keep; a run in progress is saved compact with the C
+    JSON encoder, many times faster, since only its last version stays.
+    """
+    if not pretty:
+        return json.dumps(nb, ensure_ascii=False, default=str)
     from nbformat.v4 import writes
 
     return writes(nb)
 
 
-def save_notebook(nb: Any, path: str, *, durable: bool = True) -> None:
+def save_notebook(nb: Any, path: str, *, durable: bool = True, pretty: bool = True) -> None:
     """Save a notebook node to a local path atomically, or through papermill's I/O for remote locations."""
     if is_local(path):
-        write_atomic(notebook_json(nb), path, durable=durable)
+        write_atomic(notebook_json(nb, pretty=pretty), path, durable=durable)
     else:
         from papermill.iorw import write_ipynb
 

@@ -111,7 +111,8 @@ def _outcome_bytes(outcome: StepOutcome | None) -> bytes | None:
 
 
 def record(step: str, idempotent: bool = False) -> None:
-    """Called by the runner (silently) after each completed step."""
+    """After each completed step: by ``%%step`` and ``%%result`` themselves as they end, by the runner (silently)
+    for an anonymous cell."""
     from IPython import get_ipython
 
     journal = context.current().journal

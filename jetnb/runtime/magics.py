@@ -10,7 +10,7 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from ..model.config import parse_workflow_config
 from ..model.headers import parse_header
-from . import context
+from . import context, journal
 from .execution import describe_error, run_body
 from .handlers import run_handler
 from .outcomes import ErrorInfo
@@ -71,6 +71,7 @@ class JetnbMagics(Magics):
             raise
         context.current().result = value
         reporter.finish("succeeded", value=value)
+        journal.record("result")
         return value
 
     @line_magic

@@ -10,7 +10,7 @@ from typing import Any
 from ..durations import format_duration
 from ..model.headers import Header
 from ..protocol import StepEvent, bundle
-from . import context, gate
+from . import context, gate, journal
 from .events import emit
 from .execution import CompiledBody, compile_body, describe_error
 from .handlers import run_handler
@@ -94,9 +94,12 @@ def run_step(shell: Any, header: Header, body: str) -> Any:
     reporter = StepReporter(name)
     ctx.current_step = name
     try:
-        return _run(shell, header, body, outcome, reporter)
+        value = _run(shell, header, body, outcome, reporter)
     finally:
         ctx.current_step = None
+    if ctx.suspended is None:  # what the step changed, for a resumed run (no extra round trip to the kernel)
+        journal.record(name, bool(header.get("idempotent")))
+    return value
 
 
 def _run(shell: Any, header: Header, body: str, outcome: StepOutcome, reporter: StepReporter) -> Any:

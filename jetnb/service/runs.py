@@ -323,6 +323,13 @@ class RunService:
         """Stop a run this process is executing because the process is stopping (it ends ``interrupted``)."""
         self._signal(run_id, StopKind.INTERRUPT, reason)
 
+    def interrupt_all(self, reason: str) -> None:
+        """Stop every run this process is executing (Ctrl-C at a terminal)."""
+        with self._lock:
+            running = list(self._executing)
+        for run_id in running:
+            self.interrupt(run_id, reason)
+
     def _signal(self, run_id: str, kind: StopKind, reason: str) -> None:
         with self._lock:
             signal = self._executing.get(run_id)

@@ -8,6 +8,7 @@ pool is the third strategy, in ``dispatcher.py``.
 
 from __future__ import annotations
 
+import signal
 import threading
 from collections import deque
 from typing import Any, Callable, Protocol
@@ -33,6 +34,10 @@ class Executes(Protocol):
     def status(self, run_id: str) -> RunStatus: ...
 
     def interrupt(self, run_id: str, reason: str) -> None: ...
+
+    def interrupt_all(self, reason: str) -> None: ...
+
+    def fail(self, run_id: str, exc: BaseException, *, why: str | None = None) -> RunStatus: ...
 
 
 class Strategy(Protocol):
@@ -68,7 +73,13 @@ def run_when_admitted(service: Executes, run_id: str, on_wait: OnWait | None = N
 
 
 class Inline:
-    """The CLI: the run executes in the calling thread before ``submit`` returns; follow-ups run after it."""
+    """The CLI: the run executes in the calling thread before ``submit`` returns; follow-ups run after it.
+
+    Ctrl-C is the run's interrupt, not the process's: the first one stops the
+    run the way ``jetnb serve`` stops its runs (the kernel is interrupted, the
+    run log saved, the run recorded ``interrupted``), so nothing is torn down
+    mid-reply; a second Ctrl-C raises KeyboardInterrupt at once.
+    """
 
     durable = False
 
@@ -86,12 +97,31 @@ class Inline:
         if self._busy:
             return  # a handler notebook or a resume asked for by the run in progress: it runs next
         self._busy = True
+        previous = self._catch_ctrl_c()
         try:
-            while self._pending:
-                run_when_admitted(self.service, self._pending.popleft(), self.on_wait)
+            while self._pending and not self.service.stopping.is_set():
+                current = self._pending.popleft()
+                run_when_admitted(self.service, current, self.on_wait)
+                if self.service.stopping.is_set() and self.service.status(current) == RunStatus.QUEUED:
+                    self.service.fail(current, KeyboardInterrupt())  # Ctrl-C while it waited for a slot
         finally:
+            if previous is not None:
+                signal.signal(signal.SIGINT, previous)
             self._busy = False
             self._pending.clear()
+
+    def _catch_ctrl_c(self) -> Any:
+        """Install the Ctrl-C handler (main thread only); returns the handler to put back."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+
+        def interrupted(signum: int, frame: Any) -> None:
+            if self.service.stopping.is_set():
+                raise KeyboardInterrupt
+            self.service.stopping.set()
+            self.service.interrupt_all("interrupted (Ctrl-C)")
+
+        return signal.signal(signal.SIGINT, interrupted)
 
     def discard(self, run_id: str) -> None:
         if run_id in self._pending:
