@@ -1,8 +1,9 @@
 """A real JupyterLab server and Debian's Chromium driven by Playwright, for the browser tests.
 
 Playwright's own browser download cannot be used here, so Chromium is the
-system one (``/usr/bin/chromium``, installed by ``.ci/run``). Everything
-talks to 127.0.0.1 only, and every wait is bounded.
+system one (``/usr/bin/chromium``, installed by ``ensure_chromium`` the first
+time a browser test needs it). Everything talks to 127.0.0.1 only, and every
+wait is bounded.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -100,10 +102,33 @@ def lab_log(lab: Lab) -> str:
 
 
 @contextmanager
+def ensure_chromium() -> None:
+    """Debian's chromium, installed here when missing, so the README's test command needs nothing done first.
+
+    Playwright cannot download a browser on this network; Debian's package
+    comes from the package mirrors, which are reachable. Installing needs
+    root (as in CI and the project's machines); otherwise the message says
+    what to run.
+    """
+    if Path(CHROMIUM).exists():
+        return
+    apt = ["apt-get", "install", "-y", "-qq", "chromium"]
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise RuntimeError(f"the browser tests need Debian's chromium at {CHROMIUM}: run `sudo {' '.join(apt)}` "
+                           "(or skip them with -m 'not slow')")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if subprocess.run(apt, env=env, capture_output=True).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, capture_output=True, timeout=600)
+        done = subprocess.run(apt, env=env, capture_output=True, text=True, timeout=1200)
+        if done.returncode != 0:
+            raise RuntimeError(f"installing chromium failed:\n{done.stderr[-2000:]}")
+
+
 def chromium(home: Path) -> Iterator[Any]:
     """A headless Chromium (the system one) with a fresh profile; yields a Playwright browser context."""
     from playwright.sync_api import sync_playwright
 
+    ensure_chromium()
     with sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
             str(home / "chromium-profile"), executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True,
