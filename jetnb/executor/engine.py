@@ -90,6 +90,7 @@ class RunLogManager(NotebookExecutionManager):
     _interval = SAVE_EVERY
     _dirty = False
     _scheduled = False
+    _failed: OSError | None = None  # a deferred write that failed (a full disk): raised at the next save
 
     def notebook_start(self, **kwargs: Any) -> None:
         kept = {i: (c.outputs, c.execution_count, c.metadata.get("jetnb")) for i, c in enumerate(self.nb.cells)
@@ -104,6 +105,8 @@ class RunLogManager(NotebookExecutionManager):
         """Write now if the last write is old enough, else once the interval has passed (on nbclient's loop)."""
         if not self.output_path:
             return
+        if self._failed is not None:
+            raise self._failed
         self._dirty = True
         wait = self._interval - (time.monotonic() - self._last_write)
         if force or wait <= 0:
@@ -116,7 +119,14 @@ class RunLogManager(NotebookExecutionManager):
         except RuntimeError:  # between cells: the next message from the kernel (or the run's end) writes it
             return
         self._scheduled = True
-        loop.call_later(wait, self.flush)
+        loop.call_later(wait, self._deferred)
+
+    def _deferred(self) -> None:
+        """The scheduled write, on nbclient's loop: an error is kept for the run's own path, not the loop's log."""
+        try:
+            self.flush()
+        except OSError as exc:
+            self._failed = exc
 
     def flush(self, *, durable: bool = True, final: bool = False) -> None:
         self._scheduled = False
