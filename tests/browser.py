@@ -101,7 +101,6 @@ def lab_log(lab: Lab) -> str:
     return "\n".join(line for line in lines if "without encryption" not in line)
 
 
-@contextmanager
 def ensure_chromium() -> None:
     """Debian's chromium, installed here when missing, so the README's test command needs nothing done first.
 
@@ -124,6 +123,7 @@ def ensure_chromium() -> None:
             raise RuntimeError(f"installing chromium failed:\n{done.stderr[-2000:]}")
 
 
+@contextmanager
 def chromium(home: Path) -> Iterator[Any]:
     """A headless Chromium (the system one) with a fresh profile; yields a Playwright browser context."""
     from playwright.sync_api import sync_playwright

@@ -194,7 +194,8 @@ def test_a_store_that_cannot_be_opened_is_reported_and_the_button_stays_usable(p
     (project / "not-a-folder").write_text("a file")
     button = RunButton(HELLO, store=project / "not-a-folder" / "jetnb.db")
     assert button.start() is None
-    assert "**✗ not started**: FileExistsError" in button.status.markdown
+    assert "**✗ not started**: StoreError: the store" in button.status.markdown
+    assert "cannot be opened" in button.status.markdown
     assert not button.button.disabled
 
 
