@@ -176,4 +176,9 @@ MIGRATIONS: list[str] = [
         rotated_at  REAL
     );
     """,
+    # 7: how a run executes beyond its notebook and parameters (``jetnb run --cwd/-k/--start-timeout/
+    # --execution-timeout``), kept so that resuming or rerunning it executes it the same way
+    """
+    ALTER TABLE runs ADD COLUMN options TEXT;
+    """,
 ]
