@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from . import approving, authoring, history, running, serving, users
+from . import approving, authoring, history, pruning, running, serving, users
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -18,8 +18,8 @@ def main() -> None:
 
 
 for _command in (running.run, running.rerun, running.resume, running.cancel, approving.approvals, approving.approve,
-                 approving.reject, history.runs, history.show, serving.serve, serving.schedules, serving.pause,
-                 serving.unpause, authoring.check, authoring.graph, authoring.new, users.users):
+                 approving.reject, history.runs, history.show, pruning.prune, serving.serve, serving.schedules,
+                 serving.pause, serving.unpause, authoring.check, authoring.graph, authoring.new, users.users):
     main.add_command(_command)
 
 

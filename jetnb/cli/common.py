@@ -30,6 +30,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print JSON i
 runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
                                show_default=True, help="where run logs are written, as <dir>/<workflow>/<run-id>.ipynb")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="no progress lines")
+keep_runs_option = click.option("--keep-runs", type=click.IntRange(0), default=None,
+                                help="for workflows without retention: of their own, keep the newest N ended runs")
+retention_days_option = click.option("--retention-days", type=click.FloatRange(0, 366, min_open=True), default=None,
+                                     help="for workflows without retention: of their own, remove ended runs older "
+                                          "than N days")
 
 
 def check_backend(ctx: click.Context, param: click.Parameter, name: str) -> str:
