@@ -45,6 +45,7 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
     name = r"([^/]+)"
     return tornado.web.Application([
         (r"/api/health", api.Health),
+        (r"/api/openapi\.json", api.OpenApi),
         (r"/api/whoami", api.WhoAmI),
         (r"/api/workflows", api.Workflows),
         (rf"/api/workflows/{name}", api.WorkflowDetail),
