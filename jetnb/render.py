@@ -33,6 +33,13 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     return _columns(rows)
 
 
+def prune_table(runs: list[dict[str, Any]]) -> str:
+    """The runs a prune removes (or would), each with the rule that lets it go."""
+    rows = [("RUN", "WORKFLOW", "STATUS", "ENDED (UTC)", "WHY")]
+    rows += [(r["run_id"], r["workflow"], r["status"], short_time(r["ended_at"]), r["why"]) for r in runs]
+    return _columns(rows)
+
+
 def paused_notes(states: list[dict[str, Any]]) -> str:
     """A line per paused workflow, under the runs table, so nobody wonders why its schedule went quiet."""
     return "\n".join(f"paused: {s['name']} since {short_time(iso(s['paused_at']))}: {s['pause_reason']} "

@@ -30,6 +30,7 @@ from .control.loops import Loops
 from .executor.cancel import DEFAULT_GRACE
 from .control.plane import ControlPlane
 from .clock import clock_from_env
+from .service.retention import default_policy
 from .web import pages
 from .http import api, base, hooks
 
@@ -44,6 +45,7 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
     name = r"([^/]+)"
     return tornado.web.Application([
         (r"/api/health", api.Health),
+        (r"/api/openapi\.json", api.OpenApi),
         (r"/api/whoami", api.WhoAmI),
         (r"/api/workflows", api.Workflows),
         (rf"/api/workflows/{name}", api.WorkflowDetail),
@@ -101,6 +103,8 @@ class ServeOptions:
     grace: float = 30.0
     cancel_grace: float = DEFAULT_GRACE
     backend: str = "forked"
+    keep_runs: int | None = None  # retention for workflows without their own (``--keep-runs``)
+    retention_days: float | None = None  # likewise (``--retention-days``)
 
 
 def serve(options: ServeOptions) -> None:
@@ -112,7 +116,8 @@ def serve(options: ServeOptions) -> None:
         sockets = bind_sockets(options.port, address=options.host)  # a port in use is refused before anything starts
         plane = ControlPlane(options.directory, store_path=options.store_path, runs_dir=options.runs_dir,
                              max_runs=options.max_runs, clock=clock_from_env(), backend=options.backend,
-                             cancel_grace=options.cancel_grace)
+                             cancel_grace=options.cancel_grace,
+                             retention=default_policy(options.keep_runs, options.retention_days))
         plane.service.writable_folder()
         plane.start()
         token = os.environ.get("JETNB_TOKEN") or ""

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..store import StoreError
-from . import approving, authoring, history, running, serving, users
+from . import approving, authoring, history, pruning, running, serving, users
 from .common import EXIT_FAILED, EXIT_USAGE, fail
 
 
@@ -45,8 +45,8 @@ def main() -> None:
 
 
 for _command in (running.run, running.rerun, running.resume, running.cancel, approving.approvals, approving.approve,
-                 approving.reject, history.runs, history.show, serving.serve, serving.schedules, serving.pause,
-                 serving.unpause, authoring.check, authoring.graph, authoring.new, users.users):
+                 approving.reject, history.runs, history.show, pruning.prune, serving.serve, serving.schedules,
+                 serving.pause, serving.unpause, authoring.check, authoring.graph, authoring.new, users.users):
     main.add_command(_command)
 
 

@@ -30,6 +30,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="print JSON i
 runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
                                show_default=True, help="where run logs are written, as <dir>/<workflow>/<run-id>.ipynb")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="no progress lines")
+keep_runs_option = click.option("--keep-runs", type=click.IntRange(0), default=None,
+                                help="for workflows without retention: of their own, keep the newest N ended runs")
+retention_days_option = click.option("--retention-days", type=click.FloatRange(0, 366, min_open=True), default=None,
+                                     help="for workflows without retention: of their own, remove ended runs older "
+                                          "than N days")
 
 
 def check_backend(ctx: click.Context, param: click.Parameter, name: str) -> str:
@@ -68,8 +73,8 @@ def whoami(store: Store, claimed: str | None = None) -> Principal:
     return principal
 
 
-def inline_service(store_path: Path | None, runs_dir: Path, *, backend: str = "local", quiet: bool = False
-                   ) -> RunService:
+def inline_service(store_path: Path | None, runs_dir: Path, *, backend: str = "local", quiet: bool = False,
+                   log_output: bool = False) -> RunService:
     """The run service of one command: runs execute here, now, with step lines on stderr."""
     from ..service.runs import RunService
     from ..service.strategies import Inline
@@ -82,7 +87,7 @@ def inline_service(store_path: Path | None, runs_dir: Path, *, backend: str = "l
                        "waiting (Ctrl-C to give up)", err=True)
 
     return RunService(Database(store_path or default_store_path()), runs_dir=runs_dir, strategy=Inline(waiting),
-                      backend=backend, progress=Progress(quiet))
+                      backend=backend, progress=Progress(quiet), log_output=log_output)
 
 
 class Progress:
@@ -105,8 +110,12 @@ class Progress:
         click.echo(("\r\x1b[2K" if self.tty else "") + line, err=True)
 
 
-def report(store: Store, run_id: str, as_json: bool) -> NoReturn:
-    """Print how a run ended (or where it waits) and exit with the matching code."""
+def report(store: Store, run_id: str, as_json: bool, *, copy_to: str | None = None) -> NoReturn:
+    """Print how a run ended (or where it waits) and exit with the matching code.
+
+    ``copy_to``: a copy of the run log is written there (``jetnb run NB OUTPUT``); a copy that cannot be written
+    makes a run that went well exit 1, since whoever asked for it expects the file.
+    """
     from ..durations import format_duration
     from ..render import failure_report
     from ..store import public_run
@@ -132,7 +141,25 @@ def report(store: Store, run_id: str, as_json: bool) -> NoReturn:
                            f"(their personal token in $JETNB_USER_TOKEN); then: jetnb resume {run['id']}")
         click.echo(f"run log: {relative(run['log_path'])}")
     codes = {"succeeded": 0, "waiting": 0, "interrupted": EXIT_INTERRUPTED}
-    sys.exit(codes.get(run["status"], EXIT_FAILED))
+    code = codes.get(run["status"], EXIT_FAILED)
+    if copy_to and not copy_log(run["log_path"], copy_to) and code == 0:
+        code = EXIT_FAILED
+    sys.exit(code)
+
+
+def copy_log(log_path: str | None, destination: str) -> bool:
+    """Write the run log's current content to ``destination`` (a path or a URL); False, said on stderr, if not."""
+    from ..executor.remote import RemoteIOError, read_text, write_text
+
+    if not log_path or not Path(log_path).is_file():
+        click.echo(f"jetnb: no run log to copy to {destination} (the run never started)", err=True)
+        return False
+    try:
+        write_text(read_text(log_path), destination)
+    except RemoteIOError as exc:
+        click.echo(f"jetnb: {exc}", err=True)
+        return False
+    return True
 
 
 def relative(path: str | None) -> str:

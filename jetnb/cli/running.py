@@ -2,58 +2,151 @@
 
 from __future__ import annotations
 
+import os
+import sys
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from ..service.options import RunOptions
 from .common import (EXIT_INTERRUPTED, backend_option, fail, inline_service, json_option, quiet_option, report,
                      runs_dir_option, store_option, whoami)
+from .run_inputs import gather_params, papermill_notes
+
+if TYPE_CHECKING:
+    from ..model.workflow import Workflow
 
 
-def _load_param_file(path: Path) -> dict[str, Any]:
-    """The ``-f`` file's values, marked typed so that a quoted ``"3"`` stays text (``model.params``)."""
-    from ..model.params import ParameterError, load_params_file, typed
+@dataclass(frozen=True)
+class Launch:
+    """How ``jetnb run`` (or ``rerun``) starts its run and reports it: everything but the notebook and values."""
 
-    try:
-        return typed(load_params_file(path))
-    except ParameterError as exc:
-        fail("\n".join(exc.problems))
+    store_path: Path | None
+    runs_dir: Path
+    backend: str
+    as_json: bool
+    quiet: bool
+    user: str | None = None
+    options: RunOptions = field(default_factory=RunOptions)
+    log_output: bool = False
+    output: str | None = None  # a copy of the run log is written there (a path or a URL) when the run ends
+    prepare_only: bool = False
 
 
-def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, runs_dir: Path, backend: str,
-           as_json: bool, quiet: bool, user: str | None, trigger: str = "manual",
-           rerun_of: str | None = None) -> None:
-    from ..model.params import ParameterError
-    from ..model.workflow import WorkflowError
-    from ..service.request import prepare
+def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str = "manual",
+           rerun_of: str | None = None) -> NoReturn:
+    """Validate (exit 2, nothing recorded), run here and now, report. ``location`` may be a URL."""
+    from ..executor.remote import RemoteIOError, is_remote, local_copy
     from ..service.runs import RunsFolderError
+
     try:
-        workflow, values = prepare(notebook, params)
-    except WorkflowError as exc:
-        fail(f"{notebook} is not a runnable workflow:\n" + "\n".join(f"  {p}" for p in exc.problems))
-    except ParameterError as exc:
-        fail(f"{notebook}: bad parameters:\n" + "\n".join(f"  {p}" for p in exc.problems))
-    service = inline_service(store_path, runs_dir, backend=backend, quiet=quiet)
-    principal = whoami(service.store(), user)
-    if not quiet:
-        click.echo(f"jetnb: running {workflow.name} ({notebook})", err=True)
+        with local_copy(location) as notebook:
+            workflow, values = _validated(location, notebook, params)
+            if how.prepare_only:
+                _prepare_only(location, notebook, values, how)
+    except RemoteIOError as exc:
+        fail(str(exc))
+    remote = is_remote(location)
+    options = replace(how.options, cwd=how.options.cwd or os.getcwd()) if remote else how.options
+    service = inline_service(how.store_path, how.runs_dir, backend=how.backend, quiet=how.quiet,
+                             log_output=how.log_output)
+    principal = whoami(service.store(), how.user)
+    if not how.quiet:
+        click.echo(f"jetnb: running {workflow.name} ({location})", err=True)
     try:
-        run_id = service.submit(workflow, values, trigger=trigger, started_by=principal.name,
-                                rerun_of=rerun_of)
+        run_id = service.submit(workflow, values, trigger=trigger, started_by=principal.name, rerun_of=rerun_of,
+                                options=options, location=location if remote else None)
     except RunsFolderError as exc:
         fail(str(exc))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
-    report(service.store(), run_id, as_json)
+    report(service.store(), run_id, how.as_json, copy_to=how.output)
+
+
+def _validated(location: str, notebook: Path, params: dict[str, Any]) -> tuple[Workflow, dict[str, Any]]:
+    """The workflow and its checked values, or exit 2 naming every problem (a download is named by its URL)."""
+    from ..model.params import ParameterError
+    from ..model.workflow import WorkflowError
+    from ..service.request import prepare
+
+    def named(problem: Any) -> str:
+        return str(problem).replace(str(notebook), location)
+
+    try:
+        return prepare(notebook, params)
+    except WorkflowError as exc:
+        fail(f"{location} is not a runnable workflow:\n" + "\n".join(f"  {named(p)}" for p in exc.problems))
+    except ParameterError as exc:
+        notes = "".join(f"\n  note: {note}" for note in papermill_notes(exc))
+        fail(f"{location}: bad parameters:\n" + "\n".join(f"  {p}" for p in exc.problems) + notes)
+
+
+def _prepare_only(location: str, notebook: Path, values: dict[str, Any], how: Launch) -> NoReturn:
+    """papermill's ``--prepare-only``: the parameterised notebook written to the output; no kernel, no run."""
+    from ..executor.prepare import write_prepared
+    from ..executor.remote import RemoteIOError
+
+    if not how.output:
+        fail("--prepare-only writes the parameterised notebook to OUTPUT: give an output path "
+             "(jetnb run NOTEBOOK OUTPUT --prepare-only)")
+    try:
+        write_prepared(notebook, how.output, values, how.options.kernel)
+    except RemoteIOError as exc:
+        fail(str(exc))
+    if not how.quiet:
+        click.echo(f"jetnb: prepared {location} with its parameters in {how.output} (not executed; nothing "
+                   "recorded)", err=True)
+    sys.exit(0)
+
+
+def _check_kernel(ctx: click.Context, param: click.Parameter, name: str | None) -> str | None:
+    """A kernel that is not installed is bad input (exit 2), not a failed run."""
+    if name is None:
+        return None
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    manager = KernelSpecManager()
+    try:
+        manager.get_kernel_spec(name)
+    except NoSuchKernel:
+        known = ", ".join(sorted(manager.find_kernel_specs())) or "none"
+        raise click.BadParameter(f"no kernel named {name!r} (installed: {known})", ctx, param) from None
+    return name
+
+
+def _absolute(ctx: click.Context, param: click.Parameter, path: Path | None) -> str | None:
+    return str(path.resolve()) if path is not None else None
+
+
+seconds = click.FloatRange(min=0, min_open=True)
 
 
 @click.command()
-@click.argument("notebook", type=click.Path(path_type=Path))
-@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
-              help="a parameter value (repeatable); parsed by the type declared in the parameters cell")
-@click.option("-f", "--parameters-file", "param_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="YAML or JSON file of parameter values (-p wins on conflicts)")
+@click.argument("notebook")
+@click.argument("output", required=False)
+@click.option("-p", "--parameter", "--parameters", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="a parameter value (repeatable); text, parsed by the type declared in the parameters cell")
+@click.option("-r", "--parameters_raw", "raws", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="as -p (papermill's raw string: jetnb parses all text by the declared type, so a str stays text)")
+@click.option("-f", "--parameters-file", "--parameters_file", "param_files", multiple=True,
+              type=click.Path(dir_okay=False, path_type=Path), help="YAML or JSON file of typed parameter values")
+@click.option("-y", "--parameters_yaml", "yamls", multiple=True, metavar="YAML",
+              help="YAML mapping of typed parameter values")
+@click.option("-b", "--parameters_base64", "base64s", multiple=True, metavar="B64",
+              help="base64 of a YAML mapping of typed parameter values")
+@click.option("--cwd", type=click.Path(exists=True, file_okay=False, path_type=Path), callback=_absolute,
+              help="the kernel's working folder [default: the notebook's folder; for a URL, the current folder]")
+@click.option("-k", "--kernel", callback=_check_kernel,
+              help="kernel name; overrides the notebook's kernelspec and %%workflow kernel")
+@click.option("--start-timeout", "--start_timeout", type=seconds, help="seconds to wait for the kernel [default: 60]")
+@click.option("--execution-timeout", type=seconds, help="seconds each cell may run [default: no limit]")
+@click.option("--log-output/--no-log-output", default=False, help="also stream the notebook's outputs to stderr")
+@click.option("--prepare-only/--prepare-execute", default=False,
+              help="write the parameterised notebook to OUTPUT without executing it; nothing is recorded")
+@click.option("--progress-bar/--no-progress-bar", default=None,
+              help="accepted for papermill's sake: jetnb prints step lines instead (-q hides them)")
 @runs_dir_option
 @store_option
 @json_option
@@ -61,13 +154,43 @@ def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, r
 @backend_option("local")
 @click.option("--as", "user", help="states who starts the run: the user of $JETNB_USER_TOKEN, else your login name "
                                    "(another name is refused)")
-def run(notebook: Path, parameters: tuple[tuple[str, str], ...], param_file: Path | None, runs_dir: Path,
-        store_path: Path | None, as_json: bool, quiet: bool, backend: str, user: str | None) -> None:
-    """Run a workflow notebook now and keep the executed notebook as its run log."""
-    params = _load_param_file(param_file) if param_file else {}
-    params.update(dict(parameters))
-    _start(notebook, params, store_path=store_path, runs_dir=runs_dir, backend=backend, as_json=as_json,
-           quiet=quiet, user=user)
+def run(notebook: str, output: str | None, parameters: tuple[tuple[str, str], ...],
+        raws: tuple[tuple[str, str], ...], param_files: tuple[Path, ...], yamls: tuple[str, ...],
+        base64s: tuple[str, ...], cwd: str | None, kernel: str | None, start_timeout: float | None,
+        execution_timeout: float | None, log_output: bool, prepare_only: bool, progress_bar: bool | None,
+        runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool, backend: str, user: str | None) -> None:
+    """Run a workflow notebook now and keep the executed notebook as its run log.
+
+    NOTEBOOK and OUTPUT may be paths or URLs papermill can read and write
+    (s3://, gs://, abs://, http(s)://). With OUTPUT, a copy of the run log
+    is written there when the run ends, whatever its status.
+    """
+    from ..model.params import ParameterError
+
+    try:
+        params = gather_params(base64s, param_files, yamls, parameters, raws)
+    except ParameterError as exc:
+        fail("\n".join(exc.problems))
+    if log_output:
+        _stream_outputs()
+    options = RunOptions(cwd=cwd, kernel=kernel, start_timeout=start_timeout, execution_timeout=execution_timeout)
+    _start(notebook, params, Launch(store_path, runs_dir, backend, as_json, quiet, user, options, log_output, output,
+                                    prepare_only))
+
+
+def _stream_outputs() -> None:
+    """papermill's ``--log-output``: the outputs it logs (at INFO, under ``papermill``) go to stderr as they come."""
+    import logging
+
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    # papermill names its input and output here, but jetnb hands it a notebook object and writes the run log
+    # itself, so those two lines would say "NotebookNode object" and "Notebook will not be saved"
+    handler.addFilter(lambda record: not record.getMessage().startswith(("Input Notebook:", "Output Notebook:")))
+    logger = logging.getLogger("papermill")
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
 
 
 @click.command()
@@ -87,8 +210,8 @@ def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, q
         old = open_store(store_path).get_run(run_id, with_steps=False)
     except RunNotFound as exc:
         fail(str(exc))
-    _start(Path(old["notebook"]), typed(old["params"]), store_path=store_path, runs_dir=runs_dir, backend=backend,
-           as_json=as_json, quiet=quiet, user=None, trigger="rerun", rerun_of=old["id"])
+    how = Launch(store_path, runs_dir, backend, as_json, quiet, options=RunOptions.from_dict(old["options"]))
+    _start(old["notebook"], typed(old["params"]), how, trigger="rerun", rerun_of=old["id"])
 
 
 @click.command()

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from ..executor.cancel import DEFAULT_GRACE
-from .common import backend_option, fail, json_option, open_store, runs_dir_option, store_option
+from .common import (backend_option, fail, json_option, keep_runs_option, open_store, retention_days_option,
+                     runs_dir_option, store_option)
 
 
 @click.command()
@@ -24,9 +25,15 @@ from .common import backend_option, fail, json_option, open_store, runs_dir_opti
 @click.option("--cancel-grace", default=DEFAULT_GRACE, show_default=True, type=click.FloatRange(0),
               help="seconds a cancelled run's kernel gets after its interrupt before it is shut down")
 @backend_option("forked")
+@keep_runs_option
+@retention_days_option
 def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
-          grace: float, cancel_grace: float, backend: str) -> None:
-    """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API."""
+          grace: float, cancel_grace: float, backend: str, keep_runs: int | None, retention_days: float | None) -> None:
+    """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API.
+
+    Ended runs are pruned at start and every hour as each workflow's
+    retention: says (--keep-runs / --retention-days for those without one).
+    """
     from ..server import ServeOptions, StoreInUse, serve as run_server
     from ..service.runs import RunsFolderError
     from ..store import default_store_path
@@ -35,7 +42,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
         fail(f"no folder {directory} (give the folder that holds your workflow notebooks)")
     options = ServeOptions(directory=directory, host=host, port=port, store_path=store_path or default_store_path(),
                            runs_dir=runs_dir, max_runs=max_runs, grace=grace, cancel_grace=cancel_grace,
-                           backend=backend)
+                           backend=backend, keep_runs=keep_runs, retention_days=retention_days)
     try:
         run_server(options)
     except (StoreInUse, RunsFolderError, OSError) as exc:

@@ -1,7 +1,7 @@
-"""The server's background threads: the scheduler (folder rescans, time triggers, resuming decided approvals) and
-the data-change poller.
+"""The server's background threads: the scheduler (folder rescans, time triggers, resuming decided approvals), the
+data-change poller and retention.
 
-Both look at the clock every ``clock.tick`` real seconds (1 s, or 0.05 s with
+Each looks at the clock every ``clock.tick`` real seconds (1 s, or 0.05 s with
 a fake clock); the poller has its own thread because a slow source (an HTTP
 endpoint timing out) must not delay a schedule.
 """
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("jetnb.serve")
 RESCAN_EVERY = 1.0  # real seconds between looks at the folder for added, changed and removed notebooks
+PRUNE_EVERY = 3600.0  # seconds of the server's clock between two applications of retention
 
 
 class Loops:
@@ -29,7 +30,8 @@ class Loops:
         self._stop = threading.Event()
         self._failing: dict[str, str] = {}  # what failed -> how, so a lasting fault is logged once
         self._threads = [threading.Thread(target=self._schedule, name="jetnb-scheduler", daemon=True),
-                         threading.Thread(target=self._poll, name="jetnb-poller", daemon=True)]
+                         threading.Thread(target=self._poll, name="jetnb-poller", daemon=True),
+                         threading.Thread(target=self._prune, name="jetnb-retention", daemon=True)]
 
     def start(self) -> None:
         for thread in self._threads:
@@ -73,3 +75,14 @@ class Loops:
         if self._failing.pop(what, None):
             log.info("%s works again", what)
         return True
+
+    def _prune(self) -> None:
+        """Retention at start, then every ``PRUNE_EVERY`` of the clock; a thread of its own, since removing many
+        run logs may take a while and must not delay a schedule."""
+        clock, last = self.plane.clock, None
+        while not self._stop.is_set():
+            now = clock.now()
+            if last is None or now - last >= PRUNE_EVERY:
+                last = now
+                self._guarded("retention", self.plane.prune)
+            self._stop.wait(clock.tick)

@@ -15,8 +15,10 @@ from typing import Any, Callable
 
 from ..clock import Clock
 from ..executor import close_backends, get_backend
+from ..model.retention import RetentionPolicy
 from ..model.workflow import Workflow
 from ..service.dispatcher import Dispatcher
+from ..service.retention import prune
 from ..service.runs import RunService
 from ..store import Database, Store
 from .catalog import Catalog
@@ -28,8 +30,9 @@ ACTOR = "jetnb serve"
 
 class ControlPlane:
     def __init__(self, directory: Path, *, store_path: Path, runs_dir: Path, max_runs: int, clock: Clock,
-                 backend: str = "local", cancel_grace: float | None = None):
+                 backend: str = "local", cancel_grace: float | None = None, retention: RetentionPolicy | None = None):
         self.directory = Path(directory)
+        self.retention = retention  # for workflows without ``retention:`` of their own
         self.db = Database(store_path)
         self.clock = clock
         self.dispatcher = Dispatcher(max_runs)
@@ -107,6 +110,15 @@ class ControlPlane:
         """
         return self.service.submit(workflow, params, trigger=trigger, started_by=started_by or f"trigger:{trigger}",
                                    detail=detail, rerun_of=rerun_of, exclusive=exclusive, also=also)
+
+    def prune(self) -> None:
+        """Apply retention now (the retention loop calls this at start and every hour of the clock)."""
+        report = prune(self.store(), now=self.clock.now(), by=ACTOR, default=self.retention)
+        if report.removed:
+            log.info("prune: %d ended run(s) removed as retention says (%d file(s) and folder(s))",
+                     len(report.removed), report.files)
+        for problem in report.problems:
+            log.warning("prune: %s", problem)
 
     def is_paused(self, name: str) -> bool:
         return self.store().workflow_state(name)["paused"]

@@ -32,7 +32,9 @@ class RunRequest:
     kernel_name: str
     cwd: str
     context: RunContext
-    timeout: float | None = None
+    timeout: float | None = None  # seconds each cell may run (papermill's --execution-timeout)
+    start_timeout: float | None = None  # seconds the kernel may take to start; None: papermill's 60
+    log_output: bool = False  # the notebook's outputs also go to papermill's logger, as it is set up by the caller
     env: dict[str, str] | None = field(default=None, repr=False)  # the kernel's environment; None: inherit
 
 

@@ -42,6 +42,8 @@ class LocalBackend:
                 # the kernel's folder, not the process's: papermill's cwd= would chdir the whole process
                 resources={"metadata": {"path": request.cwd}},
                 progress_bar=False,
+                log_output=request.log_output,
+                start_timeout=request.start_timeout or 60,
                 execution_timeout=request.timeout,
                 builder=builder,
                 context=request.context,

@@ -2,7 +2,7 @@
 logs, approvals, pause and unpause.
 
 Handlers do HTTP only: parse, call the run service or the store, answer.
-Every endpoint but ``/api/health`` needs a personal token (``jetnb users
+Every endpoint but ``/api/health`` and ``/api/openapi.json`` (described in ``openapi.py``) needs a personal token (``jetnb users
 add``) or the server's token, as ``Authorization: Bearer <token>`` or
 ``?token=<token>``; the caller acts as that token's user.
 """
@@ -21,6 +21,7 @@ from ..service.runs import ResumeError, RunsFolderError
 from ..store import ApprovalError, RunNotFound, RunStateError, public_approval, public_run
 from ..control.catalog import ServedWorkflow
 from .auth import bearer, principal_for
+from . import openapi
 from .base import BadBody, JsonHandler, json_object
 from .views import workflow_view
 
@@ -64,6 +65,13 @@ class WhoAmI(ApiHandler):
     def get(self) -> None:
         self.answer(200, {"user": self.principal.name, "groups": list(self.principal.groups),
                           "admin": self.principal.admin})
+
+
+class OpenApi(JsonHandler):
+    """``GET /api/openapi.json``: this API described (``openapi.py``); no token, like ``/api/health``."""
+
+    def get(self) -> None:
+        self.answer(200, openapi.document())
 
 
 class Health(JsonHandler):
@@ -138,7 +146,9 @@ class Runs(ApiHandler):
                           "next": runs[-1]["id"] if len(runs) == limit else None})
 
 
-class RunDetail(ApiHandler):
+class RunHandler(ApiHandler):
+    """What the endpoints of one run share: finding it (or answering 404)."""
+
     def run(self, ref: str) -> dict[str, Any] | None:
         try:
             return self.plane.store().get_run(ref)
@@ -146,12 +156,14 @@ class RunDetail(ApiHandler):
             self.refuse(404, str(exc))
             return None
 
+
+class RunDetail(RunHandler):
     def get(self, ref: str) -> None:
         if run := self.run(ref):
             self.answer(200, public_run(run))
 
 
-class RunLog(RunDetail):
+class RunLog(RunHandler):
     def get(self, ref: str) -> None:
         run = self.run(ref)
         if run is None:
@@ -164,7 +176,7 @@ class RunLog(RunDetail):
         self.finish(path.read_bytes())
 
 
-class RunCancel(RunDetail):
+class RunCancel(RunHandler):
     def post(self, ref: str) -> None:
         run = self.run(ref)
         body = self.body() if run else None
@@ -178,7 +190,7 @@ class RunCancel(RunDetail):
         self.answer(200, public_run(cancelled))
 
 
-class RunRerun(RunDetail):
+class RunRerun(RunHandler):
     def post(self, ref: str) -> None:
         """The same notebook and parameters, validated against the notebook as it is now."""
         old = self.run(ref)
@@ -196,7 +208,7 @@ class RunRerun(RunDetail):
         self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
 
 
-class RunResume(RunDetail):
+class RunResume(RunHandler):
     def post(self, ref: str) -> None:
         run = self.run(ref)
         if run is None:

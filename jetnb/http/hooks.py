@@ -23,6 +23,8 @@ import tornado.web
 from ..model.params import ParameterError, typed
 from ..service.runs import RunsFolderError
 from ..protocol import FINAL_STATUSES
+from ..store import Store
+from ..store.deliveries import PRUNED
 from .auth import HookRefused, verify_hook
 from .base import BadBody, JsonHandler, json_object
 
@@ -68,10 +70,7 @@ class Hook(JsonHandler):
         delivery = verified.delivery_id or self._delivery_id(hook)
         store = self.plane.store()
         if delivery and (first := store.delivery_run(hook["name"], delivery)):
-            run = store.get_run(first, with_steps=False)
-            self.plane.note("duplicate", f"webhook {hook['name']}: delivery {delivery} was accepted before as run "
-                            f"{first}; nothing started", workflow=served.name, run_id=first)
-            return self.answer(200, {"run_id": first, "status": run["status"], "duplicate": True})
+            return self._duplicate(store, served.name, hook["name"], delivery, first)
         if verified.replay_key and (first := store.delivery_run(hook["name"], verified.replay_key)):
             self.plane.note("replay", f"webhook {hook['name']}: a signed body accepted before (run {first}) came "
                             "again under another delivery id; refused", workflow=served.name, level=logging.WARNING)
@@ -94,6 +93,15 @@ class Hook(JsonHandler):
         if hook["response"] == "sync":
             return await self._answer_when_done(run_id, float(hook["timeout"]))
         self.answer(202, {"run_id": run_id, "status": "queued"})
+
+    def _duplicate(self, store: Store, workflow: str, hook: str, delivery: str, first: str) -> None:
+        """A delivery id seen before starts nothing; its run may have been pruned since (status ``pruned``)."""
+        pruned = first == PRUNED
+        status = PRUNED if pruned else store.get_run(first, with_steps=False)["status"]
+        self.plane.note("duplicate", f"webhook {hook}: delivery {delivery} was accepted before as "
+                        f"{'a run since pruned' if pruned else f'run {first}'}; nothing started", workflow=workflow,
+                        run_id=None if pruned else first)
+        self.answer(200, {"run_id": None if pruned else first, "status": status, "duplicate": True})
 
     def _delivery_id(self, hook: dict[str, Any]) -> str | None:
         for header in ([hook["delivery_header"]] if hook.get("delivery_header") else DELIVERY_HEADERS):

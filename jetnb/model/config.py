@@ -16,6 +16,7 @@ from ..quoting import shown
 from ..triggers.registry import UnknownTrigger, kind, kinds
 from .datatext import TextError, load_yaml
 from .headers import step_name
+from .retention import retention
 
 
 def users_list(value: Any) -> list[str]:
@@ -52,6 +53,7 @@ WORKFLOW: Schema = {
     "allow_self_approval": Field(boolean, default=True),
     "kernel": Field(text, help="kernel name; defaults to the notebook's"),
     "tags": Field(names, default=[], help="free labels"),
+    "retention": Field(retention, help="ended runs to keep: keep_last, max_age, per-status rules (model/retention.py)"),
 }
 
 

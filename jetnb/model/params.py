@@ -45,9 +45,10 @@ MAX_FILE_BYTES = 4 * 1024 * 1024  # a -f parameters file
 class ParameterError(ValueError):
     """Values that do not fit the parameters cell; ``problems`` lists each one by name."""
 
-    def __init__(self, problems: list[str]):
+    def __init__(self, problems: list[str], unknown: tuple[str, ...] = ()):
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.unknown = unknown  # names given that the notebook does not declare (papermill only warns of them)
 
     @property
     def fields(self) -> dict[str, str]:
@@ -248,18 +249,20 @@ def coerce_params(declared: list[Parameter], given: Mapping[Any, Any]) -> dict[s
     """
     by_name = {p.name: p for p in declared}
     problems: list[str] = []
+    unknown: list[str] = []
     result: dict[str, Any] = {}
     for name, value in given.items():
         param = by_name.get(name) if isinstance(name, str) else None
         if param is None:
             problems.append(_unknown(name, by_name))
+            unknown.append(str(name))
             continue
         try:
             result[name] = _decode(param.type, value)
         except ValueError as exc:
             problems.append(f"parameter {name!r}: {exc}")
     if problems:
-        raise ParameterError(problems)
+        raise ParameterError(problems, tuple(unknown))
     return result
 
 
@@ -359,20 +362,27 @@ def load_params_file(path: str | Path) -> dict[str, Any]:
     ``MAX_FILE_BYTES``. The values are checked later, by ``coerce_params``.
     """
     path = Path(path)
-    text = _file_text(path)
-    reader, language = (load_json, "JSON") if path.suffix.lower() == ".json" else (load_yaml, "YAML")
+    return params_from_text(_file_text(path), str(path), json_only=path.suffix.lower() == ".json")
+
+
+def params_from_text(text: str, where: str, *, json_only: bool = False) -> dict[str, Any]:
+    """A YAML (or, with ``json_only``, strict JSON) mapping of parameter names to typed values, from ``where``
+    (a ``-f`` file, a ``-y`` text, a ``-b`` text once decoded); ParameterError names ``where``."""
+    if len(text) > MAX_FILE_BYTES:
+        raise ParameterError([f"{where}: larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"])
+    reader, language = (load_json, "JSON") if json_only else (load_yaml, "YAML")
     try:
         values = reader(text) if text.strip() else None
     except TextError as exc:
-        raise ParameterError([f"{path}: invalid {language}: {exc}"]) from None
+        raise ParameterError([f"{where}: invalid {language}: {exc}"]) from None
     if values is None:
         return {}
     if not isinstance(values, dict):
-        raise ParameterError([f"{path}: expected a mapping of parameter names to values, got "
+        raise ParameterError([f"{where}: expected a mapping of parameter names to values, got "
                               f"{type(values).__name__}"])
     odd = [key for key in values if not isinstance(key, str)]
     if odd:
-        raise ParameterError([f"{path}: parameter names must be text, got {shown(odd[0])}"])
+        raise ParameterError([f"{where}: parameter names must be text, got {shown(odd[0])}"])
     return values
 
 

@@ -12,6 +12,7 @@ from ..model.params import coerce_params
 from ..model.workflow import Workflow
 from ..protocol import RunContext, StepStatus
 from ..runfiles import journal_dir
+from .options import RunOptions
 
 
 def prepare(notebook: str | Path, params: dict[str, Any] | None = None) -> tuple[Workflow, dict[str, Any]]:
@@ -50,12 +51,16 @@ def notebook_content(workflow: Workflow, log_path: str, completed: dict[str, dic
 
 def build_request(run: dict[str, Any], workflow: Workflow, params: dict[str, Any], *,
                   completed: dict[str, dict[str, Any]], decisions: dict[str, Any],
-                  env: dict[str, str] | None = None) -> RunRequest:
-    cwd = str(workflow.path.resolve().parent)
+                  env: dict[str, str] | None = None, log_output: bool = False) -> RunRequest:
+    """``run["options"]`` (``RunOptions``) may move the kernel's folder and choose its kernel and time limits;
+    ``log_output`` streams the notebook's outputs to this process's log (``jetnb run --log-output``)."""
+    options = RunOptions.from_dict(run.get("options"))
+    cwd = options.cwd or str(workflow.path.resolve().parent)
     context = RunContext(run_id=run["id"], workflow=workflow.name, headless=True, trigger=run["trigger"],
                          params=params, started_by=run.get("started_by"), decisions=decisions,
                          journal_dir=journal_dir(run["log_path"]), cwd=cwd)
     return RunRequest(run_id=run["id"], notebook=notebook_content(workflow, run["log_path"], completed),
                       notebook_path=str(workflow.path.resolve()), log_path=run["log_path"], params=params,
-                      kernel_name=workflow.kernel_name or "python3", cwd=cwd, context=context,
-                      timeout=None, env=env)
+                      kernel_name=options.kernel or workflow.kernel_name or "python3", cwd=cwd, context=context,
+                      timeout=options.execution_timeout, start_timeout=options.start_timeout, log_output=log_output,
+                      env=env)

@@ -27,11 +27,13 @@ from typing import Any, Callable, Protocol
 
 from ..executor import get_backend
 from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
+from ..executor.remote import RemoteIOError, local_copy
 from ..model.params import ParameterError, coerce_params, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from ..store import Database, RunStateError, Store, new_run_id
 from .admission import Admission
+from .options import RunOptions
 from .recorder import Progress, RunRecorder
 from ..runfiles import journal_dir
 from .request import build_request, completed_steps, prepare
@@ -64,7 +66,7 @@ class RunHook(Protocol):
 class RunService:
     def __init__(self, db: Database, *, runs_dir: str | Path, strategy: Strategy, backend: str = "local",
                  hooks: list[RunHook] | None = None, progress: Progress | None = None,
-                 cancel_grace: float = DEFAULT_GRACE):
+                 cancel_grace: float = DEFAULT_GRACE, log_output: bool = False):
         self.db = db
         self.runs_dir = Path(runs_dir).resolve()
         self.strategy = strategy
@@ -72,6 +74,7 @@ class RunService:
         self.hooks = list(hooks or [])
         self.progress = progress
         self.cancel_grace = cancel_grace
+        self.log_output = log_output  # the notebooks' outputs to papermill's logger too (``jetnb run --log-output``)
         self.stopping = threading.Event()
         self._executing: dict[str, CancelSignal] = {}
         self._lock = threading.Lock()
@@ -89,32 +92,37 @@ class RunService:
 
     def submit(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
                detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
-               also: Callable[[Store, str], None] | None = None) -> str:
+               also: Callable[[Store, str], None] | None = None, options: RunOptions | None = None,
+               location: str | None = None) -> str:
         """Record the run (with ``also``'s rows, in one transaction), then hand it to the strategy; returns its id."""
         store = self.store()
         with store.transaction():
             run_id = self.record(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
-                                 rerun_of=rerun_of, exclusive=exclusive)
+                                 rerun_of=rerun_of, exclusive=exclusive, options=options, location=location)
             if also is not None:
                 also(store, run_id)
         self.start(run_id)
         return run_id
 
     def record(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
-               detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False) -> str:
+               detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
+               options: RunOptions | None = None, location: str | None = None) -> str:
         """Validate and record the run ``queued``, joining the caller's transaction; ``start`` it after the commit.
 
         Raises ParameterError before anything is recorded. ``exclusive``
         (``overlap: queue``) admits the run only when no other run of its
-        workflow is running.
+        workflow is running. ``location`` is the notebook's URL when
+        ``workflow`` was read from a download of it: the record names the
+        URL, and each execution downloads it again.
         """
         values = coerce_params(workflow.parameters, params)
         self.writable_folder(workflow.name)
         run_id = new_run_id()
         self.store().create_run(
-            run_id=run_id, workflow=workflow.name, notebook=str(workflow.path.resolve()), params=values,
+            run_id=run_id, workflow=workflow.name, notebook=location or str(workflow.path.resolve()), params=values,
             trigger=trigger, trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
-            durable=self.strategy.durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"))
+            durable=self.strategy.durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"),
+            options=options.to_dict() if options else None)
         return run_id
 
     def writable_folder(self, workflow: str = "") -> None:
@@ -169,10 +177,18 @@ class RunService:
 
     def execute(self, run_id: str) -> RunStatus:
         """Execute an admitted (running) run to its end or its next gate, and record the outcome."""
-        store = self.store()
-        run = store.get_run(run_id)
+        run = self.store().get_run(run_id)
         try:
-            workflow, params = prepare(run["notebook"], typed(run["params"]))
+            with local_copy(run["notebook"]) as path:
+                return self._execute(run, path)
+        except RemoteIOError as exc:
+            return self.fail(run_id, exc, why="the notebook cannot be read any more")
+
+    def _execute(self, run: dict[str, Any], notebook: Path) -> RunStatus:
+        """Execute ``run`` from ``notebook``, a local file (the notebook itself, or a download of its URL)."""
+        store, run_id = self.store(), run["id"]
+        try:
+            workflow, params = prepare(notebook, typed(run["params"]))
         except (WorkflowError, ParameterError) as exc:
             return self.fail(run_id, exc, why="the notebook is not runnable any more")
         resuming = bool(run["resuming"])
@@ -186,7 +202,7 @@ class RunService:
         self._watch_cancels()
         try:
             recorder = RunRecorder(store, run, workflow, self.progress, completed)
-            request = build_request(run, workflow, params, completed=completed,
+            request = build_request(run, workflow, params, completed=completed, log_output=self.log_output,
                                     decisions=store.run_decisions(run_id) if resuming else {})
             outcome = get_backend(self.backend).execute(request, recorder, cancel)
         except BaseException as exc:  # a recorded run always ends with a final status, or its watchers wait forever
@@ -246,7 +262,7 @@ class RunService:
         else:
             message = str(exc) if why is None else f"{why}: {exc}"
             error = {"type": type(exc).__name__, "message": message}
-            if not isinstance(exc, (WorkflowError, ParameterError)):
+            if not isinstance(exc, (WorkflowError, ParameterError, RemoteIOError)):
                 error["traceback"] = "".join(traceback.format_exception(exc))
             status = RunStatus.FAILED
         self.store().finish_run(run_id, status, error=error)
@@ -276,7 +292,11 @@ class RunService:
         if pending:
             raise ResumeError(f"run {run_id} is still waiting for approval request {pending[0]['id']} "
                               f"({pending[0]['step']}, approvers: {', '.join(pending[0]['approvers'])})")
-        prepare(run["notebook"], typed(run["params"]))  # a notebook that no longer runs is refused before anything changes
+        try:
+            with local_copy(run["notebook"]) as notebook:
+                prepare(notebook, typed(run["params"]))  # a notebook that no longer runs is refused before any change
+        except RemoteIOError as exc:
+            raise ResumeError(str(exc)) from None
         if not store.requeue_for_resume(run_id, RESUMABLE, durable=self.strategy.durable):
             raise ResumeError(f"run {run_id} was resumed by someone else meanwhile")
         store.audit(by, "run.resume", f"run:{run_id}", {"was": run["status"]})

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import time
 
+PRUNED = "pruned"  # what delivery_run answers for a delivery whose run retention removed (never a run id's shape)
+
 
 class DeliveriesTable:
     """Mixin for ``Store``: the ``deliveries`` table."""
 
     def delivery_run(self, hook: str, delivery_id: str) -> str | None:
+        """The run a delivery id started; ``PRUNED`` if that run was removed since; None for a new delivery."""
         row = self.conn.execute("SELECT run_id FROM deliveries WHERE hook = ? AND delivery_id = ?",
                                 (hook, delivery_id)).fetchone()
-        return row[0] if row else None
+        if row is None:
+            return None
+        return row[0] or PRUNED
 
     def record_delivery(self, hook: str, delivery_id: str, run_id: str) -> None:
         with self.transaction() as conn:

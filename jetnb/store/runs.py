@@ -20,7 +20,7 @@ from typing import Any, Callable
 from ..protocol import RunStatus
 from .rows import decode, encode, iso
 
-_JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error")
+_JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error", "options")
 
 
 class RunNotFound(LookupError):
@@ -63,8 +63,12 @@ class RunsTable:
     def create_run(self, *, workflow: str, notebook: str, params: dict[str, Any], trigger: str = "manual",
                    trigger_detail: dict[str, Any] | None = None, log_path: str | None = None,
                    rerun_of: str | None = None, status: str = RunStatus.QUEUED, run_id: str | None = None,
-                   started_by: str | None = None, exclusive: bool = False, durable: bool = False) -> str:
-        """``durable``: accepted work a server will run even if this process exits; else owned by this process."""
+                   started_by: str | None = None, exclusive: bool = False, durable: bool = False,
+                   options: dict[str, Any] | None = None) -> str:
+        """``durable``: accepted work a server will run even if this process exits; else owned by this process.
+
+        ``options``: how it executes beyond notebook and parameters (``service.options.RunOptions``), or None.
+        """
         now = time.time()
         run_id = run_id or new_run_id(now)
         host, pid = this_process()
@@ -72,7 +76,7 @@ class RunsTable:
             "id": run_id, "workflow": workflow, "notebook": notebook, "status": str(status), "trigger": trigger,
             "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
             "created_at": now, "host": host, "pid": pid, "started_by": started_by, "exclusive": int(exclusive),
-            "durable": int(durable),
+            "durable": int(durable), "options": options,
         }, _JSON_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",

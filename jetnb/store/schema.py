@@ -176,4 +176,24 @@ MIGRATIONS: list[str] = [
         rotated_at  REAL
     );
     """,
+    # 7: how a run executes beyond its notebook and parameters (``jetnb run --cwd/-k/--start-timeout/
+    # --execution-timeout``), kept so that resuming or rerunning it executes it the same way
+    """
+    ALTER TABLE runs ADD COLUMN options TEXT;
+    """,
+    # 8: retention (``jetnb prune``) removes ended runs; a webhook delivery id outlives its run, so that a retry of
+    # a delivery whose run was pruned still starts nothing: its run_id becomes NULL instead of pointing nowhere
+    """
+    CREATE TABLE deliveries_kept (
+        hook        TEXT NOT NULL,
+        delivery_id TEXT NOT NULL,
+        run_id      TEXT REFERENCES runs(id) ON DELETE SET NULL,
+        received_at REAL NOT NULL,
+        PRIMARY KEY (hook, delivery_id)
+    );
+    INSERT INTO deliveries_kept (hook, delivery_id, run_id, received_at)
+        SELECT hook, delivery_id, run_id, received_at FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_kept RENAME TO deliveries;
+    """,
 ]

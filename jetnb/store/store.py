@@ -1,5 +1,5 @@
 """``Store``: one SQLite connection and the tables behind it (runs, steps, actions, approvals, served workflows,
-trigger state, users, audit), each table a mixin in its own module."""
+trigger state, users, audit, pruning), each table a mixin in its own module."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from .audit import AuditLog
 from .db import connect, default_store_path
 from .deliveries import DeliveriesTable
 from .fires import FiresTable
+from .pruning import PruningTable
 from .runs import RunsTable
 from .snapshots import SnapshotsTable
 from .steps import StepsTable
@@ -22,7 +23,7 @@ from .workflows import WorkflowsTable
 
 
 class Store(RunsTable, StepsTable, ActionsTable, ApprovalsTable, WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable,
-            UsersTable, AuditLog):
+            UsersTable, AuditLog, PruningTable):
     """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout).
 
     One ``Store`` per thread: a transaction belongs to its connection.
