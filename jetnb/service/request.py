@@ -1,5 +1,6 @@
 """What an execution needs, assembled from the store and the notebook: the validated workflow and parameters,
-the notebook content (a resumed run's with its completed steps' outputs), the run context for the kernel."""
+the notebook content (a resumed run's with its completed steps' outputs), the run context for the kernel, its
+secret values and its environment."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from ..model.params import coerce_params
 from ..model.workflow import Workflow
 from ..protocol import RunContext, StepStatus
 from ..runfiles import journal_dir
+from ..secrets.environment import kernel_environment
+from .run_secrets import Collected, secret_parameters
 
 
 def prepare(notebook: str | Path, params: dict[str, Any] | None = None) -> tuple[Workflow, dict[str, Any]]:
@@ -49,13 +52,17 @@ def notebook_content(workflow: Workflow, log_path: str, completed: dict[str, dic
 
 
 def build_request(run: dict[str, Any], workflow: Workflow, params: dict[str, Any], *,
-                  completed: dict[str, dict[str, Any]], decisions: dict[str, Any],
-                  env: dict[str, str] | None = None) -> RunRequest:
+                  completed: dict[str, dict[str, Any]], decisions: dict[str, Any], collected: Collected
+                  ) -> RunRequest:
+    """``params`` as stored (``***`` for Secret parameters): the kernel's context shows them so; papermill gets
+    every other one, and the Secret values travel in ``collected.secrets``."""
     cwd = str(workflow.path.resolve().parent)
     context = RunContext(run_id=run["id"], workflow=workflow.name, headless=True, trigger=run["trigger"],
                          params=params, started_by=run.get("started_by"), decisions=decisions,
-                         journal_dir=journal_dir(run["log_path"]), cwd=cwd)
+                         journal_dir=journal_dir(run["log_path"]), cwd=cwd, withheld_env=collected.withheld)
+    secret = set(secret_parameters(workflow))
     return RunRequest(run_id=run["id"], notebook=notebook_content(workflow, run["log_path"], completed),
-                      notebook_path=str(workflow.path.resolve()), log_path=run["log_path"], params=params,
+                      notebook_path=str(workflow.path.resolve()), log_path=run["log_path"],
+                      params={k: v for k, v in params.items() if k not in secret},
                       kernel_name=workflow.kernel_name or "python3", cwd=cwd, context=context,
-                      timeout=None, env=env)
+                      timeout=None, env=kernel_environment(collected.withheld), secrets=collected.secrets)
