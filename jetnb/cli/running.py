@@ -43,15 +43,21 @@ def _start(notebook: Path, params: dict[str, Any], *, store_path: Path | None, r
                                 rerun_of=rerun_of)
     except RunsFolderError as exc:
         fail(str(exc))
+    except ParameterError as exc:  # a Secret parameter given *** (a rerun) or a value too short to mask
+        fail(f"{notebook}: bad parameters:\n" + "\n".join(f"  {p}" for p in exc.problems))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
     report(service.store(), run_id, as_json)
 
 
+parameter_option = click.option(
+    "-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+    help="a parameter value (repeatable); parsed by the type declared in the parameters cell")
+
+
 @click.command()
 @click.argument("notebook", type=click.Path(path_type=Path))
-@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
-              help="a parameter value (repeatable); parsed by the type declared in the parameters cell")
+@parameter_option
 @click.option("-f", "--parameters-file", "param_file", type=click.Path(dir_okay=False, path_type=Path),
               help="YAML or JSON file of parameter values (-p wins on conflicts)")
 @runs_dir_option
@@ -72,13 +78,18 @@ def run(notebook: Path, parameters: tuple[tuple[str, str], ...], param_file: Pat
 
 @click.command()
 @click.argument("run_id")
+@parameter_option
 @runs_dir_option
 @store_option
 @json_option
 @quiet_option
 @backend_option("local")
-def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool, backend: str) -> None:
-    """Run the same notebook again with the same parameters; the new run links to the old one."""
+def rerun(run_id: str, parameters: tuple[tuple[str, str], ...], runs_dir: Path, store_path: Path | None,
+          as_json: bool, quiet: bool, backend: str) -> None:
+    """Run the same notebook again with the same parameters (-p changes some); the new run links to the old one.
+
+    Secret parameters are never stored: give them again with -p.
+    """
     from ..model.params import typed
     from ..store import RunNotFound
     from .common import open_store
@@ -87,18 +98,23 @@ def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, q
         old = open_store(store_path).get_run(run_id, with_steps=False)
     except RunNotFound as exc:
         fail(str(exc))
-    _start(Path(old["notebook"]), typed(old["params"]), store_path=store_path, runs_dir=runs_dir, backend=backend,
-           as_json=as_json, quiet=quiet, user=None, trigger="rerun", rerun_of=old["id"])
+    _start(Path(old["notebook"]), {**typed(old["params"]), **dict(parameters)}, store_path=store_path,
+           runs_dir=runs_dir, backend=backend, as_json=as_json, quiet=quiet, user=None, trigger="rerun",
+           rerun_of=old["id"])
 
 
 @click.command()
 @click.argument("run_id")
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="the value of a Secret parameter (repeatable): jetnb never stores them, so a run resumed by "
+                   "another process needs them again")
 @runs_dir_option
 @store_option
 @json_option
 @quiet_option
 @backend_option("local")
-def resume(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool, backend: str) -> None:
+def resume(run_id: str, parameters: tuple[tuple[str, str], ...], runs_dir: Path, store_path: Path | None,
+           as_json: bool, quiet: bool, backend: str) -> None:
     """Continue a waiting (decided), failed or interrupted run from where it stopped, without re-running done steps."""
     from ..model.params import ParameterError
     from ..model.workflow import WorkflowError
@@ -110,7 +126,7 @@ def resume(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, 
     try:
         if not quiet:
             click.echo(f"jetnb: resuming run {run_id}", err=True)
-        resumed = service.resume(run_id, by=whoami(service.store()).name)
+        resumed = service.resume(run_id, by=whoami(service.store()).name, secrets=dict(parameters))
     except (RunNotFound, ResumeError) as exc:
         fail(str(exc))
     except WorkflowError as exc:

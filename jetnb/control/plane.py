@@ -9,6 +9,7 @@ is logged to stderr and written to the store's audit log by ``note``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -16,10 +17,12 @@ from typing import Any, Callable
 from ..clock import Clock
 from ..executor import close_backends, get_backend
 from ..model.workflow import Workflow
+from ..secrets.environment import withhold
+from ..secrets.masking import SecretTooShort, masker
 from ..service.dispatcher import Dispatcher
 from ..service.runs import RunService
 from ..store import Database, Store
-from .catalog import Catalog
+from .catalog import Catalog, ServedWorkflow
 from .pausing import Pausing
 
 log = logging.getLogger("jetnb.serve")
@@ -84,6 +87,7 @@ class ControlPlane:
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
         store = self.store()
+        self._protect_hook_secrets([*result.added, *result.changed])
         for served in [*result.added, *result.changed]:
             store.register_workflow(served.name, str(served.path), served.digest, served.config,
                                     [(t.key, t.kind.name, t.spec) for t in served.triggers], now=self.clock.now())
@@ -95,6 +99,18 @@ class ControlPlane:
         self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
+
+    def _protect_hook_secrets(self, workflows: list[ServedWorkflow]) -> None:
+        """Webhook secrets (``secret_env``): never in a kernel's environment, masked wherever they would show."""
+        names = {spec["secret_env"] for served in workflows for _, spec in served.workflow.config.triggers
+                 if spec.get("secret_env")}
+        withhold(names)
+        for name in sorted(n for n in names if os.environ.get(n)):  # an unset one refuses its hook's deliveries
+            try:
+                masker.remember(os.environ[name])
+            except SecretTooShort:
+                log.warning("webhook secret %s is too short to be masked in logs and run logs; use at least 6 "
+                            "characters", name)
 
     # starting runs --------------------------------------------------------
 
