@@ -301,7 +301,6 @@ class RunService:
         if missing:
             raise ResumeError(not_kept(run_id, missing))
         if not store.requeue_for_resume(run_id, RESUMABLE, durable=self.strategy.durable):
-            self.secrets.forget(run_id)  # the process that resumed it executes it, with the values it holds
             raise ResumeError(f"run {run_id} was resumed by someone else meanwhile")
         store.audit(by, "run.resume", f"run:{run_id}", {"was": run["status"]})
         self.strategy.submit(run_id)
