@@ -26,8 +26,9 @@ PROBE = ("import hashlib, os, jetnb\n"
          f"present = sorted(n for n in {WITHHELD!r} if n in os.environ)\n"
          "token = jetnb.secret('MY_SECRET_TOKEN')\n"
          "print(f'calling with token={token}; file={jetnb.secret(\"FILE_TOKEN\")} key={api_key}!')\n"
-         "jetnb.output(env=present, sha={'token': sha(token), 'file': sha(jetnb.secret('FILE_TOKEN')), "
-         "'key': sha(api_key)})\n")
+         "history = [cell for cell in In if token in cell or api_key in cell]  # the silent calls are not in it\n"
+         "jetnb.output(env=present, history=history, sha={'token': sha(token), "
+         "'file': sha(jetnb.secret('FILE_TOKEN')), 'key': sha(api_key)})\n")
 PAY = ["%load_ext jetnb",
        "%%workflow\nname: pay\nsecrets: [MY_SECRET_TOKEN, FILE_TOKEN]\n",
        ("params", "api_key: Secret = None  # the payment provider's key\norder: int = 1\n"),
@@ -81,8 +82,8 @@ def test_the_scenario_leaves_no_value_anywhere(cli, make_nb, project, env):
 
     record = run_json(cli("show", run_id, "--json", env=env))
     assert record["params"] == {"api_key": "***", "order": 7}
-    assert record["outputs"] == {"env": [], "sha": {"token": sha(ENV_SECRET), "file": sha(FILE_SECRET),
-                                                    "key": sha(API_KEY)}}  # the kernel had the real values
+    assert record["outputs"] == {"env": [], "history": [], "sha": {  # the kernel had the real values, apart
+        "token": sha(ENV_SECRET), "file": sha(FILE_SECRET), "key": sha(API_KEY)}}
     assert record["error"]["message"] == "provider refused key *** (token ***)"
     for shown in (cli("show", run_id, env=env), cli("runs", "--json", env=env), cli("show", run_id, "--json")):
         assert_masked(shown.stdout + shown.stderr)
@@ -162,3 +163,24 @@ def test_pre_started_kernels_lose_withheld_variables_at_bootstrap(cli, make_nb, 
     assert record["status"] == "succeeded", record["error"]
     assert record["outputs"]["env"] == [] and record["outputs"]["sha"]["key"] == sha(API_KEY)
     assert leaks(project) == {}
+
+
+def test_a_person_running_the_notebook_reads_the_same_sources(cli, make_nb, project, monkeypatch):
+    """Cell by cell in a plain kernel (no jetnb runner), as in JupyterLab: the environment, then the secrets file."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    assert cli("secrets", "set", "FILE_TOKEN", FILE_SECRET).returncode == 0  # the project's .jetnb/secrets.json
+    monkeypatch.setenv("MY_SECRET_TOKEN", ENV_SECRET)
+    path = make_nb("by_hand.ipynb", [
+        "%load_ext jetnb", "%%workflow\nname: by-hand\nsecrets: [MY_SECRET_TOKEN, FILE_TOKEN]\n",
+        ("params", "api_key: Secret = None\n"),
+        "import hashlib, jetnb\nsha = lambda text: hashlib.sha256(text.encode()).hexdigest()\n"
+        "print(sha(jetnb.secret('MY_SECRET_TOKEN')), sha(jetnb.secret('FILE_TOKEN')), api_key)",
+        "try:\n    jetnb.secret('STRIPE_KEY')\nexcept LookupError as exc:\n    print(exc)"])
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, kernel_name="python3", resources={"metadata": {"path": str(project)}}).execute()
+    printed = ["".join(o["text"] for o in cell.outputs if o.get("name") == "stdout") for cell in nb.cells[3:]]
+    assert printed == [f"{sha(ENV_SECRET)} {sha(FILE_SECRET)} None\n",
+                       "secret 'STRIPE_KEY' is not declared: add it to `secrets:` in the %%workflow cell "
+                       "(and run that cell)\n"]
