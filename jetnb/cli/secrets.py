@@ -121,9 +121,11 @@ def _names(sources: SecretSources, notebooks: tuple[Path, ...]) -> dict[str, lis
 
 
 def _source(sources: SecretSources, name: str) -> str:
+    from ..secrets.sources import ENVIRONMENT
+
     value, where = sources.lookup(name)
     if value is None:
         return "missing"
-    if where == "environment" and name in sources.stored():
+    if where == ENVIRONMENT and name in sources.stored():
         return "environment (overrides the secrets file)"
     return where

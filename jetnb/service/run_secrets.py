@@ -138,23 +138,26 @@ class RunSecretsKeeper:
         sources = SecretSources.at(self.secrets_file)
         try:
             stored = sources.stored()
-            declared = {name: sources.lookup(name) for name in workflow.config.values.get("secrets") or ()}
-        except SecretsFileError as exc:
+            declared = _declared(sources, workflow)
+        except (SecretsFileError, SecretTooShort) as exc:
             raise SecretsUnavailable(str(exc)) from None
-        values = {name: value for name, (value, _) in declared.items() if value is not None}
-        try:
-            for name, value in values.items():
-                check_maskable(value, f"secret {name} (from the {declared[name][1]})")
-        except SecretTooShort as exc:
-            raise SecretsUnavailable(str(exc)) from None
-        masker.remember(*values.values())
         _remember_maskable(stored.values())  # a hand-edited value too short to mask is refused when a run reads it
         with self._lock:
-            params = {name: self._held[run["id"]][name] for name in secret_parameters(workflow)
-                      if name in self._held.get(run["id"], {})}
+            held = dict(self._held.get(run["id"], {}))
+        params = {name: held[name] for name in secret_parameters(workflow) if name in held}
         hooks = [spec["secret_env"] for _, spec in workflow.config.triggers if spec.get("secret_env")]
-        return Collected(RunSecrets({name: value for name, (value, _) in declared.items()}, params),
-                         withheld([*declared, *stored, *hooks]))
+        return Collected(RunSecrets(declared, params), withheld([*declared, *stored, *hooks]))
+
+
+def _declared(sources: SecretSources, workflow: Workflow) -> dict[str, str | None]:
+    """Each declared secret's value (None: it has none), masked from now on; SecretTooShort for one that cannot be."""
+    found: dict[str, str | None] = {}
+    for name in workflow.config.values.get("secrets") or ():
+        value, where = sources.lookup(name)
+        if value is not None:
+            masker.remember(check_maskable(value, f"secret {name} (from the {where})"))
+        found[name] = value
+    return found
 
 
 def _remember_maskable(values: Iterable[str]) -> None:
