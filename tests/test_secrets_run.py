@@ -157,11 +157,16 @@ def test_secrets_that_cannot_be_had_are_clear_errors(cli, make_nb, project, env)
         "secrets of at least 6 characters to mask them safely")
 
 
-def test_pre_started_kernels_lose_withheld_variables_at_bootstrap(cli, make_nb, project, env):
-    make_nb("pay.ipynb", PAY[:4])
-    record = run_json(cli("run", "pay.ipynb", "-p", "api_key", API_KEY, "--backend", "pool", "--json", env=env))
+@pytest.mark.parametrize("backend", ["pool", "forked"])
+def test_kernels_started_ahead_of_the_run_have_no_withheld_variable(cli, make_nb, project, env, backend):
+    initial = ("first = open('/proc/self/environ', 'rb').read().split(b'\\0')  # what the process started with\n"
+               f"jetnb.output(initial=sorted(n for n in {WITHHELD!r} if any(v.startswith(n.encode() + b'=') "
+               "for v in first)))\n")
+    make_nb("pay.ipynb", [*PAY[:3], PAY[3] + initial])
+    record = run_json(cli("run", "pay.ipynb", "-p", "api_key", API_KEY, "--backend", backend, "--json", env=env))
     assert record["status"] == "succeeded", record["error"]
     assert record["outputs"]["env"] == [] and record["outputs"]["sha"]["key"] == sha(API_KEY)
+    assert record["outputs"]["initial"] == []
     assert leaks(project) == {}
 
 
@@ -184,3 +189,24 @@ def test_a_person_running_the_notebook_reads_the_same_sources(cli, make_nb, proj
     assert printed == [f"{sha(ENV_SECRET)} {sha(FILE_SECRET)} None\n",
                        "secret 'STRIPE_KEY' is not declared: add it to `secrets:` in the %%workflow cell "
                        "(and run that cell)\n"]
+
+
+def test_a_kernel_started_before_its_secrets_were_known_removes_them_at_bootstrap(make_nb, project, monkeypatch):
+    """In one process: the pool fills while running a workflow that declares nothing; the next run declares
+    MY_SECRET_TOKEN and takes a kernel that inherited it, which removes it from ``os.environ`` at bootstrap."""
+    from jetnb import run
+    from jetnb.executor import close_backends
+
+    monkeypatch.setenv("MY_SECRET_TOKEN", ENV_SECRET)
+    plain = make_nb("plain.ipynb", ["%load_ext jetnb", "%%step a\npass\n"])
+    declared = make_nb("declared.ipynb", [
+        "%load_ext jetnb", "%%workflow\nname: declared\nsecrets: [MY_SECRET_TOKEN]\n",
+        "%%step a\nimport hashlib, os, jetnb\njetnb.output(env='MY_SECRET_TOKEN' in os.environ, "
+        "sha=hashlib.sha256(jetnb.secret('MY_SECRET_TOKEN').encode()).hexdigest())\n"])
+    try:
+        assert run(plain, store=project / "jetnb.db", backend="pool")["status"] == "succeeded"
+        record = run(declared, store=project / "jetnb.db", backend="pool")
+    finally:
+        close_backends()
+    assert record["status"] == "succeeded", record["error"]
+    assert record["outputs"] == {"env": False, "sha": sha(ENV_SECRET)}

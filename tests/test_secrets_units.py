@@ -153,10 +153,8 @@ def test_check_reports_bad_secret_names_and_undeclared_secret_calls(cli, make_nb
     (["has space"], "'has space' is not a valid secret name"),
     (["A", "A"], "A declared twice"),
 ])
-def test_the_secrets_key_takes_a_list_of_distinct_names(value: object, message: str, tmp_path: Path) -> None:
-    body = json.dumps({"secrets": value})
-    workflow = Workflow.from_dict({"cells": [{"cell_type": "code", "source": f"%%workflow\n{body}"}]},
-                                  tmp_path / "wf.ipynb")
+def test_the_secrets_key_takes_a_list_of_distinct_names(value: object, message: str, make_nb) -> None:
+    workflow = Workflow.load(make_nb("wf.ipynb", [f"%%workflow\n{json.dumps({'secrets': value})}"]))
     assert len(workflow.problems) == 1 and workflow.problems[0].message.startswith(f"%%workflow: secrets: {message}")
 
 
@@ -207,3 +205,14 @@ def test_secrets_set_refuses_bad_names_short_values_and_a_file_others_can_read(c
     assert f"secrets file {elsewhere} may be read or changed by others (mode 0644); jetnb refuses to use it: run " \
            f"`chmod 600 {elsewhere}`" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+def test_check_refuses_a_secret_parameter_written_in_a_trigger(cli, make_nb) -> None:
+    make_nb("wf.ipynb", ["%load_ext jetnb",
+                         "%%workflow\ntriggers:\n  - interval: {every: 1h, params: {api_key: sk-in-the-notebook}}\n",
+                         ("params", "api_key: Secret = None\n"), "%%step a\npass\n"])
+    result = cli("check", "wf.ipynb")
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        "wf.ipynb: cell 2: %%workflow: triggers[0].interval.params: parameter 'api_key' is a Secret: its value "
+        "cannot be written in the notebook (declare a secret under `secrets:` instead)"]

@@ -87,7 +87,7 @@ class ControlPlane:
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
         store = self.store()
-        self._protect_hook_secrets([*result.added, *result.changed])
+        self._protect_secrets([*result.added, *result.changed])
         for served in [*result.added, *result.changed]:
             store.register_workflow(served.name, str(served.path), served.digest, served.config,
                                     [(t.key, t.kind.name, t.spec) for t in served.triggers], now=self.clock.now())
@@ -100,11 +100,12 @@ class ControlPlane:
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
 
-    def _protect_hook_secrets(self, workflows: list[ServedWorkflow]) -> None:
-        """Webhook secrets (``secret_env``): never in a kernel's environment, masked wherever they would show."""
+    def _protect_secrets(self, workflows: list[ServedWorkflow]) -> None:
+        """Webhook secrets (``secret_env``) and declared secrets are never in a kernel's environment, pre-started
+        ones included (known before they start); webhook secrets are masked wherever they would show."""
         names = {spec["secret_env"] for served in workflows for _, spec in served.workflow.config.triggers
                  if spec.get("secret_env")}
-        withhold(names)
+        withhold(names | {name for served in workflows for name in served.config.get("secrets") or ()})
         for name in sorted(n for n in names if os.environ.get(n)):  # an unset one refuses its hook's deliveries
             try:
                 masker.remember(os.environ[name])

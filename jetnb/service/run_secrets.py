@@ -26,7 +26,7 @@ from typing import Any
 from ..model.params import ParameterError, coerce_params
 from ..model.workflow import Workflow
 from ..protocol import RunSecrets
-from ..secrets.environment import TOKEN_ENV, withheld
+from ..secrets.environment import TOKEN_ENV, withheld, withhold
 from ..secrets.masking import MASK, SecretTooShort, check_maskable, masker
 from ..secrets.sources import SecretSources
 from ..secrets.store import SecretsFileError
@@ -57,15 +57,17 @@ class RunSecretsKeeper:
         self._remember_ambient()
 
     def _remember_ambient(self) -> None:
-        """Mask what this process may hold anyway: the secrets file's values and ``$JETNB_TOKEN``.
+        """Mask what this process may hold anyway (the secrets file's values, ``$JETNB_TOKEN``), and keep the file's
+        names out of kernels started from now on, pre-started ones included.
 
         Best effort: a file that cannot be used is reported when a run needs it.
         """
         try:
-            stored = list(SecretSources.at(self.secrets_file).stored().values())
+            stored = SecretSources.at(self.secrets_file).stored()
         except SecretsFileError:
-            stored = []
-        _remember_maskable([*stored, os.environ.get(TOKEN_ENV) or ""])
+            stored = {}
+        withhold(stored)
+        _remember_maskable([*stored.values(), os.environ.get(TOKEN_ENV) or ""])
 
     # recording ---------------------------------------------------------------------
 
@@ -146,7 +148,8 @@ class RunSecretsKeeper:
             held = dict(self._held.get(run["id"], {}))
         params = {name: held[name] for name in secret_parameters(workflow) if name in held}
         hooks = [spec["secret_env"] for _, spec in workflow.config.triggers if spec.get("secret_env")]
-        return Collected(RunSecrets(declared, params), withheld([*declared, *stored, *hooks]))
+        withhold([*declared, *stored, *hooks])  # from now on, kernels started ahead of a run lack them too
+        return Collected(RunSecrets(declared, params), withheld())
 
 
 def _declared(sources: SecretSources, workflow: Workflow) -> dict[str, str | None]:
