@@ -18,8 +18,8 @@ ENV_SECRET = "sk-live-4f6c1d2e9a8b7c"  # MY_SECRET_TOKEN, in the environment of 
 FILE_SECRET = "fs-3a9b8c7d6e5f4a"  # FILE_TOKEN, in a secrets file outside the project
 API_KEY = "key-XYZ"  # a Secret parameter: -p api_key key-XYZ
 CLI_TOKEN = "tok-jetnb-5e4d3c2b1a"  # a JETNB_TOKEN that happens to be set where jetnb run is started
-RAW = (ENV_SECRET, FILE_SECRET, API_KEY, CLI_TOKEN)
-WITHHELD = ("MY_SECRET_TOKEN", "FILE_TOKEN", "JETNB_TOKEN", "JETNB_SECRETS_FILE")
+RAW = (ENV_SECRET, FILE_SECRET, API_KEY, CLI_TOKEN)  # and bob's personal token (see `raw`)
+WITHHELD = ("MY_SECRET_TOKEN", "FILE_TOKEN", "JETNB_TOKEN", "JETNB_USER_TOKEN", "JETNB_SECRETS_FILE")
 
 PROBE = ("import hashlib, os, jetnb\n"
          "sha = lambda text: hashlib.sha256(text.encode()).hexdigest()\n"
@@ -48,35 +48,42 @@ def sha(text: str) -> str:
 
 
 @pytest.fixture
-def env(cli, tmp_path_factory) -> dict[str, str]:
-    """The environment of every command: an env secret, the server token, and a secrets file outside the project."""
+def env(cli, user, tmp_path_factory) -> dict[str, str]:
+    """The environment of every command: an env secret, the server token, bob's personal token (the CLI acts as
+    bob), and a secrets file outside the project."""
     secrets_file = tmp_path_factory.mktemp("vault") / "secrets.json"
-    values = {"MY_SECRET_TOKEN": ENV_SECRET, "JETNB_TOKEN": CLI_TOKEN, "JETNB_SECRETS_FILE": str(secrets_file)}
+    values = {"MY_SECRET_TOKEN": ENV_SECRET, "JETNB_TOKEN": CLI_TOKEN, "JETNB_SECRETS_FILE": str(secrets_file),
+              **user("bob")}
     assert cli("secrets", "set", "FILE_TOKEN", env=values, input=FILE_SECRET).returncode == 0
     return values
 
 
-def leaks(project: Path) -> dict[str, list[str]]:
+def raw(env: dict[str, str]) -> list[str]:
+    """Every secret value of a test: the constants and the personal token the `env` fixture made."""
+    return [*RAW, env["JETNB_USER_TOKEN"]]
+
+
+def leaks(project: Path, env: dict[str, str]) -> dict[str, list[str]]:
     """Every file under the project folder that holds a raw value: none may."""
     found: dict[str, list[str]] = {}
     for path in project.rglob("*"):
         if path.is_file():
             data = path.read_bytes()
-            hits = [value for value in RAW if value.encode() in data]
+            hits = [value for value in raw(env) if value.encode() in data]
             if hits:
                 found[str(path.relative_to(project))] = hits
     return found
 
 
-def assert_masked(text: str) -> None:
-    assert not [value for value in RAW if value in text], text
+def assert_masked(text: str, env: dict[str, str]) -> None:
+    assert not [value for value in raw(env) if value in text], text
 
 
 def test_the_scenario_leaves_no_value_anywhere(cli, make_nb, project, env):
     make_nb("pay.ipynb", PAY)
     ran = cli("run", "pay.ipynb", "-p", "api_key", API_KEY, "-p", "order", "7", env=env)
     assert ran.returncode == 1, ran.stderr
-    assert_masked(ran.stdout + ran.stderr)
+    assert_masked(ran.stdout + ran.stderr, env)
     assert "RuntimeError: provider refused key *** (token ***)" in ran.stderr
     run_id = ran.stdout.split()[1]
 
@@ -86,7 +93,7 @@ def test_the_scenario_leaves_no_value_anywhere(cli, make_nb, project, env):
         "token": sha(ENV_SECRET), "file": sha(FILE_SECRET), "key": sha(API_KEY)}}
     assert record["error"]["message"] == "provider refused key *** (token ***)"
     for shown in (cli("show", run_id, env=env), cli("runs", "--json", env=env), cli("show", run_id, "--json")):
-        assert_masked(shown.stdout + shown.stderr)
+        assert_masked(shown.stdout + shown.stderr, env)
     assert '"api_key": "***"' in cli("runs", "--json", env=env).stdout
 
     log = json.loads(Path(record["log_path"]).read_text())
@@ -96,7 +103,7 @@ def test_the_scenario_leaves_no_value_anywhere(cli, make_nb, project, env):
     printed = "".join(o.get("text", "") if isinstance(o.get("text"), str) else "".join(o.get("text", []))
                       for c in log["cells"] for o in c.get("outputs", []))
     assert "calling with token=***; file=*** key=***!" in printed
-    assert leaks(project) == {}
+    assert leaks(project, env) == {}
 
 
 def test_a_gated_run_resumes_only_with_its_secret_parameter_given_again(cli, make_nb, project, env):
@@ -105,7 +112,7 @@ def test_a_gated_run_resumes_only_with_its_secret_parameter_given_again(cli, mak
     assert ran.returncode == 0 and "waiting for approval 1 (pay) from bob: Pay with ***?" in ran.stdout, ran.stderr
     run_id = ran.stdout.split()[1]
     journal = project / "runs" / "gated" / f"{run_id}.journal" / "prepare.pkl"
-    assert journal.is_file() and leaks(project) == {}  # the journal holds headers and blob, sealed
+    assert journal.is_file() and leaks(project, env) == {}  # the journal holds headers and blob, sealed
 
     approvals = run_json(cli("approvals", "--json", env=env))
     assert approvals[0]["message"] == "Pay with ***?" and approvals[0]["details"]["params"] == {"api_key": "***"}
@@ -121,7 +128,7 @@ def test_a_gated_run_resumes_only_with_its_secret_parameter_given_again(cli, mak
     assert record["status"] == "succeeded"
     assert record["outputs"]["after"] == {"auth": sha(f"Bearer {API_KEY}"), "blob": sha(f"k:{API_KEY}")}
     assert (project / "prepared.txt").read_text() == "x"  # prepare was restored from the journal, not run again
-    assert leaks(project) == {}
+    assert leaks(project, env) == {}
 
 
 def test_a_rerun_needs_its_secret_parameters_again(cli, make_nb, project, env):
@@ -132,7 +139,7 @@ def test_a_rerun_needs_its_secret_parameters_again(cli, make_nb, project, env):
                                        "give the value itself again" in refused.stderr
     again = cli("rerun", first, "-p", "api_key", API_KEY, "--json", env=env)
     assert run_json(again)["status"] == "waiting" and run_json(again)["rerun_of"] == first
-    assert leaks(project) == {}
+    assert leaks(project, env) == {}
 
 
 def test_secrets_that_cannot_be_had_are_clear_errors(cli, make_nb, project, env):
@@ -167,7 +174,7 @@ def test_kernels_started_ahead_of_the_run_have_no_withheld_variable(cli, make_nb
     assert record["status"] == "succeeded", record["error"]
     assert record["outputs"]["env"] == [] and record["outputs"]["sha"]["key"] == sha(API_KEY)
     assert record["outputs"]["initial"] == []
-    assert leaks(project) == {}
+    assert leaks(project, env) == {}
 
 
 def test_a_person_running_the_notebook_reads_the_same_sources(cli, make_nb, project, monkeypatch):

@@ -16,7 +16,7 @@ API_KEY = "key-API-81e2d4"
 HOOK_KEY = "key-HOOK-77c3a9"
 HOOK_SECRET = "whk-9d8c7b6a5f4e"
 SERVER_TOKEN = "tok-serve-1b2c3d4e5f"
-RAW = (ENV_SECRET, FILE_SECRET, API_KEY, HOOK_KEY, HOOK_SECRET, SERVER_TOKEN)
+RAW = (ENV_SECRET, FILE_SECRET, API_KEY, HOOK_KEY, HOOK_SECRET, SERVER_TOKEN)  # and bob's token (`srv.raw`)
 WITHHELD = ("MY_SECRET_TOKEN", "FILE_TOKEN", "JETNB_TOKEN", "JETNB_SECRETS_FILE", "HOOK_SECRET")
 
 PAY = ["%load_ext jetnb",
@@ -38,16 +38,22 @@ def sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def assert_masked(text: str, where: str) -> None:
-    assert [value for value in RAW if value in text] == [], where
+def assert_masked(text: str, raw: list[str], where: str) -> None:
+    assert [value for value in raw if value in text] == [], where
 
 
-def leaks(project) -> dict[str, list[str]]:
+def leaks(project, raw: list[str]) -> dict[str, list[str]]:
     found = {}
     for path in project.rglob("*"):
-        if path.is_file() and (hits := [v for v in RAW if v.encode() in path.read_bytes()]):
+        if path.is_file() and (hits := [v for v in raw if v.encode() in path.read_bytes()]):
             found[str(path.relative_to(project))] = hits
     return found
+
+
+@pytest.fixture
+def bob(user) -> str:
+    """The personal token of bob, who decides the gates."""
+    return user("bob")["JETNB_USER_TOKEN"]
 
 
 @pytest.fixture
@@ -62,7 +68,9 @@ def srv(server, cli, tmp_path_factory):
     return made.start()
 
 
-def test_secrets_never_leave_the_server(srv, project):
+def test_secrets_never_leave_the_server(bob, srv, project):
+    raw = [*RAW, bob]
+
     def api(method: str, path: str, **kw):
         return srv.api(method, path, token=SERVER_TOKEN, **kw)
 
@@ -75,7 +83,7 @@ def test_secrets_never_leave_the_server(srv, project):
     for run_id in (by_api, by_hook):
         wait_for(lambda: srv.run(run_id)["status"] == "waiting", f"run {run_id} to wait for approval")
     wait_for(lambda: srv.run(failed)["status"] == "failed", "the failing run")
-    assert leaks(project) == {}  # journals of the waiting runs, the store and its WAL, the log, so far
+    assert leaks(project, raw) == {}  # journals of the waiting runs, the store and its WAL, the log, so far
 
     approvals = api("GET", "/api/approvals").json()["approvals"]
     assert sorted(a["message"] for a in approvals) == ["Pay order 7 with ***?", "Pay order 8 with ***?"]
@@ -83,7 +91,7 @@ def test_secrets_never_leave_the_server(srv, project):
     for run_id, key in ((by_api, API_KEY), (by_hook, HOOK_KEY)):  # the kernel had the real values, and no other
         assert srv.run(run_id)["outputs"] == {"env": [], "key": sha(key)}
     for approval in approvals:
-        assert api("POST", f"/api/approvals/{approval['id']}/approve", json={"as": "bob"}).status_code == 200
+        assert srv.api("POST", f"/api/approvals/{approval['id']}/approve", json={}, token=bob).status_code == 200
     for run_id, key in ((by_api, API_KEY), (by_hook, HOOK_KEY)):
         done = wait_for(lambda: (run := srv.run(run_id))["status"] in ("succeeded", "failed") and run,
                         f"the server to resume {run_id}")
@@ -101,11 +109,11 @@ def test_secrets_never_leave_the_server(srv, project):
     for args in (("show", by_hook), ("show", failed, "--json"), ("runs", "--json"), ("approvals", "--all")):
         shown[" ".join(args)] = srv.cli(*args).stdout
     for where, text in shown.items():
-        assert_masked(text, where)
+        assert_masked(text, raw, where)
     assert '"api_key": "***"' in shown[f"/api/runs/{by_api}"] and "refused with token ***" in shown[f"/ui/runs/{failed}"]
 
     assert srv.stop(signal.SIGTERM) == 0
     log = srv.log()
-    assert_masked(log, "the server's log")
+    assert_masked(log, raw, "the server's log")
     assert "kernel log line with ***" in log and "GET /api/runs/***" in log
-    assert leaks(project) == {}
+    assert leaks(project, raw) == {}

@@ -1,5 +1,6 @@
-"""What a kernel started by jetnb inherits: this process's environment minus jetnb's own credentials (the API
-token, the secrets file's location, the webhook secrets of served workflows) and minus the run's secrets.
+"""What a kernel started by jetnb inherits: this process's environment minus jetnb's own credentials (the server
+token, a personal token, the secrets file's location, the webhook secrets of served workflows) and minus the run's
+secrets.
 
 A declared secret is reachable in the kernel only through ``jetnb.secret``;
 a notebook (or a library it calls, or a shell command it runs) that reads
@@ -14,8 +15,10 @@ from collections.abc import Iterable
 
 from ..paths import SECRETS_FILE_ENV
 
-TOKEN_ENV = "JETNB_TOKEN"
-ALWAYS = (TOKEN_ENV, SECRETS_FILE_ENV)
+TOKEN_ENV = "JETNB_TOKEN"  # the server token
+USER_TOKEN_ENV = "JETNB_USER_TOKEN"  # a person's token for the CLI and LocalClient (service/identity.py)
+CREDENTIALS = (TOKEN_ENV, USER_TOKEN_ENV)
+ALWAYS = (*CREDENTIALS, SECRETS_FILE_ENV)
 _registered: set[str] = set()
 _lock = threading.Lock()
 

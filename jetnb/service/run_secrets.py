@@ -26,7 +26,7 @@ from typing import Any
 from ..model.params import ParameterError, coerce_params
 from ..model.workflow import Workflow
 from ..protocol import RunSecrets
-from ..secrets.environment import TOKEN_ENV, withheld, withhold
+from ..secrets.environment import CREDENTIALS, withheld, withhold
 from ..secrets.masking import MASK, SecretTooShort, check_maskable, masker
 from ..secrets.sources import SecretSources
 from ..secrets.store import SecretsFileError
@@ -57,8 +57,9 @@ class RunSecretsKeeper:
         self._remember_ambient()
 
     def _remember_ambient(self) -> None:
-        """Mask what this process may hold anyway (the secrets file's values, ``$JETNB_TOKEN``), and keep the file's
-        names out of kernels started from now on, pre-started ones included.
+        """Mask what this process may hold anyway (the secrets file's values, ``$JETNB_TOKEN``,
+        ``$JETNB_USER_TOKEN``), and keep the file's names out of kernels started from now on, pre-started ones
+        included.
 
         Best effort: a file that cannot be used is reported when a run needs it.
         """
@@ -67,7 +68,7 @@ class RunSecretsKeeper:
         except SecretsFileError:
             stored = {}
         withhold(stored)
-        _remember_maskable([*stored.values(), os.environ.get(TOKEN_ENV) or ""])
+        _remember_maskable([*stored.values(), *(os.environ.get(name) or "" for name in CREDENTIALS)])
 
     # recording ---------------------------------------------------------------------
 
