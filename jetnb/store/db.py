@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from ..paths import default_store_path
+from ..paths import DEFAULT_STORE as DEFAULT_PATH, default_store_path  # defined with the secrets file's path
 from .schema import MIGRATIONS
 
-__all__ = ["connect", "default_store_path"]
+__all__ = ["DEFAULT_PATH", "StoreError", "connect", "default_store_path", "migrate"]
 
 
 class StoreError(RuntimeError):
