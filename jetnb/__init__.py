@@ -44,6 +44,10 @@ def __getattr__(name: str) -> Any:
         from .runtime.outputs import output
 
         return output
+    if name in ("secret", "Secret"):
+        from .runtime import secrets
+
+        return getattr(secrets, name)
     if name == "show":
         from .widgets.show import show
 

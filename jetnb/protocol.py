@@ -3,7 +3,8 @@
 Everything that crosses from the kernel (or a Dask worker) to the control
 plane is an ``Event`` from this module, displayed by the kernel under
 ``MIME`` with a ``text/plain`` status line; everything the kernel is told
-about its run is a ``RunContext``. Statuses are enums whose values are the
+about its run is a ``RunContext``, and the secret values it needs a
+``RunSecrets``, sent on their own (never in a cell, never stored). Statuses are enums whose values are the
 strings stored and shown, so ``RunStatus.FAILED == "failed"``.
 """
 
@@ -230,6 +231,7 @@ class RunContext:
     run_started: float | None = None
     handlers: dict[str, str] = field(default_factory=dict)  # %%handler name -> body
     timeout: float | None = None
+    withheld_env: list[str] = field(default_factory=list)  # variables the kernel removes from its environment
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -249,6 +251,34 @@ class Principal:
     groups: tuple[str, ...] = ()
     admin: bool = False
     token_id: str | None = None  # the personal token it came from (a web session ends when it is rotated)
+
+
+@dataclass(repr=False)
+class RunSecrets:
+    """The secret values a run needs, handed to the kernel through a silent call of ``jetnb.runtime.secrets``.
+
+    ``declared`` has every name the ``%%workflow`` cell declares, with None
+    for those that have no value (``jetnb.secret`` then says where values
+    come from); ``params`` has the values of the ``Secret`` parameters the
+    run was given. The repr shows names only.
+    """
+
+    declared: dict[str, str | None] = field(default_factory=dict)
+    params: dict[str, str] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"RunSecrets(declared={sorted(self.declared)}, params={sorted(self.params)})"
+
+    def values(self) -> list[str]:
+        """Every value, for masking."""
+        return [v for v in (*self.declared.values(), *self.params.values()) if v]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunSecrets:
+        return cls(dict(data.get("declared") or {}), dict(data.get("params") or {}))
 
 
 @dataclass

@@ -30,14 +30,14 @@ def runs_table(runs: list[dict[str, Any]]) -> str:
     for run in runs:
         rows.append((run["id"], run["workflow"], run["status"], run["trigger"], short_time(run.get("started_at")),
                      format_duration(run.get("duration"))))
-    return _columns(rows)
+    return columns(rows)
 
 
 def prune_table(runs: list[dict[str, Any]]) -> str:
     """The runs a prune removes (or would), each with the rule that lets it go."""
     rows = [("RUN", "WORKFLOW", "STATUS", "ENDED (UTC)", "WHY")]
     rows += [(r["run_id"], r["workflow"], r["status"], short_time(r["ended_at"]), r["why"]) for r in runs]
-    return _columns(rows)
+    return columns(rows)
 
 
 def paused_notes(states: list[dict[str, Any]]) -> str:
@@ -59,10 +59,11 @@ def schedules_table(rows: list[dict[str, Any]]) -> str:
             outcome = f"skipped: {last['reason']}"
         table.append((row["workflow"], row["describe"], "paused" if row["paused"] else short_time(row["next_fire"]),
                       short_time(last.get("scheduled_at")), outcome))
-    return _columns(table)
+    return columns(table)
 
 
-def _columns(rows: list[tuple[Any, ...]]) -> str:
+def columns(rows: list[tuple[Any, ...]]) -> str:
+    """Rows as left-aligned columns, the first row being the header."""
     widths = [max(len(str(row[i])) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(str(cell).ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 

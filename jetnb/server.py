@@ -30,6 +30,8 @@ from .control.loops import Loops
 from .executor.cancel import DEFAULT_GRACE
 from .control.plane import ControlPlane
 from .clock import clock_from_env
+from .secrets.logs import mask_log_handlers
+from .secrets.masking import SecretTooShort, masker
 from .service.retention import default_policy
 from .web import pages
 from .http import api, base, hooks
@@ -74,6 +76,19 @@ def _log_refusal(handler: tornado.web.RequestHandler) -> None:
         log.warning("%d %s %s (%s)", status, request.method, request.path, request.remote_ip)
 
 
+def mask_secrets(token: str | None) -> None:
+    """Mask every secret value in the server's log lines, and the API token everywhere.
+
+    A token the server generates is not masked: its one log line is how
+    the person starting the server learns it, and no kernel ever sees it.
+    """
+    mask_log_handlers()
+    try:
+        masker.remember(*([token] if token else []))
+    except SecretTooShort:
+        log.warning("JETNB_TOKEN is too short to be masked in logs; use at least 6 characters")
+
+
 def lock_store(store_path: Path) -> IO[str]:
     """One server per store: two would each fire every tick once, which is twice.
 
@@ -111,6 +126,7 @@ def serve(options: ServeOptions) -> None:
     """Run the server until a signal; raises StoreInUse when another server holds the store."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s jetnb %(levelname)s %(message)s")
     logging.getLogger("papermill").setLevel(logging.WARNING)  # its per-notebook lines repeat what jetnb logs
+    mask_secrets(os.environ.get("JETNB_TOKEN"))
     lock = lock_store(options.store_path)
     try:
         sockets = bind_sockets(options.port, address=options.host)  # a port in use is refused before anything starts

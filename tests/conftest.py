@@ -54,6 +54,18 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
+def declare(project: Path, monkeypatch: pytest.MonkeyPatch):
+    """Declare secrets in this process as running a ``%%workflow`` cell with ``secrets: [...]`` would; then
+    ``jetnb.secret`` reads the environment and the project's secrets file, as for a person in JupyterLab."""
+    from jetnb.runtime import context
+
+    def declare(*names: str) -> None:
+        monkeypatch.setitem(context.current().config, "secrets", list(names))
+
+    return declare
+
+
+@pytest.fixture
 def make_nb(project: Path):
     def make(name: str, cells: list[Any]) -> Path:
         return notebook(cells, project / name)
@@ -62,10 +74,10 @@ def make_nb(project: Path):
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess:
-    """The real ``jetnb`` command in a subprocess, as a user would run it."""
+            timeout: float = 120, input: str | None = None) -> subprocess.CompletedProcess:
+    """The real ``jetnb`` command in a subprocess, as a user would run it (``input``: its stdin)."""
     return subprocess.run([sys.executable, "-m", "jetnb", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env={**os.environ, **(env or {})})
+                          timeout=timeout, env={**os.environ, **(env or {})}, input=input)
 
 
 @pytest.fixture

@@ -161,8 +161,9 @@ def test_an_untrusted_certificate_is_refused(smtp_server, server_tls: ssl.SSLCon
 
 
 def test_the_server_comes_from_the_smtp_url_secret_and_unreachable_servers_are_clear(
-        smtp_server, monkeypatch: pytest.MonkeyPatch) -> None:
+        smtp_server, monkeypatch: pytest.MonkeyPatch, declare) -> None:
     inbox, port = smtp_server()
+    declare("SMTP_URL")
     monkeypatch.setenv("SMTP_URL", f"smtp://127.0.0.1:{port}?from=alerts%40example.com")
     mail.send("ada@example.com", "no login", "body")
     assert inbox.envelopes == [("alerts@example.com", ["ada@example.com"])]
@@ -170,7 +171,8 @@ def test_the_server_comes_from_the_smtp_url_secret_and_unreachable_servers_are_c
     with pytest.raises(ConnectionFailed, match="SMTP 127.0.0.1:.*: cannot connect \\(ConnectionRefusedError"):
         mail.send("ada@example.com", "hi", "body", timeout=5)
     monkeypatch.delenv("SMTP_URL")
-    with pytest.raises(ValueError, match="smtp_url: not given, and the environment variable SMTP_URL is not set"):
+    with pytest.raises(ValueError, match="smtp_url: not given, and secret 'SMTP_URL' has no value: set the "
+                                         "environment variable SMTP_URL"):
         mail.send("ada@example.com", "hi", "body")
 
 

@@ -279,7 +279,8 @@ def test_an_unsigned_delivery_still_has_an_id_and_a_timestamp(capture: CaptureSe
 # slack.send
 
 def test_slack_posts_text_and_blocks_to_the_hook_from_the_environment(capture: CaptureServer,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                                      monkeypatch: pytest.MonkeyPatch, declare) -> None:
+    declare("SLACK_WEBHOOK_URL")
     capture.script(Answer(200, "ok", {"Content-Type": "text/plain"}))
     monkeypatch.setenv("SLACK_WEBHOOK_URL", capture.url("/services/T0SECRET/B0SECRET/XXSECRETXX"))
     blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "*Refund* issued"}}]
@@ -289,14 +290,17 @@ def test_slack_posts_text_and_blocks_to_the_hook_from_the_environment(capture: C
 
 
 def test_slack_errors_say_what_slack_said_and_mask_the_hook(capture: CaptureServer,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+                                                            monkeypatch: pytest.MonkeyPatch, declare) -> None:
     capture.script(Answer(404, "no_service", {"Content-Type": "text/plain"}))
     hook = capture.url("/services/T0SECRET/B0SECRET/XXSECRETXX")
     with pytest.raises(HTTPStatusError) as caught:
         slack.send("hello", webhook_url=hook)
     assert str(caught.value) == f"POST http://127.0.0.1:{capture.port}/services/***: 404 Not Found: no_service"
     monkeypatch.delenv("SLACK_WEBHOOK_URL", raising=False)
-    with pytest.raises(ValueError, match="webhook_url: not given, and the environment variable SLACK_WEBHOOK_URL"):
+    with pytest.raises(ValueError, match="webhook_url: not given, and secret 'SLACK_WEBHOOK_URL' is not declared"):
+        slack.send("hello")
+    declare("SLACK_WEBHOOK_URL")
+    with pytest.raises(ValueError, match="webhook_url: not given, and secret 'SLACK_WEBHOOK_URL' has no value"):
         slack.send("hello")
     with pytest.raises(ValueError, match="text: must not be empty"):
         slack.send("", webhook_url=hook)

@@ -2,40 +2,30 @@
 
 A hook URL or an SMTP URL is a secret: a workflow should not write it in a
 cell. When the argument is left out, the action reads the secret of the
-same name (``SMTP_URL``, ``SLACK_WEBHOOK_URL``) through ``jetnb.secret``
-when this jetnb has that function, else from the environment. The lookup
-happens at each call, on the ``jetnb`` package as it is then, so a secret
-store installed later (or set in a test) is used without changing actions.
+same name (``SMTP_URL``, ``SLACK_WEBHOOK_URL``) through ``jetnb.secret``, so
+the workflow declares it (``secrets:`` in ``%%workflow``) like any other.
+The lookup happens at each call, on the ``jetnb`` package as it is then, so
+a lookup set in a test is used without changing actions.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 
 def from_secret(name: str, argument: str) -> str:
-    """The secret ``name`` for ``argument``; a clear error naming both when it is not set."""
+    """The secret ``name`` for ``argument``; a clear error naming both when it is not declared or not set."""
     import jetnb
 
-    lookup = getattr(jetnb, "secret", None)
-    if lookup is None:
-        value, where = os.environ.get(name), f"the environment variable {name}"
-    else:
-        value, where = _secret(lookup, name), f"the secret {name}"
-    if not value:
-        raise ValueError(f"{argument}: not given, and {where} is not set")
-    return str(value)
-
-
-def _secret(lookup: Callable[[str], Any], name: str) -> Any:
     try:
-        return lookup(name)
-    except LookupError:  # a missing secret may be a KeyError or return None; both mean "not set"
-        return None
+        value = jetnb.secret(name)
+    except LookupError as exc:  # jetnb.secret's SecretError says which, and where values come from
+        raise ValueError(f"{argument}: not given, and {exc}") from None
+    if not value:
+        raise ValueError(f"{argument}: not given, and the secret {name} is not set")
+    return str(value)
 
 
 def seconds(argument: str, value: Any, *, zero: bool = False) -> float:

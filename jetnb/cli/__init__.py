@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..store import StoreError
-from . import approving, authoring, history, pruning, running, serving, users
+from . import approving, authoring, history, pruning, running, secrets, serving, users
 from .common import EXIT_FAILED, EXIT_USAGE, fail
 
 
@@ -46,7 +46,8 @@ def main() -> None:
 
 for _command in (running.run, running.rerun, running.resume, running.cancel, approving.approvals, approving.approve,
                  approving.reject, history.runs, history.show, pruning.prune, serving.serve, serving.schedules,
-                 serving.pause, serving.unpause, authoring.check, authoring.graph, authoring.new, users.users):
+                 serving.pause, serving.unpause, authoring.check, authoring.graph, authoring.new, users.users,
+                 secrets.secrets):
     main.add_command(_command)
 
 

@@ -39,6 +39,7 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
            rerun_of: str | None = None) -> NoReturn:
     """Validate (exit 2, nothing recorded), run here and now, report. ``location`` may be a URL."""
     from ..executor.remote import RemoteIOError, is_remote, local_copy
+    from ..model.params import ParameterError
     from ..service.runs import RunsFolderError
 
     try:
@@ -60,6 +61,8 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
                                 options=options, location=location if remote else None)
     except RunsFolderError as exc:
         fail(str(exc))
+    except ParameterError as exc:  # a Secret parameter given *** (a rerun) or a value too short to mask
+        fail(f"{location}: bad parameters:\n" + "\n".join(f"  {p}" for p in exc.problems))
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
     report(service.store(), run_id, how.as_json, copy_to=how.output)
@@ -123,11 +126,15 @@ def _absolute(ctx: click.Context, param: click.Parameter, path: Path | None) -> 
 seconds = click.FloatRange(min=0, min_open=True)
 
 
+parameter_option = click.option(
+    "-p", "--parameter", "--parameters", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+    help="a parameter value (repeatable); text, parsed by the type declared in the parameters cell")
+
+
 @click.command()
 @click.argument("notebook")
 @click.argument("output", required=False)
-@click.option("-p", "--parameter", "--parameters", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
-              help="a parameter value (repeatable); text, parsed by the type declared in the parameters cell")
+@parameter_option
 @click.option("-r", "--parameters_raw", "raws", nargs=2, multiple=True, metavar="NAME VALUE",
               help="as -p (papermill's raw string: jetnb parses all text by the declared type, so a str stays text)")
 @click.option("-f", "--parameters-file", "--parameters_file", "param_files", multiple=True,
@@ -195,13 +202,18 @@ def _stream_outputs() -> None:
 
 @click.command()
 @click.argument("run_id")
+@parameter_option
 @runs_dir_option
 @store_option
 @json_option
 @quiet_option
 @backend_option("local")
-def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool, backend: str) -> None:
-    """Run the same notebook again with the same parameters; the new run links to the old one."""
+def rerun(run_id: str, parameters: tuple[tuple[str, str], ...], runs_dir: Path, store_path: Path | None,
+          as_json: bool, quiet: bool, backend: str) -> None:
+    """Run the same notebook again with the same parameters (-p changes some); the new run links to the old one.
+
+    Secret parameters are never stored: give them again with -p.
+    """
     from ..model.params import typed
     from ..store import RunNotFound
     from .common import open_store
@@ -211,17 +223,21 @@ def rerun(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, q
     except RunNotFound as exc:
         fail(str(exc))
     how = Launch(store_path, runs_dir, backend, as_json, quiet, options=RunOptions.from_dict(old["options"]))
-    _start(old["notebook"], typed(old["params"]), how, trigger="rerun", rerun_of=old["id"])
+    _start(old["notebook"], {**typed(old["params"]), **dict(parameters)}, how, trigger="rerun", rerun_of=old["id"])
 
 
 @click.command()
 @click.argument("run_id")
+@click.option("-p", "--parameter", "parameters", nargs=2, multiple=True, metavar="NAME VALUE",
+              help="the value of a Secret parameter (repeatable): jetnb never stores them, so a run resumed by "
+                   "another process needs them again")
 @runs_dir_option
 @store_option
 @json_option
 @quiet_option
 @backend_option("local")
-def resume(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, quiet: bool, backend: str) -> None:
+def resume(run_id: str, parameters: tuple[tuple[str, str], ...], runs_dir: Path, store_path: Path | None,
+           as_json: bool, quiet: bool, backend: str) -> None:
     """Continue a waiting (decided), failed or interrupted run from where it stopped, without re-running done steps."""
     from ..model.params import ParameterError
     from ..model.workflow import WorkflowError
@@ -233,7 +249,7 @@ def resume(run_id: str, runs_dir: Path, store_path: Path | None, as_json: bool, 
     try:
         if not quiet:
             click.echo(f"jetnb: resuming run {run_id}", err=True)
-        resumed = service.resume(run_id, by=whoami(service.store()).name)
+        resumed = service.resume(run_id, by=whoami(service.store()).name, secrets=dict(parameters))
     except (RunNotFound, ResumeError) as exc:
         fail(str(exc))
     except WorkflowError as exc:

@@ -9,6 +9,7 @@ is logged to stderr and written to the store's audit log by ``note``.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from pathlib import Path
 from typing import Any, Callable
@@ -17,11 +18,13 @@ from ..clock import Clock
 from ..executor import close_backends, get_backend
 from ..model.retention import RetentionPolicy
 from ..model.workflow import Workflow
+from ..secrets.environment import withhold
+from ..secrets.masking import SecretTooShort, masker
 from ..service.dispatcher import Dispatcher
 from ..service.retention import prune
 from ..service.runs import RunService
 from ..store import Database, Store
-from .catalog import Catalog
+from .catalog import Catalog, ServedWorkflow
 from .pausing import Pausing
 
 log = logging.getLogger("jetnb.serve")
@@ -87,6 +90,7 @@ class ControlPlane:
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
         store = self.store()
+        self._protect_secrets([*result.added, *result.changed])
         for served in [*result.added, *result.changed]:
             store.register_workflow(served.name, str(served.path), served.digest, served.config,
                                     [(t.key, t.kind.name, t.spec) for t in served.triggers], now=self.clock.now())
@@ -98,6 +102,19 @@ class ControlPlane:
         self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
+
+    def _protect_secrets(self, workflows: list[ServedWorkflow]) -> None:
+        """Webhook secrets (``secret_env``) and declared secrets are never in a kernel's environment, pre-started
+        ones included (known before they start); webhook secrets are masked wherever they would show."""
+        names = {spec["secret_env"] for served in workflows for _, spec in served.workflow.config.triggers
+                 if spec.get("secret_env")}
+        withhold(names | {name for served in workflows for name in served.config.get("secrets") or ()})
+        for name in sorted(n for n in names if os.environ.get(n)):  # an unset one refuses its hook's deliveries
+            try:
+                masker.remember(os.environ[name])
+            except SecretTooShort:
+                log.warning("webhook secret %s is too short to be masked in logs and run logs; use at least 6 "
+                            "characters", name)
 
     # starting runs --------------------------------------------------------
 

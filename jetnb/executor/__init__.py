@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from ..plugins import EntryPoints, UnknownPlugin
-from ..protocol import Event, RunContext, RunOutcome
+from ..protocol import Event, RunContext, RunOutcome, RunSecrets
 from .cancel import CancelSignal
 
 
@@ -28,7 +28,7 @@ class RunRequest:
     notebook: dict[str, Any]  # the notebook's content (a resumed run's carries its completed steps' outputs)
     notebook_path: str  # where it came from, for messages and relative paths
     log_path: str
-    params: dict[str, Any]
+    params: dict[str, Any]  # what papermill injects: every parameter but the Secret ones (see secrets)
     kernel_name: str
     cwd: str
     context: RunContext
@@ -36,6 +36,7 @@ class RunRequest:
     start_timeout: float | None = None  # seconds the kernel may take to start; None: papermill's 60
     log_output: bool = False  # the notebook's outputs also go to papermill's logger, as it is set up by the caller
     env: dict[str, str] | None = field(default=None, repr=False)  # the kernel's environment; None: inherit
+    secrets: RunSecrets = field(default_factory=RunSecrets, repr=False)  # sent to the kernel, never to papermill
 
 
 class Observer(Protocol):

@@ -6,12 +6,19 @@ Registered as the ``jetnb`` entry point of ``papermill.engine``, so
 as ``jetnb run``. The backends pass extra keyword arguments through
 papermill: ``builder`` (the ``OutcomeBuilder`` that receives every event),
 ``context`` (the ``RunContext`` handed to the kernel before the first cell),
-``notebook_path``, ``log_path``, ``cancel`` (a ``CancelSignal``) and
-``env`` (the kernel's environment).
+``notebook_path``, ``log_path``, ``cancel`` (a ``CancelSignal``), ``env``
+(the kernel's environment) and ``secrets`` (a ``RunSecrets``).
 
 The engine only forwards events: each is written into the cell it came
 from and handed to the builder; what they mean for the run is the
 builder's business.
+
+Secrets: the run's values reach the kernel in a silent call (no cell, no
+history, no output) right after the bootstrap, and ``Secret`` parameters
+are bound in the notebook by a second one after the parameters cell.
+Every kernel message and reply is masked (``jetnb.secrets.masking``) before
+nbclient keeps it, so outputs, errors, tracebacks and events are masked
+wherever they go next.
 """
 
 from __future__ import annotations
@@ -36,7 +43,8 @@ from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: 
 
 from ..model.headers import split_cell  # noqa: E402
 from ..model.workflow import RUN_HANDLER_TAG, Workflow  # noqa: E402
-from ..protocol import MIME, ProtocolError, RunContext, StepEvent, from_dict, to_dict  # noqa: E402
+from ..protocol import MIME, ProtocolError, RunContext, RunSecrets, StepEvent, from_dict, to_dict  # noqa: E402
+from ..secrets.masking import masker  # noqa: E402
 from . import NullObserver  # noqa: E402
 from .cancel import CancelSignal, StopKind  # noqa: E402
 from .kernel_stderr import filtered_stderr  # noqa: E402
@@ -150,13 +158,14 @@ class JetnbNotebookClient(PapermillNotebookClient):
     """Runs cells like papermill; forwards kernel events into cell metadata and the builder; honours cancel."""
 
     def __init__(self, nb_man: RunLogManager, builder: OutcomeBuilder, context: RunContext, notebook_path: str,
-                 cancel: CancelSignal, env: dict[str, str] | None, **kw: Any):
+                 cancel: CancelSignal, env: dict[str, str] | None, secrets: RunSecrets | None, **kw: Any):
         super().__init__(nb_man, **kw)
         self.builder = builder
         self.context = context
         self.notebook_path = notebook_path
         self.cancel = cancel
         self.env = env
+        self.secrets = secrets
         self._numbers: list[int | None] = []
         self._ended = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -186,7 +195,9 @@ class JetnbNotebookClient(PapermillNotebookClient):
     def _execute_cells(self) -> None:
         self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path))
         self._bootstrap()
+        self._send_secrets()
         self._numbers = cell_numbers(self.nb)
+        bind_after = self._parameters_index() if self.secrets is not None and self.secrets.params else None
         failed_at = None
         for index in range(len(self.nb.cells)):
             self._check_stop()
@@ -196,6 +207,8 @@ class JetnbNotebookClient(PapermillNotebookClient):
             if not self._run_cell(index):
                 failed_at = index
                 break
+            if index == bind_after:
+                self._kernel_call("secrets", "bind_parameters", what="binding the Secret parameters")
             if self.suspended:
                 return  # waiting for approval: no handlers, the kernel is released
             if self.journal and self._anonymous_step(index):  # %%step and %%result journal themselves
@@ -251,14 +264,38 @@ class JetnbNotebookClient(PapermillNotebookClient):
 
     def _silent(self, function: str, *args: Any) -> None:
         """Call a journal function in the kernel without a cell; its failure fails the run."""
-        code = (f"__import__('jetnb.runtime.journal', fromlist=['{function}']).{function}"
+        self._kernel_call("journal", function, *args, what=f"journal {function} {args[0]!r}", error=JournalError)
+
+    def _kernel_call(self, module: str, function: str, *args: Any, what: str,
+                     error: type[Exception] = RuntimeError) -> None:
+        """Call ``jetnb.runtime.<module>.<function>(*args)`` in the kernel: no cell, no history, no output.
+
+        The reply is masked like every other (see ``async_wait_for_reply``),
+        so a failure message never shows a secret, even one in ``args``.
+        """
+        code = (f"__import__('jetnb.runtime.{module}', fromlist=['{function}']).{function}"
                 f"({', '.join(repr(arg) for arg in args)})")
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         content = (reply or {}).get("content", {})
         if content.get("status") != "ok":
             self._check_stop()
-            raise JournalError(f"journal {function} {args[0]!r} failed: {content.get('ename')}: "
-                               f"{content.get('evalue')}")
+            raise error(f"{what} failed: {content.get('ename')}: {content.get('evalue')}")
+
+    def _send_secrets(self) -> None:
+        """Hand the run's secret values to ``jetnb.runtime.secrets`` (the side channel: never a cell).
+
+        Without them (``papermill --engine jetnb``), ``jetnb.secret`` reads the
+        environment and the secrets file, as in JupyterLab.
+        """
+        if self.secrets is None:
+            return
+        self._kernel_call("secrets", "receive", self.secrets.to_dict(), what="handing the run's secrets to the kernel")
+
+    def _parameters_index(self) -> int | None:
+        """The cell after which ``Secret`` parameters are bound: the parameters cell, or papermill's injected one."""
+        found = [i for i, cell in enumerate(self.nb.cells)
+                 if Workflow.role_of(cell) in ("parameters", "injected-parameters")]
+        return found[-1] if found else None
 
     def _run_cell(self, index: int) -> bool:
         """Execute one cell as papermill would; False when it failed."""
@@ -317,7 +354,19 @@ class JetnbNotebookClient(PapermillNotebookClient):
             raise RuntimeError(f"jetnb could not start in the kernel ({content.get('ename')}: "
                                f"{content.get('evalue')}){hint}")
 
+    async def async_wait_for_reply(self, msg_id: str, cell: Any = None) -> dict[str, Any] | None:
+        """The kernel's reply, masked: an error's name, value and traceback become a CellExecutionError."""
+        reply = await super().async_wait_for_reply(msg_id, cell)
+        if reply is not None:
+            reply["content"] = masker.masked(reply.get("content"))
+        return reply
+
+    wait_for_reply = run_sync(async_wait_for_reply)
+
     def process_message(self, msg: dict, cell: Any, cell_index: int) -> Any:
+        """Mask the message, keep it as nbclient does, and forward the jetnb event it carries."""
+        if msg.get("msg_type") != "status":
+            msg["content"] = masker.masked(msg.get("content"))
         processed = super().process_message(msg, cell, cell_index)
         if self.nb_man._dirty:
             self.nb_man.save()  # on nbclient's loop: a write left pending between cells is scheduled now
@@ -371,7 +420,7 @@ class JetnbEngine(NBClientEngine):
                          builder: OutcomeBuilder | None = None, context: RunContext | None = None,
                          notebook_path: str | None = None, log_path: str | None = None,
                          cancel: CancelSignal | None = None, env: dict[str, str] | None = None,
-                         **kwargs: Any) -> Any:
+                         secrets: RunSecrets | None = None, **kwargs: Any) -> Any:
         nb_man = RunLogManager(nb, output_path=log_path or output_path, progress_bar=progress_bar,
                                log_output=log_output, autosave_cell_every=autosave_cell_every)
         nb_man.builder = builder = builder or OutcomeBuilder(NullObserver())
@@ -383,7 +432,7 @@ class JetnbEngine(NBClientEngine):
         try:
             client = JetnbNotebookClient(
                 nb_man, builder, context, notebook_path or kwargs.pop("input_path", None) or "notebook.ipynb",
-                cancel or CancelSignal(), env, timeout=kwargs.pop("execution_timeout", None),
+                cancel or CancelSignal(), env, secrets, timeout=kwargs.pop("execution_timeout", None),
                 startup_timeout=kwargs.pop("start_timeout", 60), kernel_name=kernel_name, log=_logger(),
                 log_output=log_output, stdout_file=kwargs.pop("stdout_file", None),
                 stderr_file=kwargs.pop("stderr_file", None),

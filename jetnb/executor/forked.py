@@ -42,6 +42,7 @@ from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.utils import run_sync
 
 from ..protocol import RunOutcome
+from ..secrets.environment import kernel_environment, withheld
 from . import Observer, RunRequest
 from .cancel import CancelSignal
 from .kernel_stderr import filtered_stderr
@@ -207,6 +208,7 @@ class ZygoteProcess:
             self._process = subprocess.Popen(
                 [sys.executable, *PYTHON_OPTIONS, "-m", "jetnb.executor.zygote", "--control-fd", str(theirs.fileno())],
                 pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stderr=stderr,
+                env=kernel_environment(withheld()),  # its kernels' first environment: no credential jetnb knows of
                 start_new_session=True)  # a Ctrl-C at the terminal is the server's to handle, not the zygote's
         except OSError as exc:
             mine.close()

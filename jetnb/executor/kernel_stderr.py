@@ -1,8 +1,9 @@
-"""Forward a kernel's stderr to ours, minus ipykernel 7's per-start notice about unencrypted TCP.
+"""Forward a kernel's stderr to ours, minus ipykernel 7's per-start notice about unencrypted TCP, with every known
+secret value masked.
 
 The notice is printed on every kernel start and says nothing about the run;
 everything else the kernel writes to its stderr (crashes, C library noise)
-still reaches the person running jetnb.
+still reaches the person running jetnb, or ``jetnb serve``'s log.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import os
 import sys
 import threading
 from typing import IO
+
+from ..secrets.masking import masker
 
 NOISE = ("Kernel is running over TCP without encryption",)
 
@@ -25,8 +28,8 @@ def filtered_stderr() -> IO[bytes]:
         with reader:
             for line in reader:
                 if not any(noise.encode() in line for noise in NOISE):
-                    sys.stderr.buffer.write(line) if hasattr(sys.stderr, "buffer") else sys.stderr.write(
-                        line.decode(errors="replace"))
+                    text = masker.mask(line.decode(errors="replace"))
+                    sys.stderr.buffer.write(text.encode()) if hasattr(sys.stderr, "buffer") else sys.stderr.write(text)
                     sys.stderr.flush()
 
     threading.Thread(target=pump, name="jetnb-kernel-stderr", daemon=True).start()

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from ..protocol import RunOutcome, RunStatus
+from ..secrets.masking import masker
 from . import Observer, RunRequest
 from .cancel import CancelSignal, StopKind
 from .fastimport import skip_unused_grammar
@@ -21,6 +22,16 @@ class LocalBackend:
 
     def _execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal,
                  **engine_kwargs: Any) -> RunOutcome:
+        """Run with the request's secret values masked in everything written, whichever process this is."""
+        values = request.secrets.values()
+        masker.hold(values)
+        try:
+            return self._papermill(request, observer, cancel, **engine_kwargs)
+        finally:
+            masker.release(values)
+
+    def _papermill(self, request: RunRequest, observer: Observer, cancel: CancelSignal,
+                   **engine_kwargs: Any) -> RunOutcome:
         """Run through papermill; ``engine_kwargs`` reach the notebook client (e.g. a started ``km``)."""
         skip_unused_grammar()
         import nbformat
@@ -51,6 +62,7 @@ class LocalBackend:
                 log_path=request.log_path,
                 cancel=cancel,
                 env=request.env,
+                secrets=request.secrets,
                 **engine_kwargs,
             )
         except RunStopped as exc:

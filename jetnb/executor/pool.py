@@ -5,6 +5,8 @@ tens of milliseconds. The pool keeps ``size`` kernels started in the
 background; each run takes one, and the kernel is shut down after that run
 (never reused: state would leak between runs). Kernels start in a neutral
 folder; the run's bootstrap moves the kernel to the notebook's folder.
+Kernels start without jetnb's own credentials in their environment; the
+run's bootstrap removes what only the run knows to withhold (its secrets).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import threading
 from typing import Any
 
 from ..protocol import RunOutcome
+from ..secrets.environment import kernel_environment, withheld
 from . import Observer, RunRequest
 from .cancel import CancelSignal
 from .kernel_stderr import filtered_stderr
@@ -43,7 +46,7 @@ class KernelPool:
         manager = KernelManager(kernel_name=self.kernel_name, client_factory=AsyncKernelClient)
         stderr = filtered_stderr()
         try:
-            manager.start_kernel(stderr=stderr)
+            manager.start_kernel(stderr=stderr, env=kernel_environment(withheld()))
         finally:
             stderr.close()
         return manager

@@ -18,7 +18,8 @@ from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from .fastimport import skip_unused_grammar
-from .notebook_io import is_local, write_atomic
+from ..files import write_atomic
+from .notebook_io import is_local
 
 
 class RemoteIOError(OSError):

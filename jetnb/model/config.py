@@ -13,6 +13,7 @@ from typing import Any
 
 from ..fields import Field, Schema, boolean, choice, duration, key_label, mapping, names, slug, text, validate, whole
 from ..quoting import shown
+from ..secrets.names import secret_names
 from ..triggers.registry import UnknownTrigger, kind, kinds
 from .datatext import TextError, load_yaml
 from .headers import step_name
@@ -54,6 +55,7 @@ WORKFLOW: Schema = {
     "kernel": Field(text, help="kernel name; defaults to the notebook's"),
     "tags": Field(names, default=[], help="free labels"),
     "retention": Field(retention, help="ended runs to keep: keep_last, max_age, per-status rules (model/retention.py)"),
+    "secrets": Field(secret_names, default=[], help="secrets the workflow reads with jetnb.secret(NAME)"),
 }
 
 

@@ -31,9 +31,10 @@ from ..quoting import clipped, shown
 from .datatext import TextError, load_json, load_json_or_yaml, load_yaml
 from .json_values import MAX_VALUE_BYTES, bounded_int, json_value
 
-BASE_TYPES = ("int", "float", "bool", "str", "list", "dict", "any")
+BASE_TYPES = ("int", "float", "bool", "str", "list", "dict", "any", "secret")
+_TEXT = ("str", "secret")  # a Secret is text that travels apart from the others (jetnb.secrets) and may be None
 _ALIASES = {"List": "list", "Dict": "dict", "Any": "any", "object": "any", "Sequence": "list",
-            "Mapping": "dict", "tuple": "list", "Tuple": "list"}
+            "Mapping": "dict", "tuple": "list", "Tuple": "list", "Secret": "secret"}
 _TRUE = {"true", "yes", "y", "on", "1"}
 _FALSE = {"false", "no", "n", "off", "0"}
 _NONE = {"none", "null", "~", ""}
@@ -94,7 +95,8 @@ def _annotation_type(node: ast.expr) -> ParamType:
     if isinstance(node, ast.Name):
         base = _ALIASES.get(node.id, node.id)
         if base not in BASE_TYPES:
-            raise ValueError(f"unsupported type {node.id!r} (use int, float, bool, str, list, dict or Optional[...])")
+            raise ValueError(f"unsupported type {node.id!r} (use int, float, bool, str, list, dict, Secret or "
+                             "Optional[...])")
         return ParamType(base)
     if isinstance(node, ast.Attribute):
         return _annotation_type(ast.Name(node.attr))
@@ -191,13 +193,16 @@ def _declared(tree: ast.Module, source: str) -> list[Parameter]:
             default, is_json = _default(ptype, value, literal)
         except ValueError as exc:
             raise ValueError(f"line {stmt.lineno}: parameter {name!r}: default {exc}") from None
+        if ptype.base == "secret" and not (is_json and default is None):
+            raise ValueError(f"line {stmt.lineno}: parameter {name!r}: a Secret's default must be None (a value "
+                             "written in the notebook is not secret)")
         params[name] = Parameter(name, ptype, default, _help_for(stmt, comments, code_lines), stmt.lineno, is_json)
     return list(params.values())
 
 
 _COMPUTED = object()  # a default that is not a literal: the kernel computes it
 _PYTHON_TYPES: dict[str, type | tuple[type, ...]] = {"int": int, "float": (int, float), "bool": bool, "str": str,
-                                                     "list": (list, tuple), "dict": dict}
+                                                     "list": (list, tuple), "dict": dict, "secret": str}
 
 
 def _literal(node: ast.expr) -> Any:
@@ -292,9 +297,9 @@ def _from_text(ptype: ParamType, text: str) -> Any:
         raise ValueError(f"longer than {MAX_VALUE_BYTES // (1024 * 1024)} MiB")
     stripped = text.strip()
     base = ptype.base
-    if ptype.optional and stripped.lower() in (_NONE if base != "str" else {"none", "null"}):
+    if ptype.optional and stripped.lower() in (_NONE if base not in _TEXT else {"none", "null"}):
         return None
-    if base == "str":
+    if base in _TEXT:
         return json_value(text)
     if base == "int":
         if not _INT_TEXT.fullmatch(stripped):
@@ -323,7 +328,7 @@ def _from_typed(ptype: ParamType, value: Any) -> Any:
     value = json_value(value)
     base = ptype.base
     if value is None:
-        if ptype.optional or base == "any":
+        if ptype.optional or base in ("any", "secret"):
             return None
         raise ValueError(f"expected {base}, got null")
     if base == "any":
@@ -336,7 +341,7 @@ def _from_typed(ptype: ParamType, value: Any) -> Any:
         return bounded_int(int(value))
     if base == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
-    if base == "str" and isinstance(value, str):
+    if base in _TEXT and isinstance(value, str):
         return value
     if base == "list" and isinstance(value, list):
         return value

@@ -21,6 +21,7 @@ from .notebook_file import UnreadableNotebook, read_notebook_json
 from .notebook_shape import cell_source, cell_tags, cell_type, kernelspec_field, shape_problems
 from .params import Parameter, ParameterError, coerce_params, parse_parameters, typed
 from .schema import schema_problems
+from .secret_calls import secret_calls
 
 SETUP_LINES = {"%load_ext jetnb", "%reload_ext jetnb"}
 Report = Callable[[int | None, str], None]  # collects a problem: (cell number or None, message)
@@ -220,13 +221,18 @@ class Workflow:
     @staticmethod
     def _check_trigger_params(config: WorkflowConfig, parameters: list[Parameter], cell: int | None,
                               problem: Report) -> None:
-        """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types)."""
+        """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types); a
+        ``Secret`` parameter's value cannot be written in the notebook."""
+        secret = {p.name for p in parameters if p.type.base == "secret"}
         for index, (name, spec) in enumerate(config.triggers):
             try:
                 coerce_params(parameters, typed(spec.get("params") or {}))
             except ParameterError as exc:
                 for message in exc.problems:
                     problem(cell, f"%%workflow: triggers[{index}].{name}.params: {message}")
+            for given in sorted(secret & set(spec.get("params") or {})):
+                problem(cell, f"%%workflow: triggers[{index}].{name}.params: parameter {given!r} is a Secret: its "
+                              "value cannot be written in the notebook (declare a secret under `secrets:` instead)")
 
     @staticmethod
     def role_of(cell: Any) -> str:
@@ -274,12 +280,23 @@ class Workflow:
                                              f"(also cell {seen[key]})"))
             seen[key] = cell.number
         self._check_handler_refs()
+        self._check_secret_calls()
         uses_magics = any(c.role in ("workflow", "step", "handler", "result") for c in self.cells)
         first_magic = next((c.number for c in self.cells if c.role in ("workflow", "step", "handler", "result")), None)
         setup = next((c.number for c in self.cells if c.role == "setup"), None)
         if uses_magics and setup is not None and first_magic is not None and setup > first_magic:
             self.problems.append(Problem(str(self.path), setup,
                                          f"%load_ext jetnb must come before the first jetnb cell (cell {first_magic})"))
+
+    def _check_secret_calls(self) -> None:
+        """Every ``jetnb.secret("NAME")`` written in a cell must read a secret the ``%%workflow`` cell declares."""
+        declared = set(self.config.values.get("secrets") or ())
+        for cell in self.cells:
+            for name in secret_calls(cell.source) if cell.cell_type == "code" else ():
+                if name not in declared:
+                    self.problems.append(Problem(str(self.path), cell.number,
+                                                 f"jetnb.secret({name!r}) reads a secret the workflow does not "
+                                                 f"declare: add {name} to `secrets:` in the %%workflow cell"))
 
     def _check_handler_refs(self) -> None:
         """Every handler a step or the workflow names must exist: a %%handler cell or a notebook file."""

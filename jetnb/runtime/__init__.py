@@ -14,6 +14,7 @@ def load_ipython_extension(shell: Any) -> None:
     from . import context, deadlines
     from .execution import describe_error
     from .magics import JetnbMagics
+    from .secrets import Secret
 
     def before_cell(info: Any) -> None:
         if (getattr(info, "raw_cell", "") or "").startswith("%jetnb_finish"):
@@ -29,6 +30,7 @@ def load_ipython_extension(shell: Any) -> None:
     shell.events.register("pre_run_cell", before_cell)
     shell.events.register("post_run_cell", after_cell)
     context.bind_names()
+    shell.push({"Secret": Secret}, interactive=False)  # for ``api_key: Secret = None`` in the parameters cell
 
 
 def unload_ipython_extension(shell: Any) -> None:

@@ -1,4 +1,5 @@
-"""The runner's first, silent call in a new kernel: the run context, the folder, the journal and the run deadline."""
+"""The runner's first, silent call in a new kernel: the run context, the folder, the environment, the journal and the
+run deadline."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ def configure(data: dict[str, Any]) -> context.KernelRun:
     run_context = RunContext.from_dict(data)
     if run_context.cwd:
         os.chdir(run_context.cwd)  # a pre-started kernel began elsewhere; relative paths mean the notebook's folder
+    for name in run_context.withheld_env:  # a pre-started kernel inherited them; secrets and jetnb's credentials
+        os.environ.pop(name, None)
     state = context.start(run_context)
     if run_context.journal_dir:
         state.journal = Journal(run_context.journal_dir)

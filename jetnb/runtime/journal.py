@@ -6,19 +6,28 @@ happen once. Values are saved with cloudpickle (functions and classes
 defined in the notebook included); a value that cannot be saved is
 remembered with its type, and waiting for approval is refused while such a
 value belongs to a step that is not marked ``--idempotent``.
+
+No secret value reaches a journal file: each entry is sealed
+(``jetnb.secrets.sealing``) with the run's secrets as the kernel received
+them, and unsealed on restore with the values the resumed run received
+again, so a variable holding a secret (or a text containing one) comes back
+as it was.
 """
 
 from __future__ import annotations
 
 import hashlib
+import pickle
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import cloudpickle
 
+from ..secrets.sealing import seal, unseal
 from . import context
 from .outcomes import StepOutcome
+from .secrets import sealed_values
 
 _RESERVED = {"In", "Out", "exit", "quit", "get_ipython", "steps", "error"}
 _IMMUTABLE = (int, float, complex, str, bytes, bool, type(None), frozenset)
@@ -68,9 +77,10 @@ class Journal:
             self.unsaved.update({name: (step, kind) for name, kind in unsaved.items()})
         entry = {"step": step, "idempotent": idempotent, "changed": changed, "deleted": deleted, "unsaved": unsaved,
                  "outcome": _outcome_bytes(context.current().steps.get(step))}
+        sealed, placeholders = seal(cloudpickle.dumps(entry), sealed_values())
         path = self.directory / f"{step}.pkl"
         tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(cloudpickle.dumps(entry))
+        tmp.write_bytes(pickle.dumps({"placeholders": placeholders, "entry": sealed}))
         tmp.replace(path)
         return unsaved
 
@@ -79,7 +89,7 @@ class Journal:
         path = self.directory / f"{step}.pkl"
         if not path.exists():
             raise FileNotFoundError(f"the journal has no entry for step {step!r} ({path}); it cannot be restored")
-        entry = cloudpickle.loads(path.read_bytes())
+        entry = cloudpickle.loads(_unsealed(path, step))
         for name, data in entry["changed"].items():
             value = cloudpickle.loads(data)
             shell.user_ns[name] = value
@@ -97,6 +107,12 @@ class Journal:
         """Why this run could not be resumed faithfully, one line per unsaved value."""
         return [f"step {step!r} bound {name!r} ({kind}), which cannot be saved"
                 for name, (step, kind) in sorted(self.unsaved.items())]
+
+
+def _unsealed(path: Path, step: str) -> bytes:
+    """The entry's pickle with the run's secret values put back; SealError naming the secret that is missing."""
+    saved = pickle.loads(path.read_bytes())
+    return unseal(saved["entry"], saved["placeholders"], sealed_values(), f"the journal of step {step!r}")
 
 
 def _outcome_bytes(outcome: StepOutcome | None) -> bytes | None:

@@ -1,5 +1,6 @@
 """What an execution needs, assembled from the store and the notebook: the validated workflow and parameters,
-the notebook content (a resumed run's with its completed steps' outputs), the run context for the kernel."""
+the notebook content (a resumed run's with its completed steps' outputs), the run context for the kernel, its
+secret values and its environment."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from ..model.params import coerce_params
 from ..model.workflow import Workflow
 from ..protocol import RunContext, StepStatus
 from ..runfiles import journal_dir
+from ..secrets.environment import kernel_environment
 from .options import RunOptions
+from .run_secrets import Collected, secret_parameters
 
 
 def prepare(notebook: str | Path, params: dict[str, Any] | None = None) -> tuple[Workflow, dict[str, Any]]:
@@ -50,17 +53,22 @@ def notebook_content(workflow: Workflow, log_path: str, completed: dict[str, dic
 
 
 def build_request(run: dict[str, Any], workflow: Workflow, params: dict[str, Any], *,
-                  completed: dict[str, dict[str, Any]], decisions: dict[str, Any],
-                  env: dict[str, str] | None = None, log_output: bool = False) -> RunRequest:
-    """``run["options"]`` (``RunOptions``) may move the kernel's folder and choose its kernel and time limits;
+                  completed: dict[str, dict[str, Any]], decisions: dict[str, Any], collected: Collected,
+                  log_output: bool = False) -> RunRequest:
+    """``params`` as stored (``***`` for Secret parameters): the kernel's context shows them so; papermill gets
+    every other one, and the Secret values travel in ``collected.secrets``.
+
+    ``run["options"]`` (``RunOptions``) may move the kernel's folder and choose its kernel and time limits;
     ``log_output`` streams the notebook's outputs to this process's log (``jetnb run --log-output``)."""
     options = RunOptions.from_dict(run.get("options"))
     cwd = options.cwd or str(workflow.path.resolve().parent)
     context = RunContext(run_id=run["id"], workflow=workflow.name, headless=True, trigger=run["trigger"],
                          params=params, started_by=run.get("started_by"), decisions=decisions,
-                         journal_dir=journal_dir(run["log_path"]), cwd=cwd)
+                         journal_dir=journal_dir(run["log_path"]), cwd=cwd, withheld_env=collected.withheld)
+    secret = set(secret_parameters(workflow))
     return RunRequest(run_id=run["id"], notebook=notebook_content(workflow, run["log_path"], completed),
-                      notebook_path=str(workflow.path.resolve()), log_path=run["log_path"], params=params,
+                      notebook_path=str(workflow.path.resolve()), log_path=run["log_path"],
+                      params={k: v for k, v in params.items() if k not in secret},
                       kernel_name=options.kernel or workflow.kernel_name or "python3", cwd=cwd, context=context,
                       timeout=options.execution_timeout, start_timeout=options.start_timeout, log_output=log_output,
-                      env=env)
+                      env=kernel_environment(collected.withheld), secrets=collected.secrets)

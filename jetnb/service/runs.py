@@ -30,13 +30,15 @@ from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
 from ..executor.remote import RemoteIOError, local_copy
 from ..model.params import ParameterError, coerce_params, typed
 from ..model.workflow import Workflow, WorkflowError
+from ..paths import secrets_path
 from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
+from ..runfiles import journal_dir
 from ..store import Database, RunStateError, Store, new_run_id
 from .admission import Admission
 from .options import RunOptions
 from .recorder import Progress, RunRecorder
-from ..runfiles import journal_dir
 from .request import build_request, completed_steps, prepare
+from .run_secrets import RunSecretsKeeper, SecretsUnavailable, not_kept
 from .strategies import Strategy
 
 log = logging.getLogger("jetnb")
@@ -80,6 +82,7 @@ class RunService:
         self._lock = threading.Lock()
         self._limits: dict[tuple[str, int], tuple[int, bool]] = {}  # (notebook, mtime) -> (concurrency, ok)
         self._watcher: threading.Thread | None = None
+        self.secrets = RunSecretsKeeper(secrets_path(db.path))
         strategy.bind(self)
 
     def store(self) -> Store:
@@ -115,11 +118,12 @@ class RunService:
         ``workflow`` was read from a download of it: the record names the
         URL, and each execution downloads it again.
         """
-        values = coerce_params(workflow.parameters, params)
+        stored, held = self.secrets.split(workflow, coerce_params(workflow.parameters, params))
         self.writable_folder(workflow.name)
         run_id = new_run_id()
+        self.secrets.hold(run_id, held)
         self.store().create_run(
-            run_id=run_id, workflow=workflow.name, notebook=location or str(workflow.path.resolve()), params=values,
+            run_id=run_id, workflow=workflow.name, notebook=location or str(workflow.path.resolve()), params=stored,
             trigger=trigger, trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
             durable=self.strategy.durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"),
             options=options.to_dict() if options else None)
@@ -191,6 +195,10 @@ class RunService:
             workflow, params = prepare(notebook, typed(run["params"]))
         except (WorkflowError, ParameterError) as exc:
             return self.fail(run_id, exc, why="the notebook is not runnable any more")
+        try:
+            collected = self.secrets.collect(run, workflow)
+        except SecretsUnavailable as exc:
+            return self.fail(run_id, exc, why="its secrets are not available")
         resuming = bool(run["resuming"])
         completed = completed_steps(run) if resuming else {}
         if resuming:
@@ -203,7 +211,7 @@ class RunService:
         try:
             recorder = RunRecorder(store, run, workflow, self.progress, completed)
             request = build_request(run, workflow, params, completed=completed, log_output=self.log_output,
-                                    decisions=store.run_decisions(run_id) if resuming else {})
+                                    decisions=store.run_decisions(run_id) if resuming else {}, collected=collected)
             outcome = get_backend(self.backend).execute(request, recorder, cancel)
         except BaseException as exc:  # a recorded run always ends with a final status, or its watchers wait forever
             self.fail(run_id, exc)
@@ -224,6 +232,8 @@ class RunService:
             finished = store.get_run(run_id, with_steps=False)
             for hook in self.hooks:
                 hook.on_recorded(store, finished)
+        if outcome.status.final:
+            self.secrets.forget(run_id)
         if outcome.status == RunStatus.SUCCEEDED:
             shutil.rmtree(journal_dir(run["log_path"]), ignore_errors=True)
         if outcome.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
@@ -262,10 +272,11 @@ class RunService:
         else:
             message = str(exc) if why is None else f"{why}: {exc}"
             error = {"type": type(exc).__name__, "message": message}
-            if not isinstance(exc, (WorkflowError, ParameterError, RemoteIOError)):
+            if not isinstance(exc, (WorkflowError, ParameterError, RemoteIOError, SecretsUnavailable)):
                 error["traceback"] = "".join(traceback.format_exception(exc))
             status = RunStatus.FAILED
         self.store().finish_run(run_id, status, error=error)
+        self.secrets.forget(run_id)
         return status
 
     # approvals and resuming ---------------------------------------------------------
@@ -279,8 +290,13 @@ class RunService:
             self._resume_quietly(decided["run_id"], f"request {approval_id} was {decided['status']} by {by.name}")
         return decided
 
-    def resume(self, ref: str, *, by: str) -> str:
-        """Continue a waiting, failed or interrupted run from the step where it stopped, in the same record and log."""
+    def resume(self, ref: str, *, by: str, secrets: dict[str, Any] | None = None) -> str:
+        """Continue a waiting, failed or interrupted run from the step where it stopped, in the same record and log.
+
+        ``secrets``: values for the run's Secret parameters, which are never
+        stored; needed when this process does not hold them (another
+        process recorded the run, or the run has ended since).
+        """
         store = self.store()
         store.expire_due()
         run = store.get_run(ref)
@@ -294,9 +310,16 @@ class RunService:
                               f"({pending[0]['step']}, approvers: {', '.join(pending[0]['approvers'])})")
         try:
             with local_copy(run["notebook"]) as notebook:
-                prepare(notebook, typed(run["params"]))  # a notebook that no longer runs is refused before any change
+                workflow, _ = prepare(notebook, typed(run["params"]))  # a notebook that no longer runs is refused first
         except RemoteIOError as exc:
             raise ResumeError(str(exc)) from None
+        try:
+            self.secrets.give_again(run, workflow, secrets or {})
+        except ParameterError as exc:
+            raise ResumeError(f"run {run_id}: " + "; ".join(exc.problems)) from None
+        missing = self.secrets.missing(run, workflow)
+        if missing:
+            raise ResumeError(not_kept(run_id, missing))
         if not store.requeue_for_resume(run_id, RESUMABLE, durable=self.strategy.durable):
             raise ResumeError(f"run {run_id} was resumed by someone else meanwhile")
         store.audit(by, "run.resume", f"run:{run_id}", {"was": run["status"]})
@@ -333,6 +356,8 @@ class RunService:
         store = self.store()
         run_id = store.resolve_id(ref)
         was = store.request_cancel(run_id, by, reason)
+        if was != RunStatus.RUNNING:  # it has ended now; a running one ends through _finish
+            self.secrets.forget(run_id)
         if was == RunStatus.QUEUED:
             self.strategy.discard(run_id)
         elif was == RunStatus.RUNNING:

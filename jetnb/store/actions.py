@@ -24,7 +24,7 @@ class ActionsTable:
         started = datetime.fromisoformat(started_at).timestamp() if started_at else None
         row = encode({"run_id": run_id, "step": step, "action": action, "target": target, "status": status,
                       "started_at": started, "duration": duration, "attempts": attempts, "error": error,
-                      "detail": detail}, _JSON)
+                      "detail": detail}, _JSON, ("target",))
         with self.transaction() as conn:
             conn.execute(f"INSERT INTO actions ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                          list(row.values()))

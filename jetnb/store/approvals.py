@@ -13,7 +13,8 @@ import sqlite3
 from typing import Any, Callable
 
 from ..clock import now
-from .rows import iso
+from ..secrets.masking import masker
+from .rows import iso, to_json
 
 _JSON = ("approvers", "details", "groups")
 
@@ -76,7 +77,7 @@ class ApprovalsTable:
                 "INSERT OR IGNORE INTO approvals (run_id, workflow, step, approvers, message, details, status, "
                 "on_timeout, allow_self, started_by, trigger, requested_at, expires_at, groups) "
                 "VALUES (?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, workflow, step, json.dumps(approvers), message, json.dumps(details, default=str),
+                (run_id, workflow, step, json.dumps(approvers), masker.mask(message), to_json(details),
                  on_timeout, int(allow_self), started_by, trigger, requested,
                  requested + timeout if timeout else None, json.dumps(groups or [])))
             if cursor.rowcount:
@@ -137,7 +138,8 @@ class ApprovalsTable:
         with self.transaction() as conn:
             updated = conn.execute(
                 "UPDATE approvals SET status = ?, decided_at = ?, decided_by = ?, comment = ? "
-                "WHERE id = ? AND status = 'pending'", (status, now(), user, comment, approval_id)).rowcount
+                "WHERE id = ? AND status = 'pending'",
+                (status, now(), user, masker.mask(comment) if comment else comment, approval_id)).rowcount
             if updated:
                 self.audit(user, f"approval.{status}", f"approval:{approval_id}", {"comment": comment})
         if not updated:

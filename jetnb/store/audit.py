@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from ..clock import now
+from .rows import to_json
 
 
 class AuditLog:
@@ -19,7 +20,7 @@ class AuditLog:
 
     def audit(self, actor: str | None, action: str, subject: str, detail: dict[str, Any] | None = None) -> None:
         self.conn.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                          (now(), actor, action, subject, json.dumps(detail, default=str) if detail else None))
+                          (now(), actor, action, subject, to_json(detail) if detail else None))
 
     def audit_log(self, subject: str | None = None, *, action: str | None = None,
                   limit: int = 1000) -> list[dict[str, Any]]:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 
+from ..paths import DEFAULT_STORE as DEFAULT_PATH, default_store_path  # defined with the secrets file's path
 from .schema import MIGRATIONS
 
-DEFAULT_PATH = Path(".jetnb") / "jetnb.db"
-
-
-def default_store_path() -> Path:
-    return Path(os.environ.get("JETNB_STORE") or DEFAULT_PATH)
+__all__ = ["DEFAULT_PATH", "StoreError", "connect", "default_store_path", "migrate"]
 
 
 class StoreError(RuntimeError):

@@ -1,4 +1,10 @@
-"""Rows to dicts and back, shared by every table of the store: JSON columns and ISO times."""
+"""Rows to dicts and back, shared by every table of the store: JSON columns and ISO times.
+
+Every value written goes through ``to_json`` or ``encode``, which mask the
+secret values this process knows (``jetnb.secrets.masking``): the store
+never keeps one, so nothing read from it (``jetnb show``, the API, pages)
+can show one.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +13,22 @@ import sqlite3
 from datetime import datetime, timezone
 from typing import Any
 
+from ..secrets.masking import masker
+
 
 def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
 
-def encode(fields: dict[str, Any], names: tuple[str, ...]) -> dict[str, Any]:
-    return {k: (json.dumps(v, default=str) if k in names and v is not None else v) for k, v in fields.items()}
+def to_json(value: Any) -> str:
+    """A JSON column's text, masked."""
+    return masker.mask_json(json.dumps(value, default=str))
+
+
+def encode(fields: dict[str, Any], names: tuple[str, ...], text: tuple[str, ...] = ()) -> dict[str, Any]:
+    """A row to write: ``names`` become JSON, ``text`` columns (free text, not identifiers) are masked."""
+    return {k: (to_json(v) if k in names else masker.mask(v) if k in text and isinstance(v, str) else v)
+            if v is not None else v for k, v in fields.items()}
 
 
 def decode(row: sqlite3.Row, names: tuple[str, ...]) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from ..protocol import RunStatus
 from .rows import decode, encode, iso
 
 _JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error", "options")
+_TEXT_FIELDS = ("cancel_reason",)
 
 
 class RunNotFound(LookupError):
@@ -77,14 +78,15 @@ class RunsTable:
             "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
             "created_at": now, "host": host, "pid": pid, "started_by": started_by, "exclusive": int(exclusive),
             "durable": int(durable), "options": options,
-        }, _JSON_FIELDS)
+        }, _JSON_FIELDS, _TEXT_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
                          list(row.values()))
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
-        row = encode({k: (str(v) if isinstance(v, RunStatus) else v) for k, v in fields.items()}, _JSON_FIELDS)
+        row = encode({k: (str(v) if isinstance(v, RunStatus) else v) for k, v in fields.items()}, _JSON_FIELDS,
+                     _TEXT_FIELDS)
         with self.transaction() as conn:
             conn.execute(f"UPDATE runs SET {', '.join(f'{k} = ?' for k in row)} WHERE id = ?",
                          [*row.values(), run_id])

@@ -37,7 +37,7 @@ class ParamField(widgets.HBox):
         if isinstance(value, str) and not value.strip():
             if not self.param.literal_default:
                 return _OMIT
-            if self.param.type.optional:
+            if self.param.type.optional or self.param.type.base == "secret":
                 return None
         return value
 
@@ -52,10 +52,13 @@ class ParamField(widgets.HBox):
 
 
 def _input_for(param: Parameter) -> widgets.ValueWidget:
-    """int → IntText, float → FloatText, bool → Checkbox, str → Text; Optional and list/dict/any take text."""
+    """int → IntText, float → FloatText, bool → Checkbox, str → Text, Secret → Password; Optional and list/dict/any
+    take text."""
     base, optional = param.type.base, param.type.optional
     if not param.literal_default:
         return widgets.Text(placeholder=f"default: {param.default}")
+    if base == "secret":  # typed hidden; the value is never shown again, the run keeps ***
+        return widgets.Password(placeholder="secret (empty = None)")
     if base in _SCALAR_INPUTS and not optional:
         return _SCALAR_INPUTS[base](value=param.default)
     empty = "empty = None" if optional else ""
