@@ -101,6 +101,7 @@ class ServeOptions:
     grace: float = 30.0
     cancel_grace: float = DEFAULT_GRACE
     backend: str = "forked"
+    public_url: str | None = None  # for links in notifications; default the address it listens on
 
 
 def serve(options: ServeOptions) -> None:
@@ -112,7 +113,7 @@ def serve(options: ServeOptions) -> None:
         sockets = bind_sockets(options.port, address=options.host)  # a port in use is refused before anything starts
         plane = ControlPlane(options.directory, store_path=options.store_path, runs_dir=options.runs_dir,
                              max_runs=options.max_runs, clock=clock_from_env(), backend=options.backend,
-                             cancel_grace=options.cancel_grace)
+                             cancel_grace=options.cancel_grace, public_url=options.public_url or _url(sockets))
         plane.start()
         token = os.environ.get("JETNB_TOKEN") or ""
         generated = not token
@@ -120,6 +121,11 @@ def serve(options: ServeOptions) -> None:
         asyncio.run(_serve(plane, sockets, token, generated, options.grace))
     finally:
         lock.close()
+
+
+def _url(sockets: list[socket.socket]) -> str:
+    host, port = sockets[0].getsockname()[:2]
+    return f"http://{host}:{port}"
 
 
 async def _serve(plane: ControlPlane, sockets: list[socket.socket], token: str, generated: bool,
@@ -134,8 +140,7 @@ async def _serve(plane: ControlPlane, sockets: list[socket.socket], token: str, 
         loop.add_signal_handler(signum, on_signal)
     server = HTTPServer(make_app(plane, token))
     server.add_sockets(sockets)
-    host, port = sockets[0].getsockname()[:2]
-    url = f"http://{host}:{port}"
+    url = _url(sockets)
     shown = f"{token} (generated; set JETNB_TOKEN to choose one)" if generated else "from $JETNB_TOKEN"
     log.info("jetnb %s serving %d workflow(s) from %s on %s", __version__, len(plane.catalog.served),
              plane.directory, url)

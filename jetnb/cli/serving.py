@@ -23,9 +23,11 @@ from .common import backend_option, fail, json_option, open_store, runs_dir_opti
               help="seconds running runs get to finish on Ctrl-C / SIGTERM before they are interrupted")
 @click.option("--cancel-grace", default=DEFAULT_GRACE, show_default=True, type=click.FloatRange(0),
               help="seconds a cancelled run's kernel gets after its interrupt before it is shut down")
+@click.option("--public-url", metavar="URL", help="where people reach this server (behind a proxy), for the links in "
+              "notifications; default the address it listens on")
 @backend_option("forked")
 def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
-          grace: float, cancel_grace: float, backend: str) -> None:
+          grace: float, cancel_grace: float, public_url: str | None, backend: str) -> None:
     """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API."""
     from ..server import ServeOptions, StoreInUse, serve as run_server
     from ..store import default_store_path
@@ -34,7 +36,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
         fail(f"no folder {directory} (give the folder that holds your workflow notebooks)")
     options = ServeOptions(directory=directory, host=host, port=port, store_path=store_path or default_store_path(),
                            runs_dir=runs_dir, max_runs=max_runs, grace=grace, cancel_grace=cancel_grace,
-                           backend=backend)
+                           backend=backend, public_url=public_url)
     try:
         run_server(options)
     except (StoreInUse, OSError) as exc:

@@ -30,6 +30,7 @@ from ..model.workflow import Workflow, WorkflowError
 from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from ..store import Database, RunStateError, Store, new_run_id
 from .admission import Admission
+from .notify import Notifier
 from .recorder import Progress, RunRecorder
 from .request import build_request, completed_steps, journal_dir, prepare
 from .strategies import Strategy
@@ -57,12 +58,14 @@ class RunHook(Protocol):
 class RunService:
     def __init__(self, db: Database, *, runs_dir: str | Path, strategy: Strategy, backend: str = "local",
                  hooks: list[RunHook] | None = None, progress: Progress | None = None,
-                 cancel_grace: float = DEFAULT_GRACE):
+                 cancel_grace: float = DEFAULT_GRACE, public_url: str | None = None):
+        """``public_url``: where people reach ``jetnb serve``, for the links in notifications (none from the CLI)."""
         self.db = db
         self.runs_dir = Path(runs_dir).resolve()
         self.strategy = strategy
         self.backend = backend
-        self.hooks = list(hooks or [])
+        self.notifier = Notifier(public_url)  # every run's declared notifications, whoever started it
+        self.hooks: list[RunHook] = [*(hooks or []), self.notifier]
         self.progress = progress
         self.cancel_grace = cancel_grace
         self.stopping = threading.Event()
