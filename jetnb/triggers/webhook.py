@@ -17,9 +17,10 @@ class WebhookKind(PushKind):
         "name": Field(slug, required=True, help="served at POST /hooks/<name>"),
         "auth": Field(choice("hmac", "token", "none"), required=True, help="hmac, token, or none (explicitly)"),
         "secret_env": Field(text, help="environment variable holding the secret (hmac, token)"),
-        "scheme": Field(choice("any", "standard", "github"), default="any",
-                        help="hmac: Standard Webhooks headers, GitHub's signature header, or either"),
-        "tolerance": Field(duration, default=300.0, help="hmac, Standard Webhooks: how far a timestamp may be off"),
+        "scheme": Field(choice("any", "standard", "github", "stripe"), default="any",
+                        help="hmac: Standard Webhooks headers, GitHub's signature header, either, or Stripe's"),
+        "tolerance": Field(duration, default=300.0, help="hmac, Standard Webhooks and Stripe: how far a timestamp "
+                           "may be off"),
         "signature_header": Field(text, default="X-Hub-Signature-256"),
         "delivery_header": Field(text, help="header carrying the sender's delivery id"),
         "response": Field(choice("async", "sync"), default="async"),
