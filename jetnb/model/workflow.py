@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..triggers.registry import kind as trigger_kind
 from .cell_code import magic_problem, syntax_problem
 from .config import WorkflowConfig, parse_workflow_config
 from .headers import MAGICS, Header, HeaderError, parse_header, split_cell
@@ -222,13 +223,17 @@ class Workflow:
     @staticmethod
     def _check_trigger_params(config: WorkflowConfig, parameters: list[Parameter], cell: int | None,
                               problem: Report) -> None:
-        """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types)."""
+        """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types); keys
+        that name parameters (a webhook's ``payload``) name declared ones of the right type."""
+        declared = {p.name: p.type.base for p in parameters}
         for index, (name, spec) in enumerate(config.triggers):
             try:
                 coerce_params(parameters, typed(spec.get("params") or {}))
             except ParameterError as exc:
                 for message in exc.problems:
                     problem(cell, f"%%workflow: triggers[{index}].{name}.params: {message}")
+            for message in trigger_kind(name).parameter_problems(spec, declared):
+                problem(cell, f"%%workflow: triggers[{index}].{name}.{message}")
 
     @staticmethod
     def role_of(cell: Any) -> str:
