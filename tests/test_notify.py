@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from email.message import EmailMessage
+from pathlib import Path
 
 from servekit import Server, wait_for
 from test_actions_email import smtp_server  # noqa: F401  (a fixture)
@@ -26,9 +27,12 @@ on_error:
 on_success:
   - webhook: {url_secret: BROKEN_HOOK, payload: {run: "{run_id}"}, retries: 0}
 on_pause:
+  - tell.ipynb
   - email: {to: ops@example.com, subject: "{workflow} paused", body: "{reason}\nlast run: {run_url}", smtp_url_secret: SMTP_URL}
 """, ("params", "order_id: int = 7\nfail: bool = False"),
            "%%step fetch\nif fail:\n    raise RuntimeError(f'source down for order {order_id}')"]
+
+TELL = ["%load_ext jetnb", ("params", "workflow: str = ''\nfailures: int = 0"), "%%result\n[workflow, failures]"]
 
 REFUND = ["%load_ext jetnb", r"""%%workflow
 name: refund
@@ -64,6 +68,7 @@ def test_serve_sends_declared_notifications_and_records_each_without_changing_th
                       "SMTP_URL": f"smtp://127.0.0.1:{port}?starttls=never&from=jetnb%40example.com",
                       "BROKEN_HOOK": capture.url("/hooks/catch/T0SECRET/broken/")})
     srv.workflow("nightly", NIGHTLY)
+    srv.workflow("tell", TELL)
     srv.workflow("refund", REFUND)
     srv.start()
 
@@ -95,6 +100,8 @@ def test_serve_sends_declared_notifications_and_records_each_without_changing_th
     assert text(paused).startswith(f"2 consecutive failed runs (the last, {runs[1]}: RuntimeError: source "
                                            "down for order 42)\nlast run: " + f"{srv.url}/ui/runs/{runs[1]}")
     assert [srv.run(r)["status"] for r in runs] == ["failed", "failed"]
+    told = srv.finished_runs("tell", 1)[0]  # the notebook in the on_pause list still runs
+    assert told["trigger"] == "on_pause" and told["result"] == ["nightly", 2]
     shown = srv.cli("show", runs[0]).stdout
     assert "✓ slack.send 127.0.0.1:" in shown and "[on error]" in shown
 
@@ -165,3 +172,22 @@ def test_jetnb_run_announces_a_gate_without_a_link(cli, make_nb, smtp_server):
     [ask] = inbox.messages
     assert text(ask) == "Refund order 1001?"  # no server, no approvals link
     assert [(a["action"], a["detail"]["on"]) for a in record["actions"]] == [("email.send", "approval")]
+
+
+HANDLED = ["%load_ext jetnb", """%%workflow
+name: handled
+on_error:
+  - alert
+  - slack: {webhook_url_secret: SLACK_WEBHOOK, text: "{workflow}: {error_type} at {step}"}
+""", "%%handler alert\nprint('handler saw', error.type)", "%%step boom\nraise KeyError('gone')"]
+
+
+def test_a_handler_in_the_list_still_runs_in_the_kernel_beside_the_actions(cli, make_nb, capture):
+    make_nb("handled.ipynb", HANDLED)
+    env = {"SLACK_WEBHOOK": capture.url("/services/T0SECRET/B0SECRET/XXSECRETXX")}
+    record = json.loads(cli("run", "handled.ipynb", "--json", env=env).stdout)
+    assert record["status"] == "failed"
+    assert [json.loads(seen.body) for seen in capture.seen] == [{"text": "handled: KeyError at boom"}]
+    handler = next(s for s in record["steps"] if s["kind"] == "handler")
+    assert handler["name"] == "on_error:alert" and handler["status"] == "succeeded"
+    assert "handler saw KeyError" in Path(record["log_path"]).read_text()
