@@ -144,13 +144,16 @@ def run_detail(run: dict[str, Any]) -> str:
 
 
 def action_line(action: dict[str, Any]) -> str:
-    """``✓ http.request 127.0.0.1:8080 in 12ms (2 attempts)  [step notify]``, with the error when it failed."""
+    """``✓ http.request 127.0.0.1:8080 in 12ms (2 attempts)  [step notify]`` (``[on error]`` for a declared
+    notification of the run), with the error when it failed."""
     text = (f"  {SYMBOLS.get(action['status'], '•')} {action['action']} {action.get('target') or '-'} "
             f"{action['status']} in {format_duration(action.get('duration'))}")
     if (action.get("attempts") or 1) > 1:
         text += f" ({action['attempts']} attempts)"
     if action.get("step"):
         text += f"  [step {action['step']}]"
+    elif (action.get("detail") or {}).get("on"):
+        text += f"  [on {action['detail']['on']}]"
     error = action.get("error")
     if error:
         text += f"  {error.get('type')}: {first_line(error.get('message'))}"

@@ -120,6 +120,7 @@ class ServeOptions:
     backend: str = "forked"
     keep_runs: int | None = None  # retention for workflows without their own (``--keep-runs``)
     retention_days: float | None = None  # likewise (``--retention-days``)
+    public_url: str | None = None  # for links in notifications; default the address it listens on
 
 
 def serve(options: ServeOptions) -> None:
@@ -132,7 +133,7 @@ def serve(options: ServeOptions) -> None:
         sockets = bind_sockets(options.port, address=options.host)  # a port in use is refused before anything starts
         plane = ControlPlane(options.directory, store_path=options.store_path, runs_dir=options.runs_dir,
                              max_runs=options.max_runs, clock=clock_from_env(), backend=options.backend,
-                             cancel_grace=options.cancel_grace,
+                             cancel_grace=options.cancel_grace, public_url=options.public_url or _url(sockets),
                              retention=default_policy(options.keep_runs, options.retention_days))
         plane.service.writable_folder()
         plane.start()
@@ -142,6 +143,11 @@ def serve(options: ServeOptions) -> None:
         asyncio.run(_serve(plane, sockets, token, generated, options.grace))
     finally:
         lock.close()
+
+
+def _url(sockets: list[socket.socket]) -> str:
+    host, port = sockets[0].getsockname()[:2]
+    return f"http://{host}:{port}"
 
 
 async def _serve(plane: ControlPlane, sockets: list[socket.socket], token: str, generated: bool,
@@ -156,8 +162,7 @@ async def _serve(plane: ControlPlane, sockets: list[socket.socket], token: str, 
         loop.add_signal_handler(signum, on_signal)
     server = HTTPServer(make_app(plane, token))
     server.add_sockets(sockets)
-    host, port = sockets[0].getsockname()[:2]
-    url = f"http://{host}:{port}"
+    url = _url(sockets)
     shown = f"{token} (generated; set JETNB_TOKEN to choose one)" if generated else "from $JETNB_TOKEN"
     log.info("jetnb %s serving %d workflow(s) from %s on %s", __version__, len(plane.catalog.served),
              plane.directory, url)

@@ -6,7 +6,9 @@ sends three headers: ``webhook-id``, ``webhook-timestamp`` and
 ``webhook-signature: v1,<base64>``. The timestamp lets a receiver refuse a
 replayed delivery once it is older than a few minutes; the id lets it drop a
 retry it has already handled. GitHub-style hooks send the hex HMAC of the
-body alone as ``X-Hub-Signature-256: sha256=<hex>``.
+body alone as ``X-Hub-Signature-256: sha256=<hex>``. Stripe sends
+``Stripe-Signature: t=<timestamp>,v1=<hex HMAC of "timestamp.body">``, keyed
+with the endpoint secret as written (``whsec_...`` is not decoded).
 
 This module is bottom-level (standard library only): the webhook action
 signs with it and ``jetnb serve``'s hooks verify with it. Every comparison is
@@ -31,6 +33,7 @@ SECRET_PREFIX = "whsec_"
 TOLERANCE = 300  # seconds a timestamp may be away from now, either way (the spec's five minutes)
 ID_HEADER, TIMESTAMP_HEADER, SIGNATURE_HEADER = "webhook-id", "webhook-timestamp", "webhook-signature"
 HUB_PREFIX = "sha256="
+STRIPE_HEADER = "Stripe-Signature"
 
 
 class SignatureError(ValueError):
@@ -112,6 +115,32 @@ def verify_hub(secret: Secret, body: bytes, header: str | None) -> None:
         raise SignatureError("bad_signature", "signature does not match the body")
 
 
+def sign_stripe(secret: str, timestamp: int, body: bytes) -> str:
+    """A ``Stripe-Signature`` value: ``t=<timestamp>,v1=<hex HMAC-SHA256 of "timestamp.body">``."""
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={digest}"
+
+
+def verify_stripe(secret: str, body: bytes, header: str | None, *, tolerance: float = TOLERANCE,
+                  now: float | None = None) -> int:
+    """Check a Stripe delivery's ``Stripe-Signature`` and return its timestamp; raises ``SignatureError``.
+
+    Several ``v1`` signatures are accepted (while a secret rolls); ``v0``
+    (test-mode, SHA-1 era) ones are ignored, as Stripe's libraries do.
+    """
+    parts = [item.partition("=") for item in (header or "").split(",")]
+    stamps = [value.strip() for key, _, value in parts if key.strip() == "t"]
+    offered = [value.strip() for key, _, value in parts if key.strip() == "v1"]
+    if not stamps or not offered:
+        missing = " and ".join(key for key, found in (("t=", stamps), ("v1=", offered)) if not found)
+        raise SignatureError("missing_header", f"{STRIPE_HEADER} is missing or has no {missing}")
+    timestamp = _timestamp(stamps[0], tolerance, time.time() if now is None else now, f"{STRIPE_HEADER} t=")
+    expected = sign_stripe(secret, timestamp, body).partition(",v1=")[2].encode()
+    if not any(hmac.compare_digest(value.encode(), expected) for value in offered):
+        raise SignatureError("bad_signature", f"{STRIPE_HEADER} does not match the body")
+    return timestamp
+
+
 def _header(headers: Mapping[str, str], name: str) -> str | None:
     """A header by name, whatever its case (a plain dict is not case-insensitive as HTTP headers are)."""
     value = headers.get(name)
@@ -120,15 +149,15 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
     return value
 
 
-def _timestamp(text: str, tolerance: float, now: float) -> int:
+def _timestamp(text: str, tolerance: float, now: float, what: str = TIMESTAMP_HEADER) -> int:
     try:
         stamp = int(text.strip())
     except ValueError:
-        raise SignatureError("bad_timestamp", f"{TIMESTAMP_HEADER} is not a Unix time in seconds") from None
+        raise SignatureError("bad_timestamp", f"{what} is not a Unix time in seconds") from None
     if now - stamp > tolerance:
-        raise SignatureError("stale_timestamp", f"{TIMESTAMP_HEADER} is {now - stamp:.0f}s old, more than the "
+        raise SignatureError("stale_timestamp", f"{what} is {now - stamp:.0f}s old, more than the "
                                                 f"{tolerance:.0f}s allowed (a replayed delivery?)")
     if stamp - now > tolerance:
-        raise SignatureError("future_timestamp", f"{TIMESTAMP_HEADER} is {stamp - now:.0f}s in the future, more "
+        raise SignatureError("future_timestamp", f"{what} is {stamp - now:.0f}s in the future, more "
                                                  f"than the {tolerance:.0f}s allowed")
     return stamp

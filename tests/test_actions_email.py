@@ -9,6 +9,7 @@ for real.
 from __future__ import annotations
 
 import email
+import email.policy  # the Inbox parses with it; importing email alone does not load it
 import socket
 import ssl
 from collections.abc import Callable, Iterator

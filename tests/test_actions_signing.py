@@ -71,3 +71,34 @@ def test_github_style_hmac_signs_and_verifies() -> None:
     assert caught.value.reason == "bad_signature"
     with pytest.raises(SignatureError, match="missing signature header"):
         signing.verify_hub("s3cret", b"hello", None)
+
+
+# Stripe: "t=<timestamp>,v1=<hex HMAC-SHA256 of "<timestamp>.<body>">", keyed with the endpoint secret as written.
+STRIPE_SECRET = "whsec_test_5WbX5kEWLlfzsGNjH64I8lOOqUB6e8FH"
+
+
+def stripe_header(secret: str = STRIPE_SECRET, stamp: int = STAMP, body: bytes = BODY) -> str:
+    import hashlib
+    import hmac
+
+    return f"t={stamp},v1={hmac.new(secret.encode(), f'{stamp}.'.encode() + body, hashlib.sha256).hexdigest()}"
+
+
+def test_stripe_signatures_are_stripes_scheme_and_verify() -> None:
+    assert signing.sign_stripe(STRIPE_SECRET, STAMP, BODY) == stripe_header()
+    assert signing.verify_stripe(STRIPE_SECRET, BODY, stripe_header(), now=STAMP + 10) == STAMP
+    rolled = f"{stripe_header(secret='whsec_old')},v1={stripe_header().split('v1=')[1]},v0=ignored"
+    assert signing.verify_stripe(STRIPE_SECRET, BODY, rolled, now=STAMP) == STAMP
+
+
+@pytest.mark.parametrize("header, now, reason, message", [
+    (None, STAMP, "missing_header", "Stripe-Signature is missing or has no t= and v1="),
+    (f"v1={'0' * 64}", STAMP, "missing_header", "has no t="),
+    (stripe_header(), STAMP + 301, "stale_timestamp", "Stripe-Signature t= is 301s old"),
+    (stripe_header(body=b"{}"), STAMP, "bad_signature", "Stripe-Signature does not match the body"),
+    (stripe_header().replace(f"t={STAMP}", "t=soon"), STAMP, "bad_timestamp", "t= is not a Unix time"),
+])
+def test_stripe_refusals_say_why(header: str | None, now: int, reason: str, message: str) -> None:
+    with pytest.raises(SignatureError) as caught:
+        signing.verify_stripe(STRIPE_SECRET, BODY, header, now=now)
+    assert caught.value.reason == reason and message in str(caught.value)

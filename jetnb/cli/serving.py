@@ -24,11 +24,14 @@ from .common import (backend_option, fail, json_option, keep_runs_option, open_s
               help="seconds running runs get to finish on Ctrl-C / SIGTERM before they are interrupted")
 @click.option("--cancel-grace", default=DEFAULT_GRACE, show_default=True, type=click.FloatRange(0),
               help="seconds a cancelled run's kernel gets after its interrupt before it is shut down")
+@click.option("--public-url", metavar="URL", help="where people reach this server (behind a proxy), for the links in "
+              "notifications; default the address it listens on")
 @backend_option("forked")
 @keep_runs_option
 @retention_days_option
 def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_dir: Path, max_runs: int,
-          grace: float, cancel_grace: float, backend: str, keep_runs: int | None, retention_days: float | None) -> None:
+          grace: float, cancel_grace: float, public_url: str | None, backend: str, keep_runs: int | None,
+          retention_days: float | None) -> None:
     """Serve the workflows under DIRECTORY: fire their triggers, take webhooks, answer the REST API.
 
     Ended runs are pruned at start and every hour as each workflow's
@@ -42,7 +45,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
         fail(f"no folder {directory} (give the folder that holds your workflow notebooks)")
     options = ServeOptions(directory=directory, host=host, port=port, store_path=store_path or default_store_path(),
                            runs_dir=runs_dir, max_runs=max_runs, grace=grace, cancel_grace=cancel_grace,
-                           backend=backend, keep_runs=keep_runs, retention_days=retention_days)
+                           backend=backend, keep_runs=keep_runs, retention_days=retention_days, public_url=public_url)
     try:
         run_server(options)
     except (StoreInUse, RunsFolderError, OSError) as exc:

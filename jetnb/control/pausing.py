@@ -3,8 +3,9 @@
 A run-service hook: every run that ends in this server counts, whatever
 started it: a success resets the count, a failure adds one, an interrupted
 or cancelled run leaves it alone. The pause is recorded in the store and
-the audit log, and the workflow's ``on_pause`` notebook is started so
-someone hears of it. Unpausing resets the count.
+the audit log, and the workflow's ``on_pause`` notebook is started and its
+``on_pause`` actions sent (by the run service's notifier) so someone hears
+of it. Unpausing resets the count.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Protocol
 
 from ..clock import Clock
 from ..model.params import ParameterError, typed
+from ..model.reactions import handler_of
 from ..model.workflow import Workflow
 from ..render import first_line
 from ..service.runs import RunService
@@ -67,13 +69,19 @@ class Pausing:
                         workflow=name, level=logging.WARNING, failures=failures, last_run_id=run["id"])
         if state["config"].get("on_pause"):
             self._told[run["id"]] = (state, state["config"]["on_pause"], {
-                "workflow": name, "failures": failures, "last_error": error, "last_run_id": run["id"]})
+                "workflow": name, "failures": failures, "last_error": error, "last_run_id": run["id"],
+                "reason": reason})
 
     def on_finished(self, service: RunService, run: dict[str, Any]) -> None:
-        """The pause is committed: start the ``on_pause`` notebook (a run of its own)."""
+        """The pause is committed: send the ``on_pause`` actions and start its notebook (a run of its own)."""
         told = self._told.pop(run["id"], None)
-        if told is not None:
-            self._notify(*told)
+        if told is None:
+            return
+        state, target, facts = told
+        service.notifier.paused(service, state["config"], facts)
+        handler = handler_of(target)
+        if handler is not None:
+            self._notify(state, handler, {k: v for k, v in facts.items() if k in ON_PAUSE_PARAMS})
 
     def _notify(self, state: dict[str, Any], target: str, offered: dict[str, Any]) -> None:
         """Run the ``on_pause`` notebook with the parameters it declares among ``ON_PAUSE_PARAMS``."""

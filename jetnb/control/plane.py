@@ -33,15 +33,16 @@ ACTOR = "jetnb serve"
 
 class ControlPlane:
     def __init__(self, directory: Path, *, store_path: Path, runs_dir: Path, max_runs: int, clock: Clock,
-                 backend: str = "local", cancel_grace: float | None = None, retention: RetentionPolicy | None = None):
+                 backend: str = "local", cancel_grace: float | None = None, retention: RetentionPolicy | None = None,
+                 public_url: str | None = None):
         self.directory = Path(directory)
         self.retention = retention  # for workflows without ``retention:`` of their own
         self.db = Database(store_path)
         self.clock = clock
         self.dispatcher = Dispatcher(max_runs)
         self.service = RunService(self.db, runs_dir=runs_dir, strategy=self.dispatcher, backend=backend,
-                                  hooks=[Pausing(self)], **({} if cancel_grace is None else
-                                                            {"cancel_grace": cancel_grace}))
+                                  hooks=[Pausing(self)], public_url=public_url,
+                                  **({} if cancel_grace is None else {"cancel_grace": cancel_grace}))
         self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,))
 
     # store and audit ----------------------------------------------------

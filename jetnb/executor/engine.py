@@ -42,6 +42,7 @@ from papermill.clientwrap import PapermillNotebookClient  # noqa: E402
 from papermill.engines import NBClientEngine, NotebookExecutionManager  # noqa: E402
 
 from ..model.headers import split_cell  # noqa: E402
+from ..model.reactions import handler_of  # noqa: E402
 from ..model.workflow import RUN_HANDLER_TAG, Workflow  # noqa: E402
 from ..protocol import MIME, ProtocolError, RunContext, RunSecrets, StepEvent, from_dict, to_dict  # noqa: E402
 from ..secrets.masking import masker  # noqa: E402
@@ -320,7 +321,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
     def _finish(self, failed_at: int | None) -> None:
         """Append and run the workflow's on_error / on_success handler as the run log's last cell."""
         on = "on_error" if failed_at is not None else "on_success"
-        ref = self.workflow.config.values.get(on)
+        ref = handler_of(self.workflow.config.values.get(on))  # its actions are the run service's (service/notify.py)
         if not ref:
             return
         source = f"%jetnb_finish {on} {ref}"

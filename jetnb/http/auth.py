@@ -1,5 +1,5 @@
 """Who may call, and as whom: personal tokens and the server token for the API and pages; each webhook's own
-signature (Standard Webhooks or GitHub's) or bearer token.
+signature (Standard Webhooks, GitHub's or Stripe's) or bearer token.
 
 Secrets are compared with ``hmac.compare_digest`` so the time an answer takes
 says nothing about how much of a guess was right.
@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from ..protocol import Principal
-from ..signing import SIGNATURE_HEADER, SignatureError, verify, verify_hub
+from ..model.datatext import TextError, load_json
+from ..signing import SIGNATURE_HEADER, STRIPE_HEADER, SignatureError, verify, verify_hub, verify_stripe
 from ..store import Store
 
 log = logging.getLogger("jetnb.serve")
@@ -72,6 +73,8 @@ def verify_hook(hook: dict[str, Any], headers: Mapping[str, str], body: bytes) -
 
 def _signed(hook: dict[str, Any], secret: str, headers: Mapping[str, str], body: bytes) -> Verified:
     scheme = hook.get("scheme") or "any"
+    if scheme == "stripe":
+        return _stripe(hook, secret, headers, body)
     standard = scheme == "standard" or (scheme == "any" and headers.get(SIGNATURE_HEADER) is not None)
     if standard:
         try:
@@ -85,3 +88,21 @@ def _signed(hook: dict[str, Any], secret: str, headers: Mapping[str, str], body:
     except SignatureError:
         raise HookRefused(f"missing or wrong signature in {header}") from None
     return Verified(replay_key="sha256:" + hashlib.sha256(body).hexdigest())
+
+
+def _stripe(hook: dict[str, Any], secret: str, headers: Mapping[str, str], body: bytes) -> Verified:
+    """A Stripe delivery: its signed timestamp bounds replays; the event's ``id`` (signed, in the body) is the
+    delivery id, so Stripe's retries of one event start one run."""
+    try:
+        stamp = verify_stripe(secret, body, headers.get(STRIPE_HEADER), tolerance=float(hook.get("tolerance") or 300),
+                              now=time.time())
+    except SignatureError as exc:
+        raise HookRefused(f"Stripe signature refused: {exc}") from None
+    try:
+        event = load_json(body.decode("utf-8"))
+    except (UnicodeDecodeError, TextError):
+        event = None
+    event_id = event.get("id") if isinstance(event, dict) else None
+    digest = hashlib.sha256(f"{stamp}.".encode() + body).hexdigest()
+    return Verified(delivery_id=event_id if isinstance(event_id, str) and event_id else None,
+                    replay_key=f"stripe:{digest}")

@@ -3,8 +3,9 @@
 In order: unknown hook 404; body over the hook's ``max_body`` 413; failed
 authentication 401 (a wrong or missing signature or token, a stale
 Standard Webhooks timestamp, a GitHub-signed body replayed under a new
-delivery id); paused workflow 409; malformed JSON or a non-object 400;
-parameters the notebook refuses 422; a delivery id seen before answers 200
+delivery id); paused workflow 409; malformed JSON or form, or a JSON
+non-object 400; parameters the notebook refuses, or a ``pick`` path the body
+lacks, 422 (what the body gives is ``hook_body``'s); a delivery id seen before answers 200
 with the first delivery's run and starts nothing. Otherwise the run and the
 delivery id are committed together and only then answered: 202 with the run
 id (``response: async``), or, for ``response: sync``, the run's result or
@@ -26,7 +27,8 @@ from ..protocol import FINAL_STATUSES
 from ..store import Store
 from ..store.deliveries import PRUNED
 from .auth import HookRefused, verify_hook
-from .base import BadBody, JsonHandler, json_object
+from .base import BadBody, JsonHandler
+from .hook_body import delivery_params, read_body
 
 DELIVERY_HEADERS = ("X-Delivery-Id", "X-GitHub-Delivery")
 
@@ -60,13 +62,16 @@ class Hook(JsonHandler):
         if self.plane.is_paused(served.name):
             return self.refuse(409, f"workflow {served.name!r} is paused; unpause it to accept deliveries")
         try:
-            payload = json_object(body)
+            received = read_body(body, self.request.headers.get("Content-Type"))
         except BadBody as exc:
             return self.refuse(400, str(exc))
         # a signed hook's query string is outside the signature: it never reaches the parameters
         query = {} if hook["auth"] == "hmac" else {key: self.get_query_argument(key)
                                                    for key in self.request.query_arguments}
-        params = {**typed(hook.get("params") or {}), **query, **typed(payload)}
+        try:
+            params = delivery_params(hook, received, self.request.headers.get_all(), query)
+        except ParameterError as exc:
+            return self.refuse(422, "bad parameters", problems=exc.problems, fields=exc.fields)
         delivery = verified.delivery_id or self._delivery_id(hook)
         store = self.plane.store()
         if delivery and (first := store.delivery_run(hook["name"], delivery)):

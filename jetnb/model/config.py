@@ -17,6 +17,7 @@ from ..secrets.names import secret_names
 from ..triggers.registry import UnknownTrigger, kind, kinds
 from .datatext import TextError, load_yaml
 from .headers import step_name
+from .reactions import action_list, check_reactions, named_actions, reaction
 from .retention import retention
 
 
@@ -27,16 +28,6 @@ def users_list(value: Any) -> list[str]:
         raise ValueError("expected a list of user names") from None
 
 
-def _handler_ref(value: Any) -> str:
-    ref = text(value)
-    if ref.endswith(".ipynb"):
-        return ref
-    try:
-        return step_name(ref)
-    except ValueError:
-        raise ValueError(f"{shown(ref)} is neither a %%handler name nor a .ipynb path") from None
-
-
 WORKFLOW: Schema = {
     "name": Field(slug, help="defaults to the notebook's file name"),
     "description": Field(text, default=""),
@@ -44,9 +35,11 @@ WORKFLOW: Schema = {
     "approvers": Field(mapping, default={}, help="group name -> list of users"),
     "concurrency": Field(whole(1), default=1, help="runs of this workflow at once"),
     "timeout": Field(duration, help="bound on the whole run"),
-    "on_error": Field(_handler_ref, help="handler or notebook run when the run fails"),
-    "on_success": Field(_handler_ref, help="handler or notebook run when the run succeeds"),
-    "on_pause": Field(_handler_ref, help="handler or notebook run when the workflow is paused"),
+    "on_error": Field(reaction, help="handler, notebook or actions when the run fails"),
+    "on_success": Field(reaction, help="handler, notebook or actions when the run succeeds"),
+    "on_pause": Field(reaction, help="handler, notebook or actions when the workflow is paused"),
+    "notify_approvers": Field(action_list, help="actions when a gate asks for a decision"),
+    "actions": Field(named_actions, default={}, help="named actions for the steps' --on-error-action"),
     "pause_after_failures": Field(whole(0), default=5, help="0 never pauses"),
     "catchup": Field(choice("none", "latest", "all"), default="latest"),
     "catchup_limit": Field(whole(1), default=10, help="most missed ticks run with catchup: all"),
@@ -104,6 +97,7 @@ def parse_workflow_config(body: str) -> tuple[WorkflowConfig, list[str]]:
     except TextError as exc:
         return WorkflowConfig(), [f"invalid YAML: {exc}"]
     values = validate(raw if raw is not None else {}, WORKFLOW, "", problems)
+    check_reactions(values, problems)
     triggers = values.get("triggers") or []
     if not isinstance(triggers, list):
         problems.append("triggers: expected a list")

@@ -6,6 +6,7 @@ from typing import Any
 
 from ..durations import format_duration
 from ..triggers.registry import UnknownTrigger, kind
+from .reactions import reaction_targets, step_targets
 from .workflow import Cell, Workflow
 
 
@@ -25,6 +26,15 @@ def trigger_label(name: str, spec: dict[str, Any]) -> str:
 
 def handler_node(ref: str) -> str:
     return "h_" + "".join(ch if ch.isalnum() else "_" for ch in ref)
+
+
+def _handler_shape(ref: str) -> str:
+    """A notebook as a parallelogram, an action as a flag, a ``%%handler`` as a hexagon."""
+    if ref.endswith(".ipynb"):
+        return f"[/{_label(ref)}/]"
+    if ref.startswith("action "):
+        return f">{_label(ref)}]"
+    return f"{{{{{_label('handler ' + ref)}}}}}"
 
 
 def step_label(cell: Cell) -> list[str]:
@@ -67,10 +77,10 @@ def mermaid(workflow: Workflow) -> str:
         shape = f"[[{_label('result')}]]" if cell.role == "result" else f"[{_label(*step_label(cell))}]"
         lines.append(f"  {node}{shape}")
         options = cell.header.options if cell.header else {}
-        for key, label in (("on_error", "on error"), ("on_success", "on success")):
-            if options.get(key):
-                lines.append(f"  {node} -.->|{label}| {handler_node(options[key])}")
-                handlers.add(options[key])
+        for on, label in (("error", "on error"), ("success", "on success")):
+            for ref in step_targets(options, on):
+                lines.append(f"  {node} -.->|{label}| {handler_node(ref)}")
+                handlers.add(ref)
         when = options.get("when")
         if when:
             guard = f"g{cell.number}"
@@ -84,11 +94,9 @@ def mermaid(workflow: Workflow) -> str:
     lines.append("  done((end))")
     connect("done")
     for key, label in (("on_error", "run failed"), ("on_success", "run succeeded"), ("on_pause", "paused")):
-        ref = workflow.config.values.get(key)
-        if ref:
+        for ref in reaction_targets(workflow.config.values.get(key)):
             lines.append(f"  done -.->|{label}| {handler_node(ref)}")
             handlers.add(ref)
     for ref in sorted(handlers):
-        shape = f"[/{_label(ref)}/]" if ref.endswith(".ipynb") else f"{{{{{_label('handler ' + ref)}}}}}"
-        lines.append(f"  {handler_node(ref)}{shape}")
+        lines.append(f"  {handler_node(ref)}{_handler_shape(ref)}")
     return "\n".join(lines) + "\n"

@@ -110,6 +110,14 @@ def _handler_ref(text: str) -> str:
     return step_name(text)
 
 
+def _action_names(text: str) -> list[str]:
+    """``--on-error-action page_ops,log_it``: names of ``actions:`` blocks of ``%%workflow``."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    if not names:
+        raise ValueError("expected names of actions declared under actions: in %%workflow, separated by commas")
+    return [step_name(name) for name in names]
+
+
 @dataclass(frozen=True)
 class Option:
     """One ``--flag``; ``convert=None`` makes it a switch that takes no value."""
@@ -134,6 +142,10 @@ STEP_OPTIONS: tuple[Option, ...] = (
     Option("--continue-on-error", None, "record the failure and go on with the next step"),
     Option("--on-error", _handler_ref, "handler (or .ipynb) to run when the step fails", "HANDLER"),
     Option("--on-success", _handler_ref, "handler (or .ipynb) to run when the step succeeds", "HANDLER"),
+    Option("--on-error-action", _action_names, "actions named under actions: in %%workflow to call when the step "
+           "fails", "NAMES"),
+    Option("--on-success-action", _action_names, "actions named under actions: in %%workflow to call when the "
+           "step succeeds", "NAMES"),
     Option("--for-each", _expression, "run the body once per item of this iterable", "EXPR"),
     Option("--as", _identifier, "the name each item is bound to (default: item)", "NAME"),
     Option("--parallel", _positive, "run at most N items at once (threads)", "N"),

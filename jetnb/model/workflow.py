@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from ..triggers.registry import kind as trigger_kind
 from .cell_code import magic_problem, syntax_problem
 from .config import WorkflowConfig, parse_workflow_config
 from .headers import MAGICS, Header, HeaderError, parse_header, split_cell
 from .notebook_file import UnreadableNotebook, read_notebook_json
 from .notebook_shape import cell_source, cell_tags, cell_type, kernelspec_field, shape_problems
 from .params import Parameter, ParameterError, coerce_params, parse_parameters, typed
+from .reactions import declared_template_problems, handler_of, named_calls
 from .schema import schema_problems
 from .secret_calls import secret_calls
 
@@ -153,6 +155,7 @@ class Workflow:
         name = config.values.get("name") or path.stem
         workflow = cls(path, name, config, parameters, cells, problems, cls._kernel(raw, config))
         workflow._check_references()
+        workflow._check_declared_actions(parameters_ok)
         workflow.problems.sort(key=lambda p: p.cell or 0)
         return workflow
 
@@ -221,9 +224,11 @@ class Workflow:
     @staticmethod
     def _check_trigger_params(config: WorkflowConfig, parameters: list[Parameter], cell: int | None,
                               problem: Report) -> None:
-        """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types); a
-        ``Secret`` parameter's value cannot be written in the notebook."""
-        secret = {p.name for p in parameters if p.type.base == "secret"}
+        """Each trigger's ``params`` go through the one validator, as typed values (YAML chose their types); keys
+        that name parameters (a webhook's ``payload``) name declared ones of the right type; a ``Secret``
+        parameter's value cannot be written in the notebook."""
+        declared = {p.name: p.type.base for p in parameters}
+        secret = {name for name, base in declared.items() if base == "secret"}
         for index, (name, spec) in enumerate(config.triggers):
             try:
                 coerce_params(parameters, typed(spec.get("params") or {}))
@@ -233,6 +238,8 @@ class Workflow:
             for given in sorted(secret & set(spec.get("params") or {})):
                 problem(cell, f"%%workflow: triggers[{index}].{name}.params: parameter {given!r} is a Secret: its "
                               "value cannot be written in the notebook (declare a secret under `secrets:` instead)")
+            for message in trigger_kind(name).parameter_problems(spec, declared):
+                problem(cell, f"%%workflow: triggers[{index}].{name}.{message}")
 
     @staticmethod
     def role_of(cell: Any) -> str:
@@ -303,8 +310,9 @@ class Workflow:
         refs: list[tuple[int | None, str, str]] = []
         workflow_cell = next((c.number for c in self.cells if c.role == "workflow"), None)
         for key in ("on_error", "on_success", "on_pause"):
-            if self.config.values.get(key):
-                refs.append((workflow_cell, f"%%workflow {key}", self.config.values[key]))
+            ref = handler_of(self.config.values.get(key))
+            if ref:
+                refs.append((workflow_cell, f"%%workflow {key}", ref))
         for cell in self.cells:
             if cell.role == "step" and cell.header is not None:
                 for key in ("on_error", "on_success"):
@@ -318,3 +326,23 @@ class Workflow:
                                                                          f"this one"))
             elif ref not in self.handlers:
                 self.problems.append(Problem(str(self.path), number, f"{where}: no %%handler named {ref!r}"))
+
+    def _check_declared_actions(self, parameters_ok: bool) -> None:
+        """Steps name actions that ``actions:`` declares; every template fills from fields its event has."""
+        blocks = named_calls(self.config.values)
+        uses: dict[str, set[str]] = {}
+        for cell in self.cells:
+            if cell.role != "step" or cell.header is None:
+                continue
+            for option in ("on_error_action", "on_success_action"):
+                for name in cell.header.get(option) or []:
+                    if name in blocks:
+                        uses.setdefault(name, set()).add(option)
+                    else:
+                        flag = "--" + option.replace("_", "-")
+                        self.problems.append(Problem(str(self.path), cell.number, f"{cell.header.where}: {flag}: no "
+                                                     f"action {name!r} under actions: in %%workflow"))
+        workflow_cell = next((c.number for c in self.cells if c.role == "workflow"), None)
+        parameters = [p.name for p in self.parameters] if parameters_ok else None
+        for message in declared_template_problems(self.config.values, parameters, uses):
+            self.problems.append(Problem(str(self.path), workflow_cell, f"%%workflow: {message}"))

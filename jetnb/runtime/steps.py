@@ -17,6 +17,7 @@ from .handlers import run_handler
 from .iterate import run_items
 from .outcomes import ErrorInfo, ItemResult, StepOutcome, json_safe
 from .retry import AttemptsFailed, RetryPolicy, attempt
+from .step_actions import run_step_actions
 
 
 class StepError(Exception):
@@ -137,8 +138,7 @@ def _run(shell: Any, header: Header, body: str, outcome: StepOutcome, reporter: 
             return None
         raise cause from cause.__cause__  # the user's error, not jetnb's wrapper, is what the cell shows
     outcome.status, outcome.value = "succeeded", value
-    handlers = [run_handler(shell, options["on_success"], "success", step=name, error=None)] \
-        if options.get("on_success") else None
+    handlers = _react(shell, header, "success", None)
     reporter.finish("succeeded", reason=None, **_details(outcome, header), handlers=handlers)
     return value
 
@@ -167,11 +167,21 @@ def _fail(shell: Any, header: Header, outcome: StepOutcome, reporter: StepReport
     outcome.error = ErrorInfo(described["type"], described["message"], described["traceback"], outcome.name,
                               ctx.run_id)
     ctx.last_failure = outcome.error.to_dict()
-    handlers = None
-    if header.get("on_error") and not isinstance(exc, KeyboardInterrupt):
-        handlers = [run_handler(shell, header.get("on_error"), "error", step=outcome.name, error=outcome.error)]
+    handlers = None if isinstance(exc, KeyboardInterrupt) else _react(shell, header, "error", outcome.error)
     reporter.finish(outcome.status, reason=None, error=described, **_details(outcome, header), handlers=handlers,
                     continued=True if header.get("continue_on_error") and isinstance(exc, Exception) else None)
+
+
+def _react(shell: Any, header: Header, on: str, error: ErrorInfo | None) -> list[dict[str, Any]] | None:
+    """The step's ``--on-error``/``--on-success`` handler, then its ``--on-error-action``/``--on-success-action``
+    actions (``on``: ``error`` or ``success``); their records, or None when the step names none."""
+    name = header.name or "step"
+    records = []
+    if header.get(f"on_{on}"):
+        records.append(run_handler(shell, header.get(f"on_{on}"), on, step=name, error=error))
+    if header.get(f"on_{on}_action"):
+        records += run_step_actions(shell, header.get(f"on_{on}_action"), on, step=name, error=error)
+    return records or None
 
 
 def _details(outcome: StepOutcome, header: Header) -> dict[str, Any]:

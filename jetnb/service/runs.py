@@ -35,6 +35,7 @@ from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from ..runfiles import journal_dir
 from ..store import Database, RunStateError, Store, new_run_id
 from .admission import Admission
+from .notify import Notifier
 from .options import RunOptions
 from .recorder import Progress, RunRecorder
 from .request import build_request, completed_steps, prepare
@@ -68,12 +69,14 @@ class RunHook(Protocol):
 class RunService:
     def __init__(self, db: Database, *, runs_dir: str | Path, strategy: Strategy, backend: str = "local",
                  hooks: list[RunHook] | None = None, progress: Progress | None = None,
-                 cancel_grace: float = DEFAULT_GRACE, log_output: bool = False):
+                 cancel_grace: float = DEFAULT_GRACE, log_output: bool = False, public_url: str | None = None):
+        """``public_url``: where people reach ``jetnb serve``, for the links in notifications (none from the CLI)."""
         self.db = db
         self.runs_dir = Path(runs_dir).resolve()
         self.strategy = strategy
         self.backend = backend
-        self.hooks = list(hooks or [])
+        self.notifier = Notifier(public_url)  # every run's declared notifications, whoever started it
+        self.hooks: list[RunHook] = [*(hooks or []), self.notifier]
         self.progress = progress
         self.cancel_grace = cancel_grace
         self.log_output = log_output  # the notebooks' outputs to papermill's logger too (``jetnb run --log-output``)

@@ -58,6 +58,11 @@ class TriggerKind:
     def check(self, spec: dict[str, Any], where: str, problems: list[str]) -> None:
         """Checks that involve several keys; ``spec`` has passed the schema."""
 
+    def parameter_problems(self, spec: dict[str, Any], declared: dict[str, str]) -> list[str]:
+        """Keys that name parameters the notebook must declare (``declared``: name -> base type), each problem
+        with its key's path under the trigger."""
+        return []
+
     def key(self, spec: dict[str, Any]) -> str:
         """What identifies a trigger across restarts and edits: its kind and what it watches, not its params."""
         watched = {k: v for k, v in spec.items() if k != "params"}

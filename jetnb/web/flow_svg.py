@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from ..model.graph import step_label, trigger_label
+from ..model.reactions import reaction_targets, step_targets
 from ..model.workflow import Workflow
 
 WIDTH, CENTER, BOX_W, LINE_H, GAP = 720, 250, 300, 16, 26
@@ -43,6 +44,12 @@ def _arrow(x1: float, y1: float, x2: float, y2: float, *, dashed: bool = False, 
     return svg
 
 
+def _place(handlers: dict[str, float], ref: str, y: float) -> None:
+    """A handler or action box at the height of what starts it, below the boxes placed before (they never overlap)."""
+    if ref not in handlers:
+        handlers[ref] = max([y, *(placed + 34 for placed in handlers.values())])
+
+
 def render(workflow: Workflow) -> str:
     """A standalone ``<svg>`` element; every text comes from the notebook and is escaped."""
     out: list[str] = []
@@ -73,26 +80,25 @@ def render(workflow: Workflow) -> str:
             out.append(f'<path d="M{CENTER + BOX_W / 2},{top + 8} H{side} V{bottom} H{CENTER + 4}" fill="none" '
                        f'stroke="#b08a3a" stroke-dasharray="4,3"/>')
             out.append(_text(side + 4, top + height / 2 + 12, "no", size=11, anchor="start", color="#b08a3a"))
-        for key, label in (("on_error", "on error"), ("on_success", "on success")):
-            if options.get(key):
-                handlers.setdefault(options[key], y + height / 2)
-                out.append(_arrow(CENTER + BOX_W / 2, y + height / 2, HANDLER_X, handlers[options[key]] + 8,
-                                  dashed=True, label=label))
+        for on, label in (("error", "on error"), ("success", "on success")):
+            for ref in step_targets(options, on):
+                _place(handlers, ref, y + height / 2)
+                out.append(_arrow(CENTER + BOX_W / 2, y + height / 2, HANDLER_X, handlers[ref] + 8, dashed=True,
+                                  label=label))
         y += height
         out.append(_arrow(CENTER, y, CENTER, y + GAP - 4))
         y += GAP
     out.append(f'<circle cx="{CENTER}" cy="{y + 12}" r="12" fill="#ddd" stroke="#777"/>')
     out.append(_text(CENTER + 20, y + 16, "end", size=11, anchor="start", color="#555"))
     for key, label in (("on_error", "run failed"), ("on_success", "run succeeded")):
-        ref = workflow.config.values.get(key)
-        if ref:
-            handlers.setdefault(ref, y)
+        for ref in reaction_targets(workflow.config.values.get(key)):
+            _place(handlers, ref, y)
             out.append(_arrow(CENTER + 12, y + 12, HANDLER_X, handlers[ref] + 8, dashed=True, label=label))
     for ref, hy in handlers.items():
         out.append(f'<rect x="{HANDLER_X}" y="{hy - 6}" width="230" height="28" rx="10" fill="#fdecea" '
                    f'stroke="#d9534f"/>')
-        out.append(_text(HANDLER_X + 115, hy + 12, f"handler {ref}", size=12))
-    height = y + 36
+        out.append(_text(HANDLER_X + 115, hy + 12, ref if ref.startswith("action ") else f"handler {ref}", size=12))
+    height = max([y, *handlers.values()]) + 36
     return (f'<svg xmlns="http://www.w3.org/2000/svg" class="flow" width="{WIDTH}" height="{height:.0f}" '
             f'viewBox="0 0 {WIDTH} {height:.0f}" font-family="system-ui, sans-serif">'
             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" '
