@@ -18,12 +18,15 @@ from ..executor import close_backends, get_backend
 from ..model.workflow import Workflow
 from ..service.dispatcher import Dispatcher
 from ..service.runs import RunService
-from ..store import Database, Store
-from .catalog import Catalog
+from ..store import Database, Store, WorkflowRecord
+from .catalog import Catalog, Registered, ScanResult
 from .pausing import Pausing
+from .watching import NotebookWatcher
 
 log = logging.getLogger("jetnb.serve")
 ACTOR = "jetnb serve"
+LOGGED_CHANGES = 50  # more workflows registered at once than this get one summary line, not one line each
+AuditEntry = tuple[str, str, str, dict[str, Any]]  # (actor, action, subject, detail)
 
 
 class ControlPlane:
@@ -37,6 +40,7 @@ class ControlPlane:
                                   hooks=[Pausing(self)], **({} if cancel_grace is None else
                                                             {"cancel_grace": cancel_grace}))
         self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,))
+        self.watcher = NotebookWatcher(self.catalog.directory, exclude=self.catalog.exclude)
 
     # store and audit ----------------------------------------------------
 
@@ -47,9 +51,16 @@ class ControlPlane:
     def note(self, kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO,
              **detail: Any) -> None:
         """One log line on stderr and one audit entry (``workflow.<kind>`` or ``server.<kind>``) in the store."""
-        log.log(level, "%s: %s", kind, message)
+        self.store().audit(*self.noted(kind, message, workflow=workflow, level=level, **detail))
+
+    @staticmethod
+    def noted(kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO, quiet: bool = False,
+              **detail: Any) -> AuditEntry:
+        """``note``'s log line (unless ``quiet``), and its audit entry for the caller to write with others."""
+        if not quiet:
+            log.log(level, "%s: %s", kind, message)
         subject = f"workflow:{workflow}" if workflow else "server"
-        self.store().audit(ACTOR, f"{subject.partition(':')[0]}.{kind}", subject, {"message": message, **detail})
+        return ACTOR, f"{subject.partition(':')[0]}.{kind}", subject, {"message": message, **detail}
 
     # lifecycle ------------------------------------------------------------
 
@@ -59,6 +70,9 @@ class ControlPlane:
         reaped = self.service.recover()
         if reaped:
             self.note("recover", f"{reaped} run(s) left running by a process that is gone were marked interrupted")
+        self.catalog.remember(Registered(r.name, Path(r.path), r.digest, r.config, r.triggers)
+                              for r in store.registered_workflows())
+        self.watcher.start()  # before the first walk: a notebook saved meanwhile is seen at the next look
         self.sync()
         for run_id in store.claim_queued():
             run = store.get_run(run_id, with_steps=False)
@@ -74,27 +88,45 @@ class ControlPlane:
 
     def close(self) -> None:
         """Close every thread's store connection and release pre-started kernels; the last thing the server does."""
+        self.watcher.stop()
         self.service.close()
         close_backends()
         self.db.close()
 
-    def sync(self) -> None:
-        """Re-read the folder and bring the store's workflows and triggers in line with it."""
-        result = self.catalog.scan()
+    def sync(self) -> ScanResult:
+        """Re-read what changed in the folder and bring the store's workflows and triggers in line with it.
+
+        Costs nothing when no file-system event came since the last call.
+        The new and changed workflows are registered, with their audit
+        entries, in one transaction; workflows served from the store's own
+        record are already registered.
+        """
+        changes = self.watcher.take()
+        if not changes:
+            return ScanResult(served=self.catalog.served)
+        result = self.catalog.scan(changes)
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
+        fresh = [*result.added, *result.changed]
+        quiet = len(fresh) + len(result.removed) > LOGGED_CHANGES
+        entries = [self.noted("register", f"{'serving' if served in result.added else 'reloaded'} {served.name} "
+                              f"({served.path}): {', '.join(t.kind.name for t in served.triggers) or 'no triggers'}",
+                              workflow=served.name, quiet=quiet) for served in fresh]
         store = self.store()
-        for served in [*result.added, *result.changed]:
-            store.register_workflow(served.name, str(served.path), served.digest, served.config,
-                                    [(t.key, t.kind.name, t.spec) for t in served.triggers], now=self.clock.now())
-            verb = "serving" if served in result.added else "reloaded"
-            kinds = ", ".join(t.kind.name for t in served.triggers) or "no triggers"
-            self.note("register", f"{verb} {served.name} ({served.path}): {kinds}", workflow=served.name)
-        for name in result.removed:
-            store.remove_workflow(name, now=self.clock.now())
+        with store.transaction():
+            store.register_workflows([WorkflowRecord(s.name, str(s.path), s.digest, s.config,
+                                                     [(t.key, t.kind.name, t.spec) for t in s.triggers])
+                                      for s in fresh if not s.stored], now=self.clock.now())
+            for name in result.removed:
+                store.remove_workflow(name, now=self.clock.now())
+            store.audit_many(entries)
+        if quiet:
+            log.info("register: serving %d workflow(s) (%d new or changed, %d gone) from %s", len(result.served),
+                     len(fresh), len(result.removed), self.directory)
         self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
+        return result
 
     # starting runs --------------------------------------------------------
 

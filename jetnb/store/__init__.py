@@ -7,7 +7,7 @@ from .db import StoreError, default_store_path
 from .fires import AlreadyFired
 from .runs import RunNotFound, RunStateError, new_run_id, public_run
 from .store import Store
-from .workflows import WorkflowNotFound
+from .workflows import WorkflowNotFound, WorkflowRecord
 
 __all__ = ["ApprovalError", "decision_of", "may_decide", "public_approval", "Database", "Store", "RunNotFound",
-           "RunStateError", "StoreError", "WorkflowNotFound", "AlreadyFired", "default_store_path", "new_run_id", "public_run"]
+           "RunStateError", "StoreError", "WorkflowNotFound", "WorkflowRecord", "AlreadyFired", "default_store_path", "new_run_id", "public_run"]
