@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -50,8 +51,13 @@ class ControlPlane:
 
     def note(self, kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO,
              **detail: Any) -> None:
-        """One log line on stderr and one audit entry (``workflow.<kind>`` or ``server.<kind>``) in the store."""
-        self.store().audit(*self.noted(kind, message, workflow=workflow, level=level, **detail))
+        """One log line on stderr and one audit entry (``workflow.<kind>`` or ``server.<kind>``) in the store.
+
+        The entry is written with the next group commit, not waited for: a
+        webhook's 202 must not wait for a second commit of its own.
+        """
+        entry = self.noted(kind, message, workflow=workflow, level=level, **detail)
+        self.service.commits().submit(lambda store: store.audit(*entry))
 
     @staticmethod
     def noted(kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO, quiet: bool = False,
@@ -140,8 +146,15 @@ class ControlPlane:
         return self.service.submit(workflow, params, trigger=trigger, started_by=started_by or f"trigger:{trigger}",
                                    detail=detail, rerun_of=rerun_of, exclusive=exclusive, also=also)
 
+    def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str | None = None,
+               detail: dict[str, Any] | None = None, also: Callable[[Store, str], None] | None = None) -> Future[str]:
+        """``launch`` for work acknowledged to a caller (webhooks, the API): validated now, then group-committed with
+        other callers' runs; the future resolves to the run id once it is durable (see ``RunService.accept``)."""
+        return self.service.accept(workflow, params, trigger=trigger, started_by=started_by or f"trigger:{trigger}",
+                                   detail=detail, also=also)
+
     def is_paused(self, name: str) -> bool:
-        return self.store().workflow_state(name)["paused"]
+        return self.store().is_paused(name)
 
     def set_paused(self, name: str, paused: bool, reason: str, *, by: str = ACTOR) -> bool:
         """Pause or unpause by hand (API, pages); automatic pauses are ``Pausing``'s."""

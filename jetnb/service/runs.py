@@ -22,6 +22,8 @@ import os
 import shutil
 import threading
 import traceback
+from concurrent.futures import Future
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -30,8 +32,9 @@ from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
 from ..model.params import ParameterError, coerce_params, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
-from ..store import Database, RunStateError, Store, new_run_id
+from ..store import Database, RunIdTaken, RunStateError, Store, new_run_id
 from .admission import Admission
+from .commits import GroupCommit
 from .recorder import Progress, RunRecorder
 from ..runfiles import journal_dir
 from .request import build_request, completed_steps, prepare
@@ -39,7 +42,14 @@ from .strategies import Strategy
 
 log = logging.getLogger("jetnb")
 RESUMABLE = (RunStatus.WAITING, RunStatus.FAILED, RunStatus.INTERRUPTED)
+ID_DRAWS = 8  # new run ids drawn at most when the drawn one is taken (see RunIdTaken)
 CANCEL_POLL = 0.25  # seconds between looks for cancel requests made by other processes
+
+
+@lru_cache(maxsize=4096)
+def real_path(path: Path) -> str:
+    """A notebook's resolved path, remembered: resolving costs a stat per folder level at every submission."""
+    return str(path.resolve())
 
 
 class ResumeError(ValueError):
@@ -67,6 +77,7 @@ class RunService:
                  cancel_grace: float = DEFAULT_GRACE):
         self.db = db
         self.runs_dir = Path(runs_dir).resolve()
+        self._runs_dir = str(self.runs_dir)
         self.strategy = strategy
         self.backend = backend
         self.hooks = list(hooks or [])
@@ -77,6 +88,7 @@ class RunService:
         self._lock = threading.Lock()
         self._limits: dict[tuple[str, int], tuple[int, bool]] = {}  # (notebook, mtime) -> (concurrency, ok)
         self._watcher: threading.Thread | None = None
+        self._commits: GroupCommit | None = None
         strategy.bind(self)
 
     def store(self) -> Store:
@@ -85,20 +97,42 @@ class RunService:
     def status(self, run_id: str) -> RunStatus:
         return RunStatus(self.store().get_run(run_id, with_steps=False)["status"])
 
+    def workflows_of(self, run_ids: list[str]) -> dict[str, str]:
+        """Run id -> workflow name, for the runs of ``run_ids`` in the store."""
+        return self.store().run_workflows(run_ids)
+
     # submitting ---------------------------------------------------------------
 
     def submit(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
                detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
                also: Callable[[Store, str], None] | None = None) -> str:
         """Record the run (with ``also``'s rows, in one transaction), then hand it to the strategy; returns its id."""
+        write = self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                                rerun_of=rerun_of, exclusive=exclusive, also=also)
         store = self.store()
         with store.transaction():
-            run_id = self.record(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
-                                 rerun_of=rerun_of, exclusive=exclusive)
-            if also is not None:
-                also(store, run_id)
+            run_id = write(store)
         self.start(run_id)
         return run_id
+
+    def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+               detail: dict[str, Any] | None = None, also: Callable[[Store, str], None] | None = None) -> Future[str]:
+        """``submit`` for acknowledged work (a webhook, an API call), group-committed with other callers' runs.
+
+        Validates now (ParameterError, RunsFolderError); the future resolves to
+        the run id once the run and ``also``'s rows are durably committed and
+        the run is handed to the strategy, or to the exception ``also`` raised
+        (nothing of this run is then written).
+        """
+        write = self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail, also=also)
+        return self.commits().submit(write, then=self.start)
+
+    def commits(self) -> GroupCommit:
+        """The group committer (started on first use: only servers acknowledge work)."""
+        with self._lock:
+            if self._commits is None:
+                self._commits = GroupCommit(self.db)
+            return self._commits
 
     def record(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
                detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False) -> str:
@@ -108,22 +142,45 @@ class RunService:
         (``overlap: queue``) admits the run only when no other run of its
         workflow is running.
         """
+        return self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                               rerun_of=rerun_of, exclusive=exclusive)(self.store())
+
+    def _recording(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+                   detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
+                   also: Callable[[Store, str], None] | None = None) -> Callable[[Store], str]:
+        """Validate now (ParameterError, RunsFolderError before anything is written); the returned call writes the
+        queued run (and ``also``'s rows) on the store it is given and returns the run id."""
         values = coerce_params(workflow.parameters, params)
         self.writable_folder(workflow.name)
-        run_id = new_run_id()
-        self.store().create_run(
-            run_id=run_id, workflow=workflow.name, notebook=str(workflow.path.resolve()), params=values,
-            trigger=trigger, trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
-            durable=self.strategy.durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"))
-        return run_id
+        notebook, durable = real_path(workflow.path), self.strategy.durable
+
+        def write(store: Store) -> str:
+            for _ in range(ID_DRAWS):
+                run_id = new_run_id()
+                try:
+                    store.create_run(
+                        run_id=run_id, workflow=workflow.name, notebook=notebook, params=values, trigger=trigger,
+                        trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
+                        durable=durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"))
+                    break
+                except RunIdTaken:
+                    continue
+            else:
+                raise RunIdTaken(f"no free run id in {ID_DRAWS} draws")
+            if also is not None:
+                also(store, run_id)
+            return run_id
+
+        return write
 
     def writable_folder(self, workflow: str = "") -> None:
         """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not."""
-        folder = self.runs_dir / workflow if workflow else self.runs_dir
+        folder = os.path.join(self._runs_dir, workflow) if workflow else self._runs_dir
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if not os.path.isdir(folder):  # one stat when it exists (every submission asks)
+                os.makedirs(folder, exist_ok=True)
             if not os.access(folder, os.W_OK | os.X_OK):
-                raise PermissionError(errno.EACCES, "permission denied", str(folder))
+                raise PermissionError(errno.EACCES, "permission denied", folder)
         except OSError as exc:
             raise RunsFolderError(f"cannot write run logs under {folder}: {exc.strerror or exc}") from None
 
@@ -357,7 +414,10 @@ class RunService:
         return self.store().reap_orphans()
 
     def close(self) -> None:
+        """Stop watching for cancels; commit what callers were promised."""
         self.stopping.set()
+        if self._commits is not None:
+            self._commits.close()
 
 
 __all__ = ["RunService", "ResumeError", "RunHook", "RunStateError"]

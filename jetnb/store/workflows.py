@@ -85,6 +85,11 @@ class WorkflowsTable:
             raise WorkflowNotFound(f"no workflow {name!r} in {self.path} (has `jetnb serve` seen it?)")
         return _state(row)
 
+    def is_paused(self, name: str) -> bool:
+        """One indexed read (a webhook asks at every delivery); an unknown workflow is not paused."""
+        row = self.conn.execute("SELECT paused FROM workflows WHERE name = ?", (name,)).fetchone()
+        return bool(row and row[0])
+
     def workflow_states(self, *, include_removed: bool = False) -> list[dict[str, Any]]:
         where = "" if include_removed else " WHERE removed_at IS NULL"
         return [_state(r) for r in self.conn.execute(f"SELECT * FROM workflows{where} ORDER BY name")]
