@@ -43,6 +43,7 @@ class GroupCommit:
         self._thread = threading.Thread(target=self._run, name="jetnb-group-commit", daemon=True)
         self._closed = False
         self._lock = threading.Lock()
+        self.writes = self.batches = 0  # how well writes were grouped: logged at close
         self._thread.start()
 
     def submit(self, work: Callable[[Store], T], then: Callable[[T], None] | None = None) -> Future[T]:
@@ -63,6 +64,7 @@ class GroupCommit:
             self._closed = True
             self._queue.put(None)
         self._thread.join(timeout=30)
+        log.debug("group commit: %d write(s) in %d commit(s)", self.writes, self.batches)
 
     def _run(self) -> None:
         store = self.db.store(durable=True)
@@ -79,6 +81,7 @@ class GroupCommit:
                         break
                     batch.append(item)
                 self._commit(store, batch)
+                self.writes, self.batches = self.writes + len(batch), self.batches + 1
         finally:
             self.db.release()
 
