@@ -3,18 +3,30 @@
 A notebook with problems (as ``jetnb check`` reports them) is not served
 until it is fixed; a workflow name or webhook name already taken by another
 served notebook is refused the same way, and the one served first keeps it.
+
+Parsing a notebook (``Workflow.load``: nbformat's schema, compiling every
+cell) costs milliseconds, so the catalog parses only what changed: a scan
+is given the paths that file-system events named (``watching.py``), and a
+notebook whose bytes match what the store registered (``remember``) is served
+from the stored config and triggers, its full model loaded only when a run
+needs it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from ..model.workflow import Workflow
 from ..triggers.base import PushKind, TriggerKind
+from ..triggers.registry import UnknownTrigger
 from ..triggers.registry import kind as trigger_kind
+from .watching import Changes
+
+_loading = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -23,27 +35,71 @@ class Trigger:
     key: str  # stable across edits of params; a changed cron or source is a new trigger
     spec: dict[str, Any]
 
+    @property
+    def route(self) -> str | None:
+        """The webhook route of a push trigger, else None."""
+        return self.kind.route(self.spec) if isinstance(self.kind, PushKind) else None
+
 
 @dataclass
 class ServedWorkflow:
-    workflow: Workflow
+    """A served notebook: what the scheduler and the handlers need, its full model parsed on first use.
+
+    ``stored`` says it was served from the store's record of the same bytes
+    (nothing to register again).
+    """
+
+    name: str
+    path: Path
     digest: str
+    config: dict[str, Any]
     triggers: list[Trigger]
+    model: Workflow | None = field(default=None, repr=False, compare=False)
+    stored: bool = False
+
+    @classmethod
+    def of_model(cls, model: Workflow, digest: str) -> ServedWorkflow:
+        triggers: dict[str, Trigger] = {}
+        for name, spec in model.config.triggers:
+            kind = trigger_kind(name)
+            key = kind.key(spec)
+            triggers.setdefault(key, Trigger(kind, key, spec))
+        return cls(model.name, model.path, digest, model.config.values, list(triggers.values()), model)
 
     @property
-    def name(self) -> str:
-        return self.workflow.name
+    def workflow(self) -> Workflow:
+        """The full model (parameters, cells), parsed now if the notebook was served from the store's record."""
+        if self.model is None:
+            with _loading:
+                if self.model is None:
+                    self.model = Workflow.load(self.path)
+        return self.model
 
     @property
-    def path(self) -> Path:
-        return self.workflow.path
-
-    @property
-    def config(self) -> dict[str, Any]:
-        return self.workflow.config.values
+    def description(self) -> str:
+        return self.config.get("description") or ""
 
     def of_family(self, family: str) -> list[Trigger]:
         return [t for t in self.triggers if t.kind.family == family]
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A workflow as the store registered it: served again without parsing when its notebook's digest matches."""
+
+    name: str
+    path: Path
+    digest: str
+    config: dict[str, Any]
+    triggers: list[tuple[str, str, dict[str, Any]]]  # (key, kind, spec)
+
+    def served(self) -> ServedWorkflow | None:
+        """None when a trigger kind is no longer installed: then the notebook is parsed as if new."""
+        try:
+            triggers = [Trigger(trigger_kind(kind), key, spec) for key, kind, spec in self.triggers]
+        except UnknownTrigger:
+            return None
+        return ServedWorkflow(self.name, self.path, self.digest, self.config, triggers, stored=True)
 
 
 @dataclass
@@ -53,6 +109,16 @@ class ScanResult:
     changed: list[ServedWorkflow] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.added or self.changed or self.removed or self.problems)
+
+
+@dataclass
+class _File:
+    signature: tuple[int, int]  # (mtime_ns, size): unchanged means not re-read
+    digest: str
+    served: ServedWorkflow | None  # None: the notebook has problems
 
 
 class Catalog:
@@ -66,62 +132,44 @@ class Catalog:
         self.directory = directory.resolve()
         self.exclude = tuple(p.resolve() for p in exclude)
         self.served: dict[str, ServedWorkflow] = {}
-        self._files: dict[Path, tuple[tuple[int, int], str, Workflow]] = {}  # path -> (stat, digest, model)
+        self._routes: dict[str, tuple[ServedWorkflow, Trigger]] = {}
+        self._files: dict[Path, _File] = {}
+        self._remembered: dict[Path, Registered] = {}
 
     def get(self, name: str) -> ServedWorkflow | None:
         return self.served.get(name)
 
     def hook(self, route: str) -> tuple[ServedWorkflow, Trigger] | None:
         """The served workflow and push trigger (a webhook) answering at ``/hooks/<route>``."""
-        for served in self.served.values():
-            for trigger in served.of_family("push"):
-                if isinstance(trigger.kind, PushKind) and trigger.kind.route(trigger.spec) == route:
-                    return served, trigger
-        return None
+        return self._routes.get(route)
 
-    def _notebooks(self) -> list[Path]:
-        found = []
-        for path in self.directory.rglob("*.ipynb"):
-            relative = path.relative_to(self.directory)
-            if any(part.startswith(".") for part in relative.parts):
-                continue
-            if any(path.resolve().is_relative_to(excluded) for excluded in self.exclude):
-                continue
-            found.append(path.resolve())
-        return sorted(found)
+    def remember(self, registered: Iterable[Registered]) -> None:
+        """What the store already serves: a notebook whose bytes still match is served from it, unparsed."""
+        self._remembered = {r.path: r for r in registered}
 
     def adopt(self, result: ScanResult) -> None:
-        self.served = result.served
+        routes = {t.route: (s, t) for s in result.served.values() for t in s.triggers if t.route is not None}
+        self.served, self._routes = result.served, routes
 
-    def scan(self) -> ScanResult:
-        """Re-read what changed on disk; problems are reported once per version of a file."""
+    def scan(self, changes: Changes | None = None) -> ScanResult:
+        """Re-read what changed on disk: every notebook, or only ``changes.paths``; problems are reported once per
+        version of a file."""
         result = ScanResult()
-        models: dict[Path, tuple[str, Workflow]] = {}
-        fresh: set[Path] = set()
-        for path in self._notebooks():
-            try:
-                stat = path.stat()
-            except OSError:
-                continue
-            known = self._files.get(path)
-            signature = (stat.st_mtime_ns, stat.st_size)
-            if known and known[0] == signature:
-                models[path] = known[1:]
-                continue
-            try:
-                digest = hashlib.sha256(path.read_bytes()).hexdigest()
-            except OSError:
-                continue
-            if known and known[1] == digest:
-                model = known[2]
-            else:
-                model = Workflow.load(path)
-                result.problems.extend(str(p) for p in model.problems)
-            self._files[path] = (signature, digest, model)
-            models[path] = (digest, model)
-            fresh.add(path)
-        self._files = {p: v for p, v in self._files.items() if p in models}
-        served = self._serve(models, fresh, result)
+        if changes is None or changes.everything:
+            paths = self._notebooks()
+            gone = set(self._files) - paths
+        else:
+            paths, gone = set(), set()
+            for named in changes.paths:
+                (paths if named.is_file() and self._eligible(named) else gone).add(named.resolve())
+            gone &= set(self._files)
+        touched = {path for path in paths if self._read(path, result)}
+        for path in gone:
+            del self._files[path]
+        if not touched and not gone:
+            result.served = self.served
+            return result
+        served = self._serve(touched, result)
         old = self.served
         result.added = [s for name, s in served.items() if name not in old]
         result.changed = [s for name, s in served.items()
@@ -130,42 +178,75 @@ class Catalog:
         result.served = served
         return result
 
-    def _serve(self, models: dict[Path, tuple[str, Workflow]], fresh: set[Path],
-               result: ScanResult) -> dict[str, ServedWorkflow]:
-        previous = {s.path: s.name for s in self.served.values()}
-        order = sorted(models, key=lambda p: (p not in previous, str(p)))  # already served first: they keep their names
+    def _eligible(self, path: Path) -> bool:
+        try:
+            relative = path.relative_to(self.directory)
+        except ValueError:
+            return False
+        if any(part.startswith(".") for part in relative.parts):
+            return False
+        return not any(path.is_relative_to(excluded) for excluded in self.exclude)
+
+    def _notebooks(self) -> set[Path]:
+        found = set()
+        for path in self.directory.rglob("*.ipynb"):
+            resolved = path.resolve()
+            if self._eligible(path) and not any(resolved.is_relative_to(e) for e in self.exclude):
+                found.add(resolved)
+        return found
+
+    def _read(self, path: Path, result: ScanResult) -> bool:
+        """Bring one file's entry up to date; True when it is new or its content changed."""
+        try:
+            stat = path.stat()
+            known = self._files.get(path)
+            signature = (stat.st_mtime_ns, stat.st_size)
+            if known and known.signature == signature:
+                return False
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return False
+        if known and known.digest == digest:
+            known.signature = signature
+            return False
+        self._files[path] = _File(signature, digest, self._parse(path, digest, result))
+        return True
+
+    def _parse(self, path: Path, digest: str, result: ScanResult) -> ServedWorkflow | None:
+        remembered = self._remembered.pop(path, None)
+        if remembered is not None and remembered.digest == digest:
+            served = remembered.served()
+            if served is not None:
+                return served
+        model = Workflow.load(path)
+        if model.problems:
+            result.problems.extend(str(p) for p in model.problems)
+            return None
+        return ServedWorkflow.of_model(model, digest)
+
+    def _serve(self, fresh: set[Path], result: ScanResult) -> dict[str, ServedWorkflow]:
+        previous = {s.path for s in self.served.values()}
+        order = sorted(self._files, key=lambda p: (p not in previous, str(p)))  # already served first: keep names
         served: dict[str, ServedWorkflow] = {}
-        hooks: dict[str, str] = {}
+        routes: dict[str, str] = {}
         for path in order:
-            digest, model = models[path]
-            if model.problems:
+            candidate = self._files[path].served
+            if candidate is None:
                 continue
-            refused = self._clash(model, served, hooks)
+            refused = self._clash(candidate, served, routes)
             if refused:
                 if path in fresh:
                     result.problems.append(f"{path}: not served: {refused}")
                 continue
-            triggers = self._triggers(model)
-            served[model.name] = ServedWorkflow(model, digest, triggers)
-            hooks.update({t.kind.route(t.spec): model.name for t in triggers if isinstance(t.kind, PushKind)})
+            served[candidate.name] = candidate
+            routes.update({t.route: candidate.name for t in candidate.triggers if t.route is not None})
         return served
 
     @staticmethod
-    def _clash(model: Workflow, served: dict[str, ServedWorkflow], hooks: dict[str, str]) -> str | None:
-        if model.name in served:
-            return f"workflow name {model.name!r} is already served from {served[model.name].path}"
-        for name, spec in model.config.triggers:
-            kind = trigger_kind(name)
-            if isinstance(kind, PushKind) and kind.route(spec) in hooks:
-                route = kind.route(spec)
-                return f"webhook name {route!r} is already served by workflow {hooks[route]!r}"
+    def _clash(candidate: ServedWorkflow, served: dict[str, ServedWorkflow], routes: dict[str, str]) -> str | None:
+        if candidate.name in served:
+            return f"workflow name {candidate.name!r} is already served from {served[candidate.name].path}"
+        for trigger in candidate.triggers:
+            if trigger.route is not None and trigger.route in routes:
+                return f"webhook name {trigger.route!r} is already served by workflow {routes[trigger.route]!r}"
         return None
-
-    @staticmethod
-    def _triggers(model: Workflow) -> list[Trigger]:
-        triggers: dict[str, Trigger] = {}
-        for name, spec in model.config.triggers:
-            kind = trigger_kind(name)
-            key = kind.key(spec)
-            triggers.setdefault(key, Trigger(kind, key, spec))
-        return list(triggers.values())

@@ -1,9 +1,12 @@
 """The server's background threads: the scheduler (folder rescans, time triggers, resuming decided approvals), the
 data-change poller and retention.
 
-Each looks at the clock every ``clock.tick`` real seconds (1 s, or 0.05 s with
-a fake clock); the poller has its own thread because a slow source (an HTTP
-endpoint timing out) must not delay a schedule.
+The scheduler and the poller sleep until their next due time, looking at the clock at least every
+``clock.tick`` real seconds (1 s, or 0.05 s with a fake clock); a look
+costs what is due, not what is served (heaps of due times, file-system
+events for the folder). The poller has its own thread because a slow source
+(an HTTP endpoint timing out) must not delay a schedule; retention runs
+hourly in a third.
 """
 
 from __future__ import annotations
@@ -13,15 +16,24 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Callable
 
+from ..clock import Clock, SystemClock
 from .polling import Poller
-from .timers import fire_due
+from .timers import TimeTriggers
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
 
 log = logging.getLogger("jetnb.serve")
-RESCAN_EVERY = 1.0  # real seconds between looks at the folder for added, changed and removed notebooks
 PRUNE_EVERY = 3600.0  # seconds of the server's clock between two applications of retention
+MIN_PAUSE = 0.01  # real seconds: a look never follows the previous one closer than this
+
+
+def pause(clock: Clock, now: float, due: float | None) -> float:
+    """Real seconds to sleep: until the next due time, but never past the clock's tick (1 s, or 0.05 s with a fake
+    clock), so a clock set by hand, a new notebook or a decided approval is seen soon."""
+    if due is None or not isinstance(clock, SystemClock):  # a fake clock's seconds are not real ones
+        return clock.tick
+    return min(clock.tick, max(due - now, MIN_PAUSE))
 
 
 class Loops:
@@ -44,23 +56,25 @@ class Loops:
             thread.join(timeout=30)
 
     def _schedule(self) -> None:
-        clock = self.plane.clock
-        since, scanned = clock.now(), time.monotonic()
+        clock, timers = self.plane.clock, TimeTriggers(self.plane)
+        since, walked = clock.now(), time.monotonic()
         while not self._stop.is_set():
-            if time.monotonic() - scanned >= RESCAN_EVERY:
-                scanned = time.monotonic()
-                self._guarded("rescanning the folder", self.plane.sync)
+            if time.monotonic() - walked >= self.plane.watcher.rescan_every:
+                walked = time.monotonic()
+                self.plane.watcher.everything()  # the fallback: events can be missed (a full inotify queue)
+            self._guarded("rescanning the folder", self.plane.sync)
             now = clock.now()
-            if self._guarded("firing due triggers", fire_due, self.plane, now, since):
+            if self._guarded("firing due triggers", timers.fire_due, now, since):
                 since = max(since, now)
             self._guarded("resuming decided runs", self.plane.service.resume_decided)
-            self._stop.wait(clock.tick)
+            self._stop.wait(pause(clock, now, timers.next_due()))
 
     def _poll(self) -> None:
-        poller = Poller(self.plane)
+        clock, poller = self.plane.clock, Poller(self.plane)
         while not self._stop.is_set():
-            self._guarded("polling sources", lambda: poller.poll_due(self.plane.clock.now()))
-            self._stop.wait(self.plane.clock.tick)
+            now = clock.now()
+            self._guarded("polling sources", poller.poll_due, now)
+            self._stop.wait(pause(clock, now, poller.next_due()))
 
     def _guarded(self, what: str, work: Callable[..., Any], *args: Any) -> bool:
         """Run one part of a look; an error is logged with its traceback once, then again only when it changes."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any, Callable
 
@@ -23,12 +24,15 @@ from ..secrets.masking import SecretTooShort, masker
 from ..service.dispatcher import Dispatcher
 from ..service.retention import prune
 from ..service.runs import RunService
-from ..store import Database, Store
-from .catalog import Catalog, ServedWorkflow
+from ..store import Database, Store, WorkflowRecord
+from .catalog import Catalog, Registered, ScanResult, ServedWorkflow
 from .pausing import Pausing
+from .watching import NotebookWatcher
 
 log = logging.getLogger("jetnb.serve")
 ACTOR = "jetnb serve"
+LOGGED_CHANGES = 50  # more workflows registered at once than this get one summary line, not one line each
+AuditEntry = tuple[str, str, str, dict[str, Any]]  # (actor, action, subject, detail)
 
 
 class ControlPlane:
@@ -44,6 +48,7 @@ class ControlPlane:
                                   hooks=[Pausing(self)], public_url=public_url,
                                   **({} if cancel_grace is None else {"cancel_grace": cancel_grace}))
         self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,))
+        self.watcher = NotebookWatcher(self.catalog.directory, exclude=self.catalog.exclude)
 
     # store and audit ----------------------------------------------------
 
@@ -53,10 +58,22 @@ class ControlPlane:
 
     def note(self, kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO,
              **detail: Any) -> None:
-        """One log line on stderr and one audit entry (``workflow.<kind>`` or ``server.<kind>``) in the store."""
-        log.log(level, "%s: %s", kind, message)
+        """One log line on stderr and one audit entry (``workflow.<kind>`` or ``server.<kind>``) in the store.
+
+        The entry is written with the next group commit, not waited for: a
+        webhook's 202 must not wait for a second commit of its own.
+        """
+        entry = self.noted(kind, message, workflow=workflow, level=level, **detail)
+        self.service.commits().submit(lambda store: store.audit(*entry))
+
+    @staticmethod
+    def noted(kind: str, message: str, *, workflow: str | None = None, level: int = logging.INFO, quiet: bool = False,
+              **detail: Any) -> AuditEntry:
+        """``note``'s log line (unless ``quiet``), and its audit entry for the caller to write with others."""
+        if not quiet:
+            log.log(level, "%s: %s", kind, message)
         subject = f"workflow:{workflow}" if workflow else "server"
-        self.store().audit(ACTOR, f"{subject.partition(':')[0]}.{kind}", subject, {"message": message, **detail})
+        return ACTOR, f"{subject.partition(':')[0]}.{kind}", subject, {"message": message, **detail}
 
     # lifecycle ------------------------------------------------------------
 
@@ -66,6 +83,9 @@ class ControlPlane:
         reaped = self.service.recover()
         if reaped:
             self.note("recover", f"{reaped} run(s) left running by a process that is gone were marked interrupted")
+        self.catalog.remember(Registered(r.name, Path(r.path), r.digest, r.config, r.triggers)
+                              for r in store.registered_workflows())
+        self.watcher.start()  # before the first walk: a notebook saved meanwhile is seen at the next look
         self.sync()
         for run_id in store.claim_queued():
             run = store.get_run(run_id, with_steps=False)
@@ -81,34 +101,51 @@ class ControlPlane:
 
     def close(self) -> None:
         """Close every thread's store connection and release pre-started kernels; the last thing the server does."""
+        self.watcher.stop()
         self.service.close()
         close_backends()
         self.db.close()
 
-    def sync(self) -> None:
-        """Re-read the folder and bring the store's workflows and triggers in line with it."""
-        result = self.catalog.scan()
+    def sync(self) -> ScanResult:
+        """Re-read what changed in the folder and bring the store's workflows and triggers in line with it.
+
+        Costs nothing when no file-system event came since the last call.
+        The new and changed workflows are registered, with their audit
+        entries, in one transaction; workflows served from the store's own
+        record are already registered.
+        """
+        changes = self.watcher.take()
+        if not changes:
+            return ScanResult(served=self.catalog.served)
+        result = self.catalog.scan(changes)
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
+        fresh = [*result.added, *result.changed]
+        quiet = len(fresh) + len(result.removed) > LOGGED_CHANGES
+        entries = [self.noted("register", f"{'serving' if served in result.added else 'reloaded'} {served.name} "
+                              f"({served.path}): {', '.join(t.kind.name for t in served.triggers) or 'no triggers'}",
+                              workflow=served.name, quiet=quiet) for served in fresh]
         store = self.store()
-        self._protect_secrets([*result.added, *result.changed])
-        for served in [*result.added, *result.changed]:
-            store.register_workflow(served.name, str(served.path), served.digest, served.config,
-                                    [(t.key, t.kind.name, t.spec) for t in served.triggers], now=self.clock.now())
-            verb = "serving" if served in result.added else "reloaded"
-            kinds = ", ".join(t.kind.name for t in served.triggers) or "no triggers"
-            self.note("register", f"{verb} {served.name} ({served.path}): {kinds}", workflow=served.name)
-        for name in result.removed:
-            store.remove_workflow(name, now=self.clock.now())
+        self._protect_secrets(fresh)
+        with store.transaction():
+            store.register_workflows([WorkflowRecord(s.name, str(s.path), s.digest, s.config,
+                                                     [(t.key, t.kind.name, t.spec) for t in s.triggers])
+                                      for s in fresh if not s.stored], now=self.clock.now())
+            for name in result.removed:
+                store.remove_workflow(name, now=self.clock.now())
+            store.audit_many(entries)
+        if quiet:
+            log.info("register: serving %d workflow(s) (%d new or changed, %d gone) from %s", len(result.served),
+                     len(fresh), len(result.removed), self.directory)
         self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
+        return result
 
     def _protect_secrets(self, workflows: list[ServedWorkflow]) -> None:
         """Webhook secrets (``secret_env``) and declared secrets are never in a kernel's environment, pre-started
         ones included (known before they start); webhook secrets are masked wherever they would show."""
-        names = {spec["secret_env"] for served in workflows for _, spec in served.workflow.config.triggers
-                 if spec.get("secret_env")}
+        names = {t.spec["secret_env"] for served in workflows for t in served.triggers if t.spec.get("secret_env")}
         withhold(names | {name for served in workflows for name in served.config.get("secrets") or ()})
         for name in sorted(n for n in names if os.environ.get(n)):  # an unset one refuses its hook's deliveries
             try:
@@ -138,8 +175,15 @@ class ControlPlane:
         for problem in report.problems:
             log.warning("prune: %s", problem)
 
+    def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str | None = None,
+               detail: dict[str, Any] | None = None, also: Callable[[Store, str], None] | None = None) -> Future[str]:
+        """``launch`` for work acknowledged to a caller (webhooks, the API): validated now, then group-committed with
+        other callers' runs; the future resolves to the run id once it is durable (see ``RunService.accept``)."""
+        return self.service.accept(workflow, params, trigger=trigger, started_by=started_by or f"trigger:{trigger}",
+                                   detail=detail, also=also)
+
     def is_paused(self, name: str) -> bool:
-        return self.store().workflow_state(name)["paused"]
+        return self.store().is_paused(name)
 
     def set_paused(self, name: str, paused: bool, reason: str, *, by: str = ACTOR) -> bool:
         """Pause or unpause by hand (API, pages); automatic pauses are ``Pausing``'s."""

@@ -19,6 +19,7 @@ from ..service.runs import RunsFolderError
 from ..triggers.base import SourceError
 from ..triggers.changes import Change, change_params, diff
 from .catalog import ServedWorkflow, Trigger
+from .due import DueTimes, Slot
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
@@ -27,27 +28,32 @@ log = logging.getLogger("jetnb.serve")
 
 
 class Poller:
+    """Data-change triggers in a heap by their next poll (``due.py``): a look reads only the sources that are due."""
+
     def __init__(self, plane: ControlPlane):
         self.plane = plane
-        self._next: dict[tuple[str, str], float] = {}
-        self._failing: dict[tuple[str, str], str] = {}  # the last error of a source, so it is logged once
+        self.due = DueTimes("poll")
+        self._failing: dict[Slot, str] = {}  # the last error of a source, so it is logged once
 
     def poll_due(self, now: float) -> None:
-        """Poll every data-change trigger whose time has come (each is due at once after the server starts)."""
-        seen = set()
-        for served in list(self.plane.catalog.served.values()):
-            for trigger in served.of_family("poll"):
-                slot = (served.name, trigger.key)
-                seen.add(slot)
-                if now < self._next.get(slot, now):
-                    continue
-                self._next[slot] = now + trigger.kind.every(trigger.spec)
-                try:
-                    self._poll(served, trigger)
-                except Exception:
-                    log.exception("%s %s: poll failed", served.name, trigger.key)
-        self._next = {slot: due for slot, due in self._next.items() if slot in seen}
-        self._failing = {slot: error for slot, error in self._failing.items() if slot in seen}
+        """Poll every data-change trigger whose time has come (each is due at once when it is first served)."""
+        served = self.plane.catalog.served
+        self.due.follow(served, lambda fresh: {(s.name, t.key): now for s, t in fresh})
+        self._failing = {slot: error for slot, error in self._failing.items() if slot[0] in served}
+        for slot in self.due.pop_due(now):
+            served = self.due.workflow(slot)
+            trigger = next((t for t in served.of_family("poll") if t.key == slot[1]), None) if served else None
+            if served is None or trigger is None:
+                self._failing.pop(slot, None)
+                continue
+            self.due.set(slot, now + trigger.kind.every(trigger.spec))
+            try:
+                self._poll(served, trigger)
+            except Exception:
+                log.exception("%s %s: poll failed", served.name, trigger.key)
+
+    def next_due(self) -> float | None:
+        return self.due.next_due()
 
     def _poll(self, served: ServedWorkflow, trigger: Trigger) -> None:
         plane, store = self.plane, self.plane.store()
@@ -90,7 +96,7 @@ class Poller:
             plane.note("fire", f"{label}: {_what(detail)} -> run {run_id}", workflow=served.name,
                        trigger=trigger.key, run_id=run_id)
 
-    def _report_once(self, slot: tuple[str, str], label: str, problem: str, workflow: str, key: str) -> None:
+    def _report_once(self, slot: Slot, label: str, problem: str, workflow: str, key: str) -> None:
         """A failing poll is noted when it starts failing or fails differently, not at every poll."""
         if self._failing.get(slot) != problem:
             self._failing[slot] = problem

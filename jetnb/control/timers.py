@@ -10,6 +10,9 @@ running, whichever process started it (the store says): ``skip`` records the tic
 ``queue`` queues a run that starts once no run of the workflow is running,
 ``allow`` queues it within the workflow's ``concurrency``. Catch-up runs of
 one look are queued one after another.
+
+Each trigger waits in a heap (``due.py``) keyed by its next tick, so a look
+where nothing is due costs one comparison, however many workflows are served.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from ..store import AlreadyFired, Store
 from ..store.rows import iso
 from ..triggers.firing import plan_ticks, window
 from .catalog import ServedWorkflow, Trigger
+from .due import DueTimes, Slot
 
 if TYPE_CHECKING:
     from .plane import ControlPlane
@@ -30,28 +34,53 @@ if TYPE_CHECKING:
 log = logging.getLogger("jetnb.serve")
 
 
-_failing: dict[tuple[str, str], str] = {}  # (workflow, trigger) -> the error it last failed with
+class TimeTriggers:
+    """The scheduler's time triggers in a heap by their next tick: a look fires what is due and touches nothing else.
 
-
-def fire_due(plane: ControlPlane, now: float, since: float) -> None:
-    """Handle every tick due by ``now``; ``since`` is when the previous look happened.
-
-    One trigger that cannot fire never stops the others, and its error is
-    logged when it starts or changes, not at every look.
+    One trigger that cannot fire never stops the others; its error is logged
+    when it starts or changes, not at every look, and it is tried again at
+    every look until it works.
     """
-    store = plane.store()
-    for served in list(plane.catalog.served.values()):
-        for trigger in served.of_family("time"):
-            slot = (served.name, trigger.key)
+
+    def __init__(self, plane: ControlPlane):
+        self.plane = plane
+        self.due = DueTimes("time")
+        self._failing: dict[Slot, str] = {}
+
+    def fire_due(self, now: float, since: float) -> None:
+        """Handle every tick due by ``now``; ``since`` is when the previous look happened."""
+        store = self.plane.store()
+        self.due.follow(self.plane.catalog.served, lambda fresh: self._first_due(store, fresh))
+        for slot in dict.fromkeys([*self.due.pop_due(now), *self._failing]):
+            served = self.due.workflow(slot)
+            trigger = next((t for t in served.of_family("time") if t.key == slot[1]), None) if served else None
+            if served is None or trigger is None:
+                self._failing.pop(slot, None)
+                continue
             try:
-                _fire(plane, store, served, trigger, now, since)
+                _fire(self.plane, store, served, trigger, now, since)
             except Exception as exc:
                 said = f"{type(exc).__name__}: {exc}"
-                if _failing.get(slot) != said:
-                    _failing[slot] = said
+                if self._failing.get(slot) != said:
+                    self._failing[slot] = said
                     log.exception("%s %s: could not fire (logged again only if the error changes)", *slot)
-            else:
-                _failing.pop(slot, None)
+                continue
+            self._failing.pop(slot, None)
+            self.due.set(slot, trigger.kind.timing(trigger.spec).next_after(now))
+
+    def next_due(self) -> float | None:
+        """When the next tick is due (clock time), or None; a trigger that failed is tried at every look."""
+        return None if self._failing else self.due.next_due()
+
+    @staticmethod
+    def _first_due(store: Store, fresh: list[tuple[ServedWorkflow, Trigger]]) -> dict[Slot, float | None]:
+        """Each new trigger's first tick after the newest one handled (or its registration): one query for all."""
+        if not fresh:
+            return {}
+        names = {served.name for served, _ in fresh}
+        cursors = store.fire_cursors(next(iter(names)) if len(names) == 1 else None)
+        return {(served.name, trigger.key): trigger.kind.timing(trigger.spec).next_after(
+                    cursors.get((served.name, trigger.key), 0.0)) for served, trigger in fresh}
 
 
 def _fire(plane: ControlPlane, store: Store, served: ServedWorkflow, trigger: Trigger, now: float,

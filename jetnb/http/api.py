@@ -9,6 +9,7 @@ add``) or the server's token, as ``Authorization: Bearer <token>`` or
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -92,7 +93,7 @@ class WorkflowDetail(ApiHandler):
 
 
 class WorkflowRuns(ApiHandler):
-    def post(self, name: str) -> None:
+    async def post(self, name: str) -> None:
         served = self.served(name)
         body = self.body() if served else None
         if body is None:
@@ -101,7 +102,8 @@ class WorkflowRuns(ApiHandler):
         if not isinstance(params, dict):
             return self.refuse(400, f"params: expected a JSON object, got {type(params).__name__}")
         try:
-            run_id = self.plane.launch(served.workflow, typed(params), trigger="api", started_by=self.user)
+            run_id = await asyncio.wrap_future(self.plane.accept(served.workflow, typed(params), trigger="api",
+                                                                 started_by=self.user))
         except ParameterError as exc:
             return self.refuse_params(exc, served.workflow)
         except RunsFolderError as exc:

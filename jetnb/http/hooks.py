@@ -21,8 +21,9 @@ from typing import Any
 
 import tornado.web
 
-from ..model.params import ParameterError, typed
+from ..model.params import ParameterError
 from ..service.runs import RunsFolderError
+from ..store import AlreadyDelivered
 from ..protocol import FINAL_STATUSES
 from ..store import Store
 from ..store.deliveries import PRUNED
@@ -83,10 +84,13 @@ class Hook(JsonHandler):
                                     "id (GitHub-style signatures sign neither a time nor the id)")
         keys = [key for key in (delivery, verified.replay_key) if key]
         detail = {"hook": hook["name"], "delivery_id": delivery}
-        try:
-            run_id = self.plane.launch(
+        try:  # answered only once the run and its delivery ids are committed (with other deliveries: one fsync)
+            run_id = await asyncio.wrap_future(self.plane.accept(
                 served.workflow, params, trigger="webhook", started_by=f"webhook:{hook['name']}", detail=detail,
-                also=lambda s, rid: [s.record_delivery(hook["name"], key, rid) for key in keys])
+                also=lambda s, rid: [s.record_delivery(hook["name"], key, rid) for key in keys]))
+        except AlreadyDelivered as exc:  # the same delivery id in flight twice at once: the first one won
+            run = store.get_run(exc.run_id, with_steps=False)
+            return self.answer(200, {"run_id": exc.run_id, "status": run["status"], "duplicate": True})
         except ParameterError as exc:
             return self.refuse(422, "bad parameters", problems=exc.problems,
                                fields=exc.fields)

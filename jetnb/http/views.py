@@ -18,7 +18,7 @@ def workflow_view(plane: ControlPlane, served: ServedWorkflow, *, full: bool = F
     last = public_run(latest) if latest else None
     now = plane.clock.now()
     view = {
-        "name": served.name, "path": str(served.path), "description": served.workflow.description,
+        "name": served.name, "path": str(served.path), "description": served.description,
         "triggers": [trigger_view(store, t, now) for t in store.triggers(served.name)],
         "paused": state["paused"], "paused_at": iso(state["paused_at"]),
         "pause_reason": state["pause_reason"], "consecutive_failures": state["consecutive_failures"],

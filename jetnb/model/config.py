@@ -16,7 +16,6 @@ from ..quoting import shown
 from ..secrets.names import secret_names
 from ..triggers.registry import UnknownTrigger, kind, kinds
 from .datatext import TextError, load_yaml
-from .headers import step_name
 from .reactions import action_list, check_reactions, named_actions, reaction
 from .retention import retention
 

@@ -22,6 +22,8 @@ import os
 import shutil
 import threading
 import traceback
+from concurrent.futures import Future
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
@@ -33,8 +35,9 @@ from ..model.workflow import Workflow, WorkflowError
 from ..paths import secrets_path
 from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from ..runfiles import journal_dir
-from ..store import Database, RunStateError, Store, new_run_id
+from ..store import Database, RunIdTaken, RunStateError, Store, new_run_id
 from .admission import Admission
+from .commits import GroupCommit
 from .notify import Notifier
 from .options import RunOptions
 from .recorder import Progress, RunRecorder
@@ -44,7 +47,14 @@ from .strategies import Strategy
 
 log = logging.getLogger("jetnb")
 RESUMABLE = (RunStatus.WAITING, RunStatus.FAILED, RunStatus.INTERRUPTED)
+ID_DRAWS = 8  # new run ids drawn at most when the drawn one is taken (see RunIdTaken)
 CANCEL_POLL = 0.25  # seconds between looks for cancel requests made by other processes
+
+
+@lru_cache(maxsize=4096)
+def real_path(path: Path) -> str:
+    """A notebook's resolved path, remembered: resolving costs a stat per folder level at every submission."""
+    return str(path.resolve())
 
 
 class ResumeError(ValueError):
@@ -73,6 +83,7 @@ class RunService:
         """``public_url``: where people reach ``jetnb serve``, for the links in notifications (none from the CLI)."""
         self.db = db
         self.runs_dir = Path(runs_dir).resolve()
+        self._runs_dir = str(self.runs_dir)
         self.strategy = strategy
         self.backend = backend
         self.notifier = Notifier(public_url)  # every run's declared notifications, whoever started it
@@ -86,6 +97,7 @@ class RunService:
         self._limits: dict[tuple[str, int], tuple[int, bool]] = {}  # (notebook, mtime) -> (concurrency, ok)
         self._watcher: threading.Thread | None = None
         self.secrets = RunSecretsKeeper(secrets_path(db.path))
+        self._commits: GroupCommit | None = None
         strategy.bind(self)
 
     def store(self) -> Store:
@@ -94,6 +106,10 @@ class RunService:
     def status(self, run_id: str) -> RunStatus:
         return RunStatus(self.store().get_run(run_id, with_steps=False)["status"])
 
+    def workflows_of(self, run_ids: list[str]) -> dict[str, str]:
+        """Run id -> workflow name, for the runs of ``run_ids`` in the store."""
+        return self.store().run_workflows(run_ids)
+
     # submitting ---------------------------------------------------------------
 
     def submit(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
@@ -101,14 +117,33 @@ class RunService:
                also: Callable[[Store, str], None] | None = None, options: RunOptions | None = None,
                location: str | None = None) -> str:
         """Record the run (with ``also``'s rows, in one transaction), then hand it to the strategy; returns its id."""
+        write = self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                                rerun_of=rerun_of, exclusive=exclusive, also=also, options=options,
+                                location=location)
         store = self.store()
         with store.transaction():
-            run_id = self.record(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
-                                 rerun_of=rerun_of, exclusive=exclusive, options=options, location=location)
-            if also is not None:
-                also(store, run_id)
+            run_id = write(store)
         self.start(run_id)
         return run_id
+
+    def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+               detail: dict[str, Any] | None = None, also: Callable[[Store, str], None] | None = None) -> Future[str]:
+        """``submit`` for acknowledged work (a webhook, an API call), group-committed with other callers' runs.
+
+        Validates now (ParameterError, RunsFolderError); the future resolves to
+        the run id once the run and ``also``'s rows are durably committed and
+        the run is handed to the strategy, or to the exception ``also`` raised
+        (nothing of this run is then written).
+        """
+        write = self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail, also=also)
+        return self.commits().submit(write, then=self.start)
+
+    def commits(self) -> GroupCommit:
+        """The group committer (started on first use: only servers acknowledge work)."""
+        with self._lock:
+            if self._commits is None:
+                self._commits = GroupCommit(self.db)
+            return self._commits
 
     def record(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
                detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
@@ -121,24 +156,53 @@ class RunService:
         ``workflow`` was read from a download of it: the record names the
         URL, and each execution downloads it again.
         """
+        return self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                               rerun_of=rerun_of, exclusive=exclusive, options=options,
+                               location=location)(self.store())
+
+    def _recording(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+                   detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
+                   also: Callable[[Store, str], None] | None = None, options: RunOptions | None = None,
+                   location: str | None = None) -> Callable[[Store], str]:
+        """Validate now (ParameterError, RunsFolderError before anything is written); the returned call writes the
+        queued run (and ``also``'s rows) on the store it is given and returns the run id.
+
+        ``Secret`` parameters are stored as ``***``; their values are held in
+        this process (``self.secrets``) for the run's executions."""
         stored, held = self.secrets.split(workflow, coerce_params(workflow.parameters, params))
         self.writable_folder(workflow.name)
-        run_id = new_run_id()
-        self.secrets.hold(run_id, held)
-        self.store().create_run(
-            run_id=run_id, workflow=workflow.name, notebook=location or str(workflow.path.resolve()), params=stored,
-            trigger=trigger, trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
-            durable=self.strategy.durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"),
-            options=options.to_dict() if options else None)
-        return run_id
+        notebook, durable = location or real_path(workflow.path), self.strategy.durable
+        kept = options.to_dict() if options else None
+
+        def write(store: Store) -> str:
+            for _ in range(ID_DRAWS):
+                run_id = new_run_id()
+                try:
+                    store.create_run(
+                        run_id=run_id, workflow=workflow.name, notebook=notebook, params=stored, trigger=trigger,
+                        trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
+                        durable=durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"),
+                        options=kept)
+                    break
+                except RunIdTaken:
+                    continue
+            else:
+                raise RunIdTaken(f"no free run id in {ID_DRAWS} draws")
+            self.secrets.hold(run_id, held)
+            if also is not None:
+                also(store, run_id)
+            return run_id
+
+        return write
 
     def writable_folder(self, workflow: str = "") -> None:
         """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not."""
-        folder = self.runs_dir / workflow if workflow else self.runs_dir
+        folder = os.path.join(self._runs_dir, workflow) if workflow else self._runs_dir
         try:
-            folder.mkdir(parents=True, exist_ok=True)
+            if not os.path.isdir(folder):  # one stat when it exists (every submission asks)
+                os.makedirs(folder, exist_ok=True)
             if not os.access(folder, os.W_OK | os.X_OK):
-                raise PermissionError(errno.EACCES, "permission denied", str(folder))
+                raise PermissionError(errno.EACCES, "permission denied", folder)
         except OSError as exc:
             raise RunsFolderError(f"cannot write run logs under {folder}: {exc.strerror or exc}") from None
 
@@ -412,7 +476,10 @@ class RunService:
         return self.store().reap_orphans()
 
     def close(self) -> None:
+        """Stop watching for cancels; commit what callers were promised."""
         self.stopping.set()
+        if self._commits is not None:
+            self._commits.close()
 
 
 __all__ = ["RunService", "ResumeError", "RunHook", "RunStateError"]

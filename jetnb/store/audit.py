@@ -22,6 +22,13 @@ class AuditLog:
         self.conn.execute("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
                           (now(), actor, action, subject, to_json(detail) if detail else None))
 
+    def audit_many(self, entries: list[tuple[str | None, str, str, dict[str, Any] | None]]) -> None:
+        """Several (actor, action, subject, detail) entries at once, in the caller's transaction."""
+        at = now()
+        self.conn.executemany("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                              [(at, actor, action, subject, json.dumps(detail, default=str) if detail else None)
+                               for actor, action, subject, detail in entries])
+
     def audit_log(self, subject: str | None = None, *, action: str | None = None,
                   limit: int = 1000) -> list[dict[str, Any]]:
         """Oldest first; ``subject`` and ``action`` filter exactly."""

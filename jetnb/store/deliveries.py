@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 
 PRUNED = "pruned"  # what delivery_run answers for a delivery whose run retention removed (never a run id's shape)
+
+
+class AlreadyDelivered(Exception):
+    """A delivery id (or signed body) accepted before; ``run_id`` is the run it started."""
+
+    def __init__(self, hook: str, delivery_id: str, run_id: str):
+        super().__init__(f"webhook {hook}: delivery {delivery_id} was accepted before as run {run_id}")
+        self.run_id = run_id
 
 
 class DeliveriesTable:
@@ -19,6 +28,13 @@ class DeliveriesTable:
         return row[0] or PRUNED
 
     def record_delivery(self, hook: str, delivery_id: str, run_id: str) -> None:
-        with self.transaction() as conn:
-            conn.execute("INSERT INTO deliveries (hook, delivery_id, run_id, received_at) VALUES (?, ?, ?, ?)",
-                         (hook, delivery_id, run_id, time.time()))
+        """Raises AlreadyDelivered when the id was recorded first by another delivery (two in flight at once)."""
+        try:
+            with self.transaction() as conn:
+                conn.execute("INSERT INTO deliveries (hook, delivery_id, run_id, received_at) VALUES (?, ?, ?, ?)",
+                             (hook, delivery_id, run_id, time.time()))
+        except sqlite3.IntegrityError as exc:
+            first = self.delivery_run(hook, delivery_id)
+            if first is None:
+                raise
+            raise AlreadyDelivered(hook, delivery_id, first) from exc

@@ -26,6 +26,16 @@ class FiresTable:
                                 (workflow, key)).fetchone()
         return row[0]
 
+    def fire_cursors(self, workflow: str | None = None) -> dict[tuple[str, str], float]:
+        """Per registered trigger (of ``workflow``, or all): the newest tick handled, or when it was registered if
+        none was; ticks after it are the ones still to handle. One query for a server's 10,000 triggers."""
+        where, args = ("WHERE t.workflow = ? ", (workflow,)) if workflow else ("", ())
+        rows = self.conn.execute(
+            "SELECT t.workflow, t.key, MAX(t.registered_at, COALESCE(MAX(f.scheduled_at), 0)) AS cursor "
+            "FROM triggers t LEFT JOIN fires f ON f.workflow = t.workflow AND f.trigger_key = t.key "
+            f"{where}GROUP BY t.workflow, t.key", args)
+        return {(r["workflow"], r["key"]): r["cursor"] for r in rows}
+
     def record_fire(self, workflow: str, key: str, scheduled_at: float, outcome: str, *, reason: str | None = None,
                     run_id: str | None = None) -> None:
         try:

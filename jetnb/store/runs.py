@@ -28,6 +28,11 @@ class RunNotFound(LookupError):
     pass
 
 
+class RunIdTaken(Exception):
+    """A new run id that another run already has (24 random bits per second: at a thousand runs a second it
+    happens); the caller draws another."""
+
+
 class RunStateError(ValueError):
     """A lifecycle change the run's status does not allow (cancelling a finished run, resuming a running one)."""
 
@@ -79,9 +84,14 @@ class RunsTable:
             "created_at": now, "host": host, "pid": pid, "started_by": started_by, "exclusive": int(exclusive),
             "durable": int(durable), "options": options,
         }, _JSON_FIELDS, _TEXT_FIELDS)
-        with self.transaction() as conn:
-            conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                         list(row.values()))
+        try:
+            with self.transaction() as conn:
+                conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
+                             list(row.values()))
+        except sqlite3.IntegrityError as exc:
+            if "runs.id" in str(exc):
+                raise RunIdTaken(run_id) from None
+            raise
         return run_id
 
     def update_run(self, run_id: str, **fields: Any) -> None:
@@ -131,6 +141,16 @@ class RunsTable:
     def latest_run(self, workflow: str) -> dict[str, Any] | None:
         found = self.list_runs(workflow=workflow, limit=1)
         return found[0] if found else None
+
+    def run_workflows(self, run_ids: list[str]) -> dict[str, str]:
+        """Run id -> workflow name (ids not in the store are left out), in chunks SQLite's parameter limit allows."""
+        found: dict[str, str] = {}
+        for start in range(0, len(run_ids), 500):
+            chunk = run_ids[start:start + 500]
+            rows = self.conn.execute(f"SELECT id, workflow FROM runs WHERE id IN ({', '.join('?' for _ in chunk)})",
+                                     chunk)
+            found.update({r["id"]: r["workflow"] for r in rows})
+        return found
 
     def handler_runs(self, run_id: str) -> list[dict[str, Any]]:
         """Runs of handler notebooks started because of this run."""

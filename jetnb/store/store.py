@@ -53,3 +53,15 @@ class Store(RunsTable, StepsTable, ActionsTable, ApprovalsTable, WorkflowsTable,
             self.conn.execute("ROLLBACK")
             raise
         self.conn.execute("COMMIT")
+
+    @contextmanager
+    def savepoint(self) -> Iterator[sqlite3.Connection]:
+        """Inside a transaction: writes that succeed or fail alone (one submission of a group commit)."""
+        self.conn.execute("SAVEPOINT one")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK TO one")
+            self.conn.execute("RELEASE one")
+            raise
+        self.conn.execute("RELEASE one")

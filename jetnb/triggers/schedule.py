@@ -19,8 +19,10 @@ hence the wall-clock reading here (docs/decisions.md).
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,9 +45,10 @@ class CronTiming:
         return f"cron {self.expression!r} ({self.zone})"
 
     def next_after(self, moment: float) -> float | None:
-        from croniter import croniter
+        return _next_after(self, moment)
 
-        ticks = croniter(self.expression, self._wall(moment))
+    def _next_after(self, moment: float) -> float | None:
+        ticks = _parsed(self.expression, self._wall(moment))
         for _ in range(_MAX_STEPS):
             instant = self.instant(ticks.get_next(datetime))
             if instant > moment:
@@ -55,9 +58,7 @@ class CronTiming:
     def newest(self, after: float, until: float, limit: int) -> list[float]:
         from datetime import timedelta
 
-        from croniter import croniter
-
-        ticks = croniter(self.expression, self._wall(until) + timedelta(seconds=1))
+        ticks = _parsed(self.expression, self._wall(until) + timedelta(seconds=1))
         found: list[float] = []
         for _ in range(_MAX_STEPS):
             if len(found) >= limit:
@@ -88,6 +89,28 @@ class CronTiming:
             else:
                 low = middle
         return float(high)
+
+
+@lru_cache(maxsize=16384)
+def _next_after(timing: CronTiming, moment: float) -> float | None:
+    """Memoised: a server registering 10,000 workflows asks the same question for many of them."""
+    return timing._next_after(moment)
+
+
+_parsers = threading.local()
+
+
+def _parsed(expression: str, start: datetime) -> Any:
+    """A croniter at ``start``; parsing the expression is most of croniter's cost, so each thread keeps its parsers."""
+    from croniter import croniter
+
+    cache: dict[str, Any] = _parsers.__dict__.setdefault("by_expression", {})
+    ticks = cache.get(expression)
+    if ticks is None:
+        ticks = cache[expression] = croniter(expression, start)
+    else:
+        ticks.set_current(start, force=True)
+    return ticks
 
 
 ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight", "@hourly")
