@@ -98,7 +98,9 @@ def test_kill_9_of_the_server_loses_nothing_and_runs_nothing_twice(server, proje
     gated = srv.api("POST", "/api/workflows/gate/runs", json={}).json()["run_id"]
     wait_for(lambda: srv.run(gated)["status"] == "waiting", "the gated run to wait")
     running = srv.api("POST", "/api/workflows/hold/runs", json={"params": {"mark": "first"}}).json()["run_id"]
-    wait_for(lambda: srv.step_statuses(running)[:1] == ["running"], "the first run to hold")
+    executions = srv.notebooks / "executions.txt"
+    wait_for(lambda: srv.step_statuses(running)[:1] == ["running"] and executions.exists()
+             and executions.read_text() == "first\n", "the first run to hold (its step has written)")
     queued = srv.api("POST", "/api/workflows/hold/runs", json={"params": {"mark": "second"}}).json()["run_id"]
     assert srv.run(queued)["status"] == "queued"
     srv.kill()
@@ -115,7 +117,7 @@ def test_kill_9_of_the_server_loses_nothing_and_runs_nothing_twice(server, proje
     assert srv.api("POST", f"/api/approvals/{request['id']}/approve", json={}, token=token).status_code == 200
     wait_for(lambda: srv.run(gated)["status"] == "succeeded", "the gated run to resume and finish")
     assert srv.stop() == 0
-    assert (srv.notebooks / "executions.txt").read_text().splitlines() == ["first", "second"]
+    assert executions.read_text().splitlines() == ["first", "second"]
     assert (srv.notebooks / "gate.txt").read_text().splitlines() == ["before", "pay"]  # nothing twice
     for run_id in (running, queued, gated):
         log = json.loads(Path(srv.run(run_id)["log_path"]).read_text())
