@@ -2,9 +2,10 @@
 logs, approvals, pause and unpause.
 
 Handlers do HTTP only: parse, call the run service or the store, answer.
-Every endpoint but ``/api/health`` and ``/api/openapi.json`` (described in ``openapi.py``) needs a personal token (``jetnb users
-add``) or the server's token, as ``Authorization: Bearer <token>`` or
-``?token=<token>``; the caller acts as that token's user.
+Every endpoint but ``/api/health`` and ``/api/openapi.json`` (described in ``openapi.py``) needs a caller: in
+``jetnb serve`` a personal token (``jetnb users add``) or the server's token, as
+``Authorization: Bearer <token>`` or ``?token=<token>``; inside JupyterLab the
+Jupyter user (``callers.py`` says who; the handlers act as that principal).
 """
 
 from __future__ import annotations
@@ -19,9 +20,8 @@ from ..model.workflow import Workflow, WorkflowError
 from ..protocol import RUN_STATUSES, Principal
 from ..service.identity import IdentityError, check_claim
 from ..service.runs import ResumeError, RunsFolderError
-from ..store import ApprovalError, RunNotFound, RunStateError, public_approval, public_run
+from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound, public_approval, public_run
 from ..control.catalog import ServedWorkflow
-from .auth import bearer, principal_for
 from . import openapi
 from .base import BadBody, JsonHandler, json_object
 from .views import workflow_view
@@ -33,8 +33,7 @@ class ApiHandler(JsonHandler):
     principal: Principal
 
     def prepare(self) -> None:
-        given = bearer(self.request.headers) or self.get_query_argument("token", None)
-        principal = principal_for(given, self.settings["token"], self.plane.store())
+        principal = self.callers.api_caller(self, self.plane.store())
         if principal is None:
             return self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
         self.principal = principal
@@ -108,7 +107,7 @@ class WorkflowRuns(ApiHandler):
             return self.refuse_params(exc, served.workflow)
         except RunsFolderError as exc:
             return self.refuse(503, str(exc))
-        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": self.link(f"/api/runs/{run_id}")})
 
 
 class PauseUnpause(ApiHandler):
@@ -118,7 +117,10 @@ class PauseUnpause(ApiHandler):
         if body is None:
             return
         reason = body.get("reason") or f"{action}d through the API"
-        self.plane.set_paused(served.name, action == "pause", str(reason), by=self.user)
+        try:
+            self.plane.set_paused(served.name, action == "pause", str(reason), by=self.user)
+        except WorkflowNotFound as exc:
+            return self.refuse(409, str(exc))
         self.answer(200, workflow_view(self.plane, served))
 
 
@@ -207,7 +209,7 @@ class RunRerun(RunHandler):
                                        rerun_of=old["id"])
         except ParameterError as exc:
             return self.refuse_params(exc, workflow)
-        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": self.link(f"/api/runs/{run_id}")})
 
 
 class RunResume(RunHandler):
@@ -219,7 +221,7 @@ class RunResume(RunHandler):
             run_id = self.plane.service.resume(run["id"], by=self.user)
         except (ResumeError, WorkflowError, ParameterError) as exc:
             return self.refuse(409, str(exc))
-        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": self.link(f"/api/runs/{run_id}")})
 
 
 class Approvals(ApiHandler):
@@ -266,3 +268,26 @@ class Decide(ApiHandler):
         except LookupError as exc:
             return self.refuse(404, str(exc))
         self.answer(200, public_approval(decided))
+
+
+def routes() -> list[tuple[str, type]]:
+    """Every route of the REST API (``jetnb serve`` adds ``/hooks/``; JupyterLab mounts these under ``/jetnb``)."""
+    name = r"([^/]+)"
+    return [
+        (r"/api/health", Health),
+        (r"/api/openapi\.json", OpenApi),
+        (r"/api/whoami", WhoAmI),
+        (r"/api/workflows", Workflows),
+        (rf"/api/workflows/{name}", WorkflowDetail),
+        (rf"/api/workflows/{name}/runs", WorkflowRuns),
+        (rf"/api/workflows/{name}/(pause|unpause)", PauseUnpause),
+        (r"/api/runs", Runs),
+        (rf"/api/runs/{name}", RunDetail),
+        (rf"/api/runs/{name}/log", RunLog),
+        (rf"/api/runs/{name}/cancel", RunCancel),
+        (rf"/api/runs/{name}/rerun", RunRerun),
+        (rf"/api/runs/{name}/resume", RunResume),
+        (r"/api/approvals", Approvals),
+        (r"/api/approvals/(\d+)", ApprovalDetail),
+        (r"/api/approvals/(\d+)/(approve|reject)", Decide),
+    ]
