@@ -35,7 +35,7 @@ class ApiHandler(JsonHandler):
     def prepare(self) -> None:
         principal = self.callers.api_caller(self, self.plane.store())
         if principal is None:
-            return self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
+            return self.callers.nobody(self, page=False)
         self.principal = principal
 
     @property

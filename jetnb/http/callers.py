@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from typing import Protocol
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
 import tornado.web
 
@@ -36,6 +37,9 @@ class Callers(Protocol):
 
     def check_api_xsrf(self, handler: tornado.web.RequestHandler) -> None:
         """Refuse an API request forged by another site (raises ``HTTPError(403)``)."""
+
+    def nobody(self, handler: Any, *, page: bool) -> None:
+        """Answer a caller who is nobody: a refusal for the API, the way to sign in for a page."""
 
 
 class Tokens:
@@ -69,6 +73,12 @@ class Tokens:
 
     def check_api_xsrf(self, handler: tornado.web.RequestHandler) -> None:
         """API callers authenticate with tokens, never cookies, so there is nothing to forge."""
+
+    def nobody(self, handler: Any, *, page: bool) -> None:
+        if page:
+            handler.redirect(handler.link("/ui/login?") + urlencode({"next": handler.request.path}))
+        else:
+            handler.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
 
     def sign_in(self, handler: tornado.web.RequestHandler, token: str, store: Store) -> Principal | None:
         """A token pasted on a page: its principal, remembered in the session cookie; None when it is wrong."""

@@ -1,4 +1,4 @@
-"""The sidebar's API under ``{base_url}jetnb/api/``: thin Tornado handlers over the run service, the store and the Lab root.
+"""The sidebar's API under ``{base_url}jetnb/lab/``: thin Tornado handlers over the run service, the store and the Lab root.
 
 Jupyter authenticates every request (``@tornado.web.authenticated``; the
 frontend sends Jupyter's token or cookie and XSRF header through
@@ -300,4 +300,4 @@ def routes(base_url: str, lab: Lab) -> list[tuple[str, type, dict[str, Any]]]:
         ("whoami", WhoAmI), ("server", Server), ("server/start", ServerStart),
         (".*", NotFound),
     ]
-    return [(url_path_join(base_url, "jetnb/api", path) + "$", handler, {"lab": lab}) for path, handler in paths]
+    return [(url_path_join(base_url, "jetnb/lab", path) + "$", handler, {"lab": lab}) for path, handler in paths]

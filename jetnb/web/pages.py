@@ -63,7 +63,7 @@ class Page(Mounted):
             return self.redirect(self.request.path)
         principal = self.callers.page_caller(self, store)
         if principal is None:
-            return self.redirect(self.link("/ui/login?") + urlencode({"next": self.request.path}))
+            return self.callers.nobody(self, page=True)
         self.principal = principal
 
     def render_page(self, template: str, **values: Any) -> None:

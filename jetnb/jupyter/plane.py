@@ -1,0 +1,52 @@
+"""What jetnb's REST API and pages act on inside JupyterLab: the Lab's run service and the workflows of its root.
+
+It offers the part of ``control.plane.ControlPlane`` the handlers use
+(``catalog``, ``store``, ``clock``, ``service``, ``launch``, ``accept``,
+``set_paused``) and nothing that fires: no watcher, no loops, no webhooks,
+no registering of workflows or triggers in the store. Firing stays with
+``jetnb serve``; runs started here execute in the Jupyter server, as the
+sidebar's do (``lab.py``).
+
+The catalog is the Lab root's notebooks that declare a ``%%workflow`` cell
+(as the sidebar lists them), re-read on each look: a scan compares file
+times and sizes and parses only what changed.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any, Callable
+
+from ..control.catalog import Catalog
+from ..control.pausing import pause_by_hand
+from ..model.workflow import Workflow
+from ..store import Store
+from .lab import Lab
+from .workflows import declares_workflow
+
+
+class LabPlane:
+    def __init__(self, lab: Lab):
+        self.service = lab.service
+        self.clock = lab.clock
+        self._catalog = Catalog(lab.root, exclude=(lab.runs_dir,), admit=declares_workflow)
+
+    @property
+    def catalog(self) -> Catalog:
+        self._catalog.adopt(self._catalog.scan())
+        return self._catalog
+
+    def store(self) -> Store:
+        return self.service.store()
+
+    def launch(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+               rerun_of: str | None = None) -> str:
+        return self.service.submit(workflow, params, trigger=trigger, started_by=started_by, rerun_of=rerun_of)
+
+    def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+               also: Callable[[Store, str], None] | None = None) -> Future[str]:
+        return self.service.accept(workflow, params, trigger=trigger, started_by=started_by, also=also)
+
+    def set_paused(self, name: str, paused: bool, reason: str, *, by: str) -> bool:
+        """Only a workflow some ``jetnb serve`` has registered can be paused (``WorkflowNotFound`` otherwise)."""
+        return pause_by_hand(self.store(), name, paused, reason, now=self.clock.now(), by=by)
