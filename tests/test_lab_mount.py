@@ -7,7 +7,9 @@ the module; its store is ``.jetnb/jetnb.db`` under its root.
 
 from __future__ import annotations
 
+import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -174,7 +176,7 @@ def test_pages_render_with_links_under_the_mount(lab, http, me):
         assert "Traceback (most recent" not in page.text
         for link in re.findall(r'(?:href|src|action)="([^"]+)"', page.text):
             assert link.startswith("/jetnb/"), (path, link)
-            if "/ui/" in link and "?" not in link and not link.endswith((".ipynb", "/cancel", "pause")):
+            if "/ui/" in link and "?" not in link and not link.endswith((".ipynb", "/cancel", "pause", "/start")):
                 todo.append(link.replace("&amp;", "&"))
     assert {"/jetnb/ui/runs", "/jetnb/ui/approvals", "/jetnb/ui/workflows/hello"} <= seen
     assert any(p.startswith("/jetnb/ui/runs/") for p in seen)
@@ -222,3 +224,50 @@ def test_bad_page_requests_answer_without_a_traceback(lab, http, me, path, statu
     assert answer.status_code == status
     assert "Traceback (most recent" not in answer.text and 'File "' not in answer.text
     assert "Traceback (most recent" not in lab_log(lab)
+
+
+def test_pages_show_whether_jetnb_serve_runs_and_start_one(lab, http, me):
+    """Last: the jetnb serve started here registers the Lab's workflows in the store, so pausing works after."""
+    page = http.get(f"{lab.url}/jetnb/ui/runs", timeout=30)
+    assert 'id="serve-status" data-running="false"' in page.text and "schedules and webhooks do not fire" in page.text
+    started = http.post(f"{lab.url}/jetnb/ui/server/start", data={"back": "/jetnb/ui/runs"}, allow_redirects=False,
+                        timeout=30)
+    assert started.status_code == 302 and started.headers["Location"] == "/jetnb/ui/runs"
+    pid = None
+    try:
+        deadline = time.monotonic() + 90
+        while 'data-running="true"' not in http.get(f"{lab.url}/jetnb/ui/runs", timeout=30).text:
+            assert time.monotonic() < deadline, lab_log(lab)
+            time.sleep(0.5)
+        pid = http.get(f"{lab.url}/jetnb/lab/server", timeout=30).json()["pid"]
+        # once jetnb serve has registered the workflow, the Lab's pages and API pause it, as the Jupyter user
+        while True:
+            paused = http.post(f"{lab.url}/jetnb/api/workflows/hello/pause", json={"reason": "lunch"}, timeout=30)
+            if paused.status_code != 409 or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert paused.status_code == 200 and paused.json()["paused"] is True, paused.text
+        assert paused.json()["triggers"][0]["registered_at"]
+        page = http.get(f"{lab.url}/jetnb/ui/workflows", timeout=30)
+        assert "lunch" in page.text
+        unpause = http.post(f"{lab.url}/jetnb/ui/workflows/hello/unpause", data={"back": "/jetnb/ui/workflows"},
+                            allow_redirects=False, timeout=30)
+        assert unpause.status_code == 302 and unpause.headers["Location"] == "/jetnb/ui/workflows"
+        assert http.get(f"{lab.url}/jetnb/api/workflows/hello", timeout=30).json()["paused"] is False
+    finally:
+        pid = pid or http.get(f"{lab.url}/jetnb/lab/server", timeout=30).json()["pid"]
+        if pid:
+            os.kill(pid, signal.SIGTERM)
+            _wait_gone(lab, http, pid)
+
+
+def _wait_gone(lab: Lab, http: requests.Session, pid: int, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        http.get(f"{lab.url}/jetnb/lab/server", timeout=30)  # the Lab reaps the server it started
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+    os.kill(pid, signal.SIGKILL)

@@ -26,6 +26,7 @@ from ..store import Store
 from ..web import pages
 from .lab import Lab
 from .plane import LabPlane
+from .serve_process import AlreadyServing
 
 
 class JupyterCallers:
@@ -67,6 +68,18 @@ class ApiGate(JupyterHandler):
             raise tornado.web.HTTPError(404)
 
 
+class StartServe(pages.Page):
+    """The pages' "Start jetnb serve" button (JupyterLab only): ``jetnb serve`` on the Lab root and its store."""
+
+    def post(self) -> None:
+        try:
+            self.plane.serve.start()
+        except AlreadyServing:
+            pass  # someone started one meanwhile: the page shows it running
+        default = self.link("/ui/workflows")
+        self.redirect(pages.on_site(self.get_body_argument("back", default), default))
+
+
 def gated(handler: type, gate: type) -> type:
     """``handler`` behind ``gate``; an API handler keeps its own JSON errors and log lines."""
     own = {"log_exception": handler.log_exception}
@@ -79,7 +92,7 @@ def routes(base_url: str) -> list[tuple[Any, ...]]:
     """The REST API under ``{base_url}jetnb/api/`` and the pages under ``{base_url}jetnb/ui/``."""
     root = url_path_join(base_url, "jetnb")
     mounted: list[tuple[Any, ...]] = []
-    for path, handler, *kwargs in [*api.routes(), *pages.routes(sign_in=False)]:
+    for path, handler, *kwargs in [*api.routes(), *pages.routes(sign_in=False), ("/ui/server/start", StartServe)]:
         if issubclass(handler, tornado.web.RedirectHandler):
             mounted.append((root + path + "$", handler, *kwargs))
         else:

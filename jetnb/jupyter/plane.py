@@ -29,6 +29,7 @@ class LabPlane:
     def __init__(self, lab: Lab):
         self.service = lab.service
         self.clock = lab.clock
+        self.serve = lab.serve  # is a jetnb serve running for the store; the pages show it and can start one
         self._catalog = Catalog(lab.root, exclude=(lab.runs_dir,), admit=declares_workflow)
 
     @property

@@ -67,8 +67,11 @@ class Page(Mounted):
         self.principal = principal
 
     def render_page(self, template: str, **values: Any) -> None:
+        """``server`` is set where the pages are not ``jetnb serve``'s (JupyterLab): whether one runs for the store."""
+        serve = getattr(self.plane, "serve", None)
         self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps, root=self.link(""),
-                    me=getattr(self, "principal", None), **values)
+                    me=getattr(self, "principal", None), server=serve.status() if serve else None,
+                    here=self.request.path, **values)
 
 
 def on_site(target: str, default: str) -> str:
