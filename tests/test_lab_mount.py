@@ -127,6 +127,10 @@ def test_a_run_started_through_the_mounted_api_is_started_by_the_jupyter_user(la
 
 def test_an_approval_decided_on_the_mounted_page_is_decided_by_the_jupyter_user(lab, http, me, root):
     notebook(gated(me), root / "ship.ipynb")
+    deadline = time.monotonic() + 30  # the Lab hears of the new notebook from a file-system event
+    while http.get(f"{lab.url}/jetnb/api/workflows/ship", timeout=30).status_code == 404:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
     started = http.post(f"{lab.url}/jetnb/api/workflows/ship/runs", json={"params": {"parcel": "P-9"}}, timeout=30)
     assert started.status_code == 202, started.text
     run_id = started.json()["run_id"]

@@ -8,17 +8,21 @@ no registering of workflows or triggers in the store. Firing stays with
 sidebar's do (``lab.py``).
 
 The catalog is the Lab root's notebooks that declare a ``%%workflow`` cell
-(as the sidebar lists them), re-read on each look: a scan compares file
-times and sizes and parses only what changed.
+(as the sidebar lists them), kept current as ``jetnb serve`` keeps its own:
+file-system events name the notebooks to re-read (``control/watching.py``),
+with a full walk now and then, so a look costs nothing on Jupyter's event
+loop when nothing changed, however large the Lab root.
 """
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import Future
 from typing import Any, Callable
 
 from ..control.catalog import Catalog
 from ..control.pausing import pause_by_hand
+from ..control.watching import NotebookWatcher
 from ..model.workflow import Workflow
 from ..store import Store
 from .lab import Lab
@@ -31,10 +35,22 @@ class LabPlane:
         self.clock = lab.clock
         self.serve = lab.serve  # is a jetnb serve running for the store; the pages show it and can start one
         self._catalog = Catalog(lab.root, exclude=(lab.runs_dir,), admit=declares_workflow)
+        self._watcher = NotebookWatcher(self._catalog.directory, exclude=self._catalog.exclude)
+        self._walked: float | None = None  # when the folder was last walked whole (monotonic seconds)
 
     @property
     def catalog(self) -> Catalog:
-        self._catalog.adopt(self._catalog.scan())
+        """The catalog brought up to date with what changed since the last look."""
+        now = time.monotonic()
+        if self._walked is None:
+            self._watcher.start()  # before the first walk: a notebook saved meanwhile is seen at the next look
+        elif now - self._walked >= self._watcher.rescan_every:
+            self._watcher.everything()
+        changes = self._watcher.take()
+        if changes.everything:
+            self._walked = now
+        if changes:
+            self._catalog.adopt(self._catalog.scan(changes))
         return self._catalog
 
     def store(self) -> Store:
