@@ -88,6 +88,7 @@ def test_the_api_answers_jupyter_users_only(lab, http, me):
     assert anonymous.status_code == 403 and anonymous.json() == {"error": "not logged in to Jupyter"}
     wrong = requests.get(f"{lab.url}/jetnb/api/runs", headers={"Authorization": "token nope"}, timeout=30)
     assert wrong.status_code == 403
+    assert requests.get(f"{lab.url}/jetnb/api/health", timeout=30).json()["status"] == "ok"  # as in jetnb serve
     # jetnb serve's tokens mean nothing here: Jupyter decides who calls
     assert requests.get(f"{lab.url}/jetnb/api/runs?token=jetnb_x_y", timeout=30).status_code == 403
 

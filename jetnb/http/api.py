@@ -11,22 +11,20 @@ Jupyter user (``callers.py`` says who; the handlers act as that principal).
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
-from ..protocol import RUN_STATUSES, Principal
+from ..protocol import Principal
 from ..service.identity import IdentityError, check_claim
 from ..service.runs import ResumeError, RunsFolderError
 from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound, public_approval, public_run
 from ..control.catalog import ServedWorkflow
 from . import openapi
 from .base import BadBody, JsonHandler, json_object
+from .runs import BadQuery, NoRunLog, run_log, runs_page
 from .views import workflow_view
-
-MAX_PAGE = 500
 
 
 class ApiHandler(JsonHandler):
@@ -126,28 +124,15 @@ class PauseUnpause(ApiHandler):
 
 class Runs(ApiHandler):
     def get(self) -> None:
-        store = self.plane.store()
-        status = self.get_query_argument("status", None)
-        if status and status not in RUN_STATUSES:
-            return self.refuse(400, f"status: expected one of {', '.join(RUN_STATUSES)}")
         try:
-            limit = int(self.get_query_argument("limit", "50"))
-        except ValueError:
-            return self.refuse(400, "limit: expected a whole number")
-        if not 1 <= limit <= MAX_PAGE:
-            return self.refuse(400, f"limit: expected 1 to {MAX_PAGE}")
-        before = self.get_query_argument("before", None)
-        cursor = None
-        if before:
-            try:
-                last = store.get_run(before, with_steps=False)
-            except RunNotFound as exc:
-                return self.refuse(400, f"before: {exc}")
-            cursor = (last["created_at"], last["id"])
-        runs = store.list_runs(workflow=self.get_query_argument("workflow", None), status=status,
-                               trigger=self.get_query_argument("trigger", None), limit=limit, before=cursor)
-        self.answer(200, {"runs": [public_run(r) for r in runs],
-                          "next": runs[-1]["id"] if len(runs) == limit else None})
+            runs, following = runs_page(self.plane.store(), workflow=self.get_query_argument("workflow", None),
+                                        status=self.get_query_argument("status", None),
+                                        trigger=self.get_query_argument("trigger", None),
+                                        limit=self.get_query_argument("limit", "50"),
+                                        before=self.get_query_argument("before", None))
+        except BadQuery as exc:
+            return self.refuse(400, str(exc))
+        self.answer(200, {"runs": [public_run(r) for r in runs], "next": following})
 
 
 class RunHandler(ApiHandler):
@@ -172,9 +157,10 @@ class RunLog(RunHandler):
         run = self.run(ref)
         if run is None:
             return
-        path = Path(run["log_path"] or "")
-        if not run["log_path"] or not path.is_file():
-            return self.refuse(404, f"run {run['id']} has no run log yet (status {run['status']})")
+        try:
+            path = run_log(run)
+        except NoRunLog as exc:
+            return self.refuse(404, str(exc))
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
         self.finish(path.read_bytes())

@@ -24,14 +24,13 @@ from ..http import api, base
 from ..protocol import Principal
 from ..store import Store
 from ..web import pages
-from .lab import Lab
+from .lab import Lab, principal
 from .plane import LabPlane
 from .serve_process import AlreadyServing
 
 
 class JupyterCallers:
-    """The caller is Jupyter's ``current_user``: its ``username`` is the jetnb user, with the groups the store gives
-    that name (``jetnb users add NAME --group G``); never ``admin``, whatever Jupyter thinks of them."""
+    """The caller is Jupyter's ``current_user``, as ``lab.principal`` makes it a jetnb user."""
 
     signs_in = False
 
@@ -39,7 +38,7 @@ class JupyterCallers:
         user = handler.current_user
         if not user:
             return None
-        return Principal(user.username, store.user_groups(user.username))
+        return principal(user.username, store)
 
     page_caller = api_caller
 

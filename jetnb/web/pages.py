@@ -23,6 +23,7 @@ from ..service.runs import RunsFolderError
 from ..render import first_line
 from ..http.base import Mounted
 from ..http.callers import Tokens
+from ..http.runs import NoRunLog, run_log
 from ..http.views import workflow_view
 from ..protocol import RUN_STATUSES, Principal
 from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound, may_decide, public_run
@@ -180,6 +181,13 @@ class RunPage(Page):
         except RunNotFound as exc:
             raise tornado.web.HTTPError(404, str(exc)) from None
 
+    def log_of(self, ref: str) -> tuple[dict[str, Any], Path]:
+        run = self.run(ref)
+        try:
+            return run, run_log(run)
+        except NoRunLog as exc:
+            raise tornado.web.HTTPError(404, str(exc)) from None
+
     def get(self, ref: str) -> None:
         run = public_run(self.run(ref))
         pending = [a for a in self.plane.store().run_approvals(run["id"]) if a["status"] == "pending"]
@@ -217,22 +225,18 @@ class RunNotebook(RunPage):
     """The run log as sanitised HTML, for a sandboxed iframe: no scripts, whatever the outputs hold."""
 
     def get(self, ref: str) -> None:
-        run = self.run(ref)
-        if not run["log_path"] or not Path(run["log_path"]).is_file():
-            raise tornado.web.HTTPError(404, "this run has no run log yet")
+        _, path = self.log_of(ref)
         self.set_header("Content-Security-Policy", notebook_html.CSP)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(notebook_html.render(run["log_path"]))
+        self.finish(notebook_html.render(str(path)))
 
 
 class RunLogFile(RunPage):
     def get(self, ref: str) -> None:
-        run = self.run(ref)
-        if not run["log_path"] or not Path(run["log_path"]).is_file():
-            raise tornado.web.HTTPError(404, "this run has no run log yet")
+        run, path = self.log_of(ref)
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
-        self.finish(Path(run["log_path"]).read_bytes())
+        self.finish(path.read_bytes())
 
 
 class Approvals(Page):
