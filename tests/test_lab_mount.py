@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -41,8 +42,14 @@ def gated(user: str) -> list[Any]:
     ]
 
 
+@pytest.fixture(scope="module", params=["/", "/user/ann/"])
+def base_url(request: pytest.FixtureRequest) -> str:
+    """Jupyter's base URL: every link and redirect must start with it (JupyterHub serves a user at /user/NAME/)."""
+    return request.param
+
+
 @pytest.fixture(scope="module")
-def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def root(base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("mount-root")
     notebook(HELLO, folder / "hello.ipynb")
     notebook(PLAIN, folder / "plain.ipynb")
@@ -50,8 +57,8 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def lab(root: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
-    with jupyterlab(root, tmp_path_factory.mktemp("mount-home")) as lab:
+def lab(root: Path, base_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
+    with jupyterlab(root, tmp_path_factory.mktemp("mount-home"), base_url=base_url) as lab:
         yield lab
 
 
@@ -96,8 +103,8 @@ def test_the_api_answers_jupyter_users_only(lab, http, me):
 def test_pages_send_strangers_to_jupyters_login(lab):
     answer = requests.get(f"{lab.url}/jetnb/ui/runs", allow_redirects=False, timeout=30)
     assert answer.status_code == 302
-    assert answer.headers["Location"].startswith("/login?next=")
-    assert "%2Fjetnb%2Fui%2Fruns" in answer.headers["Location"]
+    assert answer.headers["Location"].startswith(f"{lab.base_url}login?next=")
+    assert quote(f"{lab.base_url}jetnb/ui/runs", safe="") in answer.headers["Location"]
 
 
 def test_workflows_are_the_lab_roots_and_not_registered(lab, http, me):
@@ -117,7 +124,7 @@ def test_a_run_started_through_the_mounted_api_is_started_by_the_jupyter_user(la
                         timeout=30)
     assert started.status_code == 202, started.text
     body = started.json()
-    assert body["url"] == f"/jetnb/api/runs/{body['run_id']}"
+    assert body["url"] == f"{lab.base_url}jetnb/api/runs/{body['run_id']}"
     run = wait_for(lab, http, body["run_id"], {"succeeded", "failed"})
     assert run["status"] == "succeeded", run
     assert run["started_by"] == me and run["trigger"] == "api"
@@ -143,7 +150,7 @@ def test_an_approval_decided_on_the_mounted_page_is_decided_by_the_jupyter_user(
     decided = http.post(f"{lab.url}/jetnb/ui/approvals", data={"id": request["id"], "decision": "approve",
                                                                   "comment": "from the Lab page"},
                         allow_redirects=False, timeout=30)
-    assert decided.status_code == 302 and decided.headers["Location"].startswith("/jetnb/ui/approvals?message=")
+    assert decided.status_code == 302 and decided.headers["Location"].startswith(f"{lab.base_url}jetnb/ui/approvals?message=")
     detail = http.get(f"{lab.url}/jetnb/api/approvals/{request['id']}", timeout=30).json()
     assert detail["status"] == "approved" and detail["decided_by"] == me and detail["comment"] == "from the Lab page"
     assert any(entry["actor"] == me for entry in detail["audit"])
@@ -167,24 +174,25 @@ def test_a_browsers_cookie_alone_needs_jupyters_xsrf_token(lab, http, me):
 
 
 def test_pages_render_with_links_under_the_mount(lab, http, me):
+    mount = lab.base_url + "jetnb"
     seen: set[str] = set()
-    todo = ["/jetnb/ui/workflows"]
+    todo = [f"{mount}/ui/workflows"]
     while todo and len(seen) < 40:
         path = todo.pop()
         if path in seen:
             continue
         seen.add(path)
-        page = http.get(lab.url + path, timeout=30)
+        page = http.get(lab.origin + path, timeout=30)
         assert page.status_code == 200, (path, page.text[:300])
         if "text/html" not in page.headers.get("Content-Type", ""):
             continue
         assert "Traceback (most recent" not in page.text
         for link in re.findall(r'(?:href|src|action)="([^"]+)"', page.text):
-            assert link.startswith("/jetnb/"), (path, link)
+            assert link.startswith(mount + "/"), (path, link)
             if "/ui/" in link and "?" not in link and not link.endswith((".ipynb", "/cancel", "pause", "/start")):
                 todo.append(link.replace("&amp;", "&"))
-    assert {"/jetnb/ui/runs", "/jetnb/ui/approvals", "/jetnb/ui/workflows/hello"} <= seen
-    assert any(p.startswith("/jetnb/ui/runs/") for p in seen)
+    assert {f"{mount}/ui/runs", f"{mount}/ui/approvals", f"{mount}/ui/workflows/hello"} <= seen
+    assert any(p.startswith(f"{mount}/ui/runs/") for p in seen)
 
 
 def test_the_run_form_on_the_mounted_page_starts_a_run_as_the_jupyter_user(lab, http, me):
@@ -195,7 +203,7 @@ def test_the_run_form_on_the_mounted_page_starts_a_run_as_the_jupyter_user(lab, 
     assert bad.status_code == 422 and "times" in bad.text and "Traceback (most recent" not in bad.text
     started = http.post(f"{lab.url}/jetnb/ui/workflows/hello", data={"who": "form"}, allow_redirects=False,
                         timeout=30)
-    assert started.status_code == 302 and started.headers["Location"].startswith("/jetnb/ui/runs/")
+    assert started.status_code == 302 and started.headers["Location"].startswith(f"{lab.base_url}jetnb/ui/runs/")
     run = wait_for(lab, http, started.headers["Location"].rsplit("/", 1)[1], {"succeeded", "failed"})
     assert run["started_by"] == me and run["trigger"] == "web" and run["result"]["greeting"] == "hello form"
 
@@ -235,9 +243,9 @@ def test_pages_show_whether_jetnb_serve_runs_and_start_one(lab, http, me):
     """Last: the jetnb serve started here registers the Lab's workflows in the store, so pausing works after."""
     page = http.get(f"{lab.url}/jetnb/ui/runs", timeout=30)
     assert 'id="serve-status" data-running="false"' in page.text and "schedules and webhooks do not fire" in page.text
-    started = http.post(f"{lab.url}/jetnb/ui/server/start", data={"back": "/jetnb/ui/runs"}, allow_redirects=False,
+    started = http.post(f"{lab.url}/jetnb/ui/server/start", data={"back": f"{lab.base_url}jetnb/ui/runs"}, allow_redirects=False,
                         timeout=30)
-    assert started.status_code == 302 and started.headers["Location"] == "/jetnb/ui/runs"
+    assert started.status_code == 302 and started.headers["Location"] == f"{lab.base_url}jetnb/ui/runs"
     pid = None
     try:
         deadline = time.monotonic() + 90
@@ -255,9 +263,9 @@ def test_pages_show_whether_jetnb_serve_runs_and_start_one(lab, http, me):
         assert paused.json()["triggers"][0]["registered_at"]
         page = http.get(f"{lab.url}/jetnb/ui/workflows", timeout=30)
         assert "lunch" in page.text
-        unpause = http.post(f"{lab.url}/jetnb/ui/workflows/hello/unpause", data={"back": "/jetnb/ui/workflows"},
+        unpause = http.post(f"{lab.url}/jetnb/ui/workflows/hello/unpause", data={"back": f"{lab.base_url}jetnb/ui/workflows"},
                             allow_redirects=False, timeout=30)
-        assert unpause.status_code == 302 and unpause.headers["Location"] == "/jetnb/ui/workflows"
+        assert unpause.status_code == 302 and unpause.headers["Location"] == f"{lab.base_url}jetnb/ui/workflows"
         assert http.get(f"{lab.url}/jetnb/api/workflows/hello", timeout=30).json()["paused"] is False
     finally:
         pid = pid or http.get(f"{lab.url}/jetnb/lab/server", timeout=30).json()["pid"]
