@@ -27,8 +27,6 @@ COOKIE = "jetnb_session"
 class Callers(Protocol):
     """How a mount of jetnb's handlers knows its callers."""
 
-    signs_in: bool  # pages have their own sign-in form (``/ui/login``); else the host application signs people in
-
     def api_caller(self, handler: tornado.web.RequestHandler, store: Store) -> Principal | None:
         """The principal of an API request, or None (then 401)."""
 
@@ -48,8 +46,6 @@ class Tokens:
     The cookie holds the user and the id of the token they signed in with,
     never a token: rotating the token or removing the user ends the session.
     """
-
-    signs_in = True
 
     def __init__(self, server_token: str):
         self.server_token = server_token

@@ -32,8 +32,6 @@ from .serve_process import AlreadyServing
 class JupyterCallers:
     """The caller is Jupyter's ``current_user``, as ``lab.principal`` makes it a jetnb user."""
 
-    signs_in = False
-
     def api_caller(self, handler: tornado.web.RequestHandler, store: Store) -> Principal | None:
         user = handler.current_user
         if not user:

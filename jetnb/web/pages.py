@@ -4,8 +4,9 @@ Server-rendered with Tornado templates, which escape everything they print.
 In ``jetnb serve`` the pages use the API token: ``?token=`` once (or the
 login form) sets a signed cookie; inside JupyterLab, Jupyter's login does.
 Forms carry Tornado's XSRF field because cookies are sent by browsers on
-their own. Every link and redirect starts with the mount's root. The only JavaScript-free way to follow a run is used:
-a page of a queued or running run refreshes itself every two seconds.
+their own. Every link and redirect starts with the mount's root. The only
+JavaScript-free way to follow a run is used: a page of a queued or running
+run refreshes itself every two seconds.
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ class Page(Mounted):
         self.principal = principal
 
     def render_page(self, template: str, **values: Any) -> None:
-        """``server`` is set where the pages are not ``jetnb serve``'s (JupyterLab): whether one runs for the store."""
+        """``server``: whether a ``jetnb serve`` runs for the store, where the plane has a ``serve`` to ask (JupyterLab's
+        ``LabPlane``; ``jetnb serve``'s pages are that server)."""
         serve = getattr(self.plane, "serve", None)
         self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps, root=self.link(""),
                     me=getattr(self, "principal", None), server=serve.status() if serve else None,
