@@ -35,6 +35,7 @@ from .secrets.masking import SecretTooShort, masker
 from .service.retention import default_policy
 from .web import pages
 from .http import api, base, hooks
+from .http.callers import Tokens
 
 log = logging.getLogger("jetnb.serve")
 
@@ -44,28 +45,13 @@ class StoreInUse(RuntimeError):
 
 
 def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
-    name = r"([^/]+)"
     return tornado.web.Application([
-        (r"/api/health", api.Health),
-        (r"/api/openapi\.json", api.OpenApi),
-        (r"/api/whoami", api.WhoAmI),
-        (r"/api/workflows", api.Workflows),
-        (rf"/api/workflows/{name}", api.WorkflowDetail),
-        (rf"/api/workflows/{name}/runs", api.WorkflowRuns),
-        (rf"/api/workflows/{name}/(pause|unpause)", api.PauseUnpause),
-        (r"/api/runs", api.Runs),
-        (rf"/api/runs/{name}", api.RunDetail),
-        (rf"/api/runs/{name}/log", api.RunLog),
-        (rf"/api/runs/{name}/cancel", api.RunCancel),
-        (rf"/api/runs/{name}/rerun", api.RunRerun),
-        (rf"/api/runs/{name}/resume", api.RunResume),
-        (r"/api/approvals", api.Approvals),
-        (r"/api/approvals/(\d+)", api.ApprovalDetail),
-        (r"/api/approvals/(\d+)/(approve|reject)", api.Decide),
-        (rf"/hooks/{name}", hooks.Hook),
+        *api.routes(),
+        (r"/hooks/([^/]+)", hooks.Hook),
         *pages.routes(),
-    ], plane=plane, token=token, default_handler_class=base.NotFound, log_function=_log_refusal,
-        cookie_secret=hashlib.sha256(b"jetnb-pages:" + token.encode()).hexdigest(), xsrf_cookies=True)
+    ], jetnb_plane=plane, jetnb_callers=Tokens(token), jetnb_root="", default_handler_class=base.NotFound,
+        log_function=_log_refusal, xsrf_cookies=True,
+        cookie_secret=hashlib.sha256(b"jetnb-pages:" + token.encode()).hexdigest())
 
 
 def _log_refusal(handler: tornado.web.RequestHandler) -> None:

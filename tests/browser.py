@@ -37,6 +37,12 @@ class Lab:
     token: str
     root: Path
     log: Path
+    base_url: str = "/"  # Jupyter's ``ServerApp.base_url``; ``url`` ends with it (less its last slash)
+
+    @property
+    def origin(self) -> str:
+        """``http://127.0.0.1:PORT``: what an absolute path on the server is joined to."""
+        return self.url[:len(self.url) - len(self.base_url.rstrip("/"))]
 
     def notebook_url(self, name: str) -> str:
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
@@ -49,10 +55,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def jupyterlab(root: Path, home: Path, timeout: float = 90, env: dict[str, str] | None = None) -> Iterator[Lab]:
+def jupyterlab(root: Path, home: Path, timeout: float = 90, env: dict[str, str] | None = None,
+               base_url: str = "/") -> Iterator[Lab]:
     """``jupyter lab`` serving ``root`` on a free local port, with its settings under ``home``; stopped by pid.
 
-    ``env`` is added to its environment (its kernels inherit it: e.g. ``JETNB_USER_TOKEN``)."""
+    ``env`` is added to its environment (its kernels inherit it: e.g. ``JETNB_USER_TOKEN``); ``base_url`` is
+    Jupyter's (``/user/ann/`` as JupyterHub gives it)."""
     port, token = free_port(), secrets.token_hex(16)
     settings = home / "lab-settings"
     for name, values in LAB_SETTINGS.items():
@@ -65,10 +73,10 @@ def jupyterlab(root: Path, home: Path, timeout: float = 90, env: dict[str, str] 
             f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
             "--LabApp.expose_app_in_browser=True", f"--ServerApp.root_dir={root}", "--LabApp.news_url=None",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly",
-            "--allow-root"]
+            f"--ServerApp.base_url={base_url}", "--allow-root"]
     with open(log, "wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=root)
-    lab = Lab(f"http://127.0.0.1:{port}", token, root, log)
+    lab = Lab(f"http://127.0.0.1:{port}{base_url.rstrip('/')}", token, root, log, base_url)
     try:
         _wait_until_serving(lab, proc, timeout)
         yield lab

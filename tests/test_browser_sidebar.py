@@ -159,7 +159,7 @@ def api(page: Any, path: str) -> Any:
     """GET an endpoint of the sidebar's API as the page (its cookie, so its user)."""
     return page.evaluate("""async (path) => {
         const settings = window.jupyterapp.serviceManager.serverSettings;
-        const response = await fetch(settings.baseUrl + 'jetnb/api/' + path, {credentials: 'same-origin'});
+        const response = await fetch(settings.baseUrl + 'jetnb/lab/' + path, {credentials: 'same-origin'});
         return await response.json();
     }""", path)
 

@@ -18,7 +18,7 @@ import hashlib
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..model.workflow import Workflow
 from ..triggers.base import PushKind, TriggerKind
@@ -128,8 +128,11 @@ class Catalog:
     caller can record the changes (in the store) before anyone sees them.
     """
 
-    def __init__(self, directory: Path, exclude: tuple[Path, ...] = ()):
+    def __init__(self, directory: Path, exclude: tuple[Path, ...] = (),
+                 admit: Callable[[Workflow], bool] | None = None):
+        """``admit``: which valid notebooks count as workflows (JupyterLab: those with a ``%%workflow`` cell)."""
         self.directory = directory.resolve()
+        self.admit = admit
         self.exclude = tuple(p.resolve() for p in exclude)
         self.served: dict[str, ServedWorkflow] = {}
         self._routes: dict[str, tuple[ServedWorkflow, Trigger]] = {}
@@ -219,6 +222,8 @@ class Catalog:
             if served is not None:
                 return served
         model = Workflow.load(path)
+        if self.admit is not None and not self.admit(model):
+            return None
         if model.problems:
             result.problems.extend(str(p) for p in model.problems)
             return None

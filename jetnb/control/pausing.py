@@ -22,6 +22,7 @@ from ..render import first_line
 from ..service.runs import RunService
 from ..store import Store
 
+log = logging.getLogger("jetnb.serve")
 ON_PAUSE_PARAMS = ("workflow", "failures", "last_error", "last_run_id")
 
 
@@ -104,3 +105,16 @@ class Pausing:
             return
         plane.note("on_pause", f"{name}: started {handler.name} (run {run_id}) to tell someone", workflow=name,
                    run_id=run_id)
+
+
+def pause_by_hand(store: Store, name: str, paused: bool, reason: str, *, now: float, by: str) -> bool:
+    """Pause or unpause a registered workflow for a person (API, pages), logged and audited; whether it changed.
+
+    Raises ``WorkflowNotFound`` for a workflow no ``jetnb serve`` has registered.
+    """
+    changed = store.set_paused(name, paused, reason, now=now)
+    if changed:
+        action = "pause" if paused else "unpause"
+        log.info("%s: %s %sd by %s: %s", action, name, action, by, reason)
+        store.audit(by, f"workflow.{action}", f"workflow:{name}", {"message": f"{name} {action}d: {reason}"})
+    return changed

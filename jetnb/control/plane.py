@@ -26,7 +26,7 @@ from ..service.retention import prune
 from ..service.runs import RunService
 from ..store import Database, Store, WorkflowRecord
 from .catalog import Catalog, Registered, ScanResult, ServedWorkflow
-from .pausing import Pausing
+from .pausing import Pausing, pause_by_hand
 from .watching import NotebookWatcher
 
 log = logging.getLogger("jetnb.serve")
@@ -187,10 +187,4 @@ class ControlPlane:
 
     def set_paused(self, name: str, paused: bool, reason: str, *, by: str = ACTOR) -> bool:
         """Pause or unpause by hand (API, pages); automatic pauses are ``Pausing``'s."""
-        changed = self.store().set_paused(name, paused, reason, now=self.clock.now())
-        if changed:
-            action = "pause" if paused else "unpause"
-            log.info("%s: %s %sd by %s: %s", action, name, action, by, reason)
-            self.store().audit(by, f"workflow.{action}", f"workflow:{name}",
-                               {"message": f"{name} {action}d: {reason}"})
-        return changed
+        return pause_by_hand(self.store(), name, paused, reason, now=self.clock.now(), by=by)

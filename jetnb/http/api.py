@@ -2,41 +2,38 @@
 logs, approvals, pause and unpause.
 
 Handlers do HTTP only: parse, call the run service or the store, answer.
-Every endpoint but ``/api/health`` and ``/api/openapi.json`` (described in ``openapi.py``) needs a personal token (``jetnb users
-add``) or the server's token, as ``Authorization: Bearer <token>`` or
-``?token=<token>``; the caller acts as that token's user.
+Every endpoint but ``/api/health`` and ``/api/openapi.json`` (described in ``openapi.py``) needs a caller: in
+``jetnb serve`` a personal token (``jetnb users add``) or the server's token, as
+``Authorization: Bearer <token>`` or ``?token=<token>``; inside JupyterLab the
+Jupyter user (``callers.py`` says who; the handlers act as that principal).
 """
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
 from .. import __version__
 from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
-from ..protocol import RUN_STATUSES, Principal
+from ..protocol import Principal
 from ..service.identity import IdentityError, check_claim
 from ..service.runs import ResumeError, RunsFolderError
-from ..store import ApprovalError, RunNotFound, RunStateError, public_approval, public_run
+from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound, public_approval, public_run
 from ..control.catalog import ServedWorkflow
-from .auth import bearer, principal_for
 from . import openapi
 from .base import BadBody, JsonHandler, json_object
+from .runs import BadQuery, NoRunLog, run_log, runs_page
 from .views import workflow_view
-
-MAX_PAGE = 500
 
 
 class ApiHandler(JsonHandler):
     principal: Principal
 
     def prepare(self) -> None:
-        given = bearer(self.request.headers) or self.get_query_argument("token", None)
-        principal = principal_for(given, self.settings["token"], self.plane.store())
+        principal = self.callers.api_caller(self, self.plane.store())
         if principal is None:
-            return self.refuse(401, "missing or wrong token (Authorization: Bearer <token>, or ?token=)")
+            return self.callers.nobody(self, page=False)
         self.principal = principal
 
     @property
@@ -108,7 +105,7 @@ class WorkflowRuns(ApiHandler):
             return self.refuse_params(exc, served.workflow)
         except RunsFolderError as exc:
             return self.refuse(503, str(exc))
-        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": self.link(f"/api/runs/{run_id}")})
 
 
 class PauseUnpause(ApiHandler):
@@ -118,34 +115,24 @@ class PauseUnpause(ApiHandler):
         if body is None:
             return
         reason = body.get("reason") or f"{action}d through the API"
-        self.plane.set_paused(served.name, action == "pause", str(reason), by=self.user)
+        try:
+            self.plane.set_paused(served.name, action == "pause", str(reason), by=self.user)
+        except WorkflowNotFound as exc:
+            return self.refuse(409, str(exc))
         self.answer(200, workflow_view(self.plane, served))
 
 
 class Runs(ApiHandler):
     def get(self) -> None:
-        store = self.plane.store()
-        status = self.get_query_argument("status", None)
-        if status and status not in RUN_STATUSES:
-            return self.refuse(400, f"status: expected one of {', '.join(RUN_STATUSES)}")
         try:
-            limit = int(self.get_query_argument("limit", "50"))
-        except ValueError:
-            return self.refuse(400, "limit: expected a whole number")
-        if not 1 <= limit <= MAX_PAGE:
-            return self.refuse(400, f"limit: expected 1 to {MAX_PAGE}")
-        before = self.get_query_argument("before", None)
-        cursor = None
-        if before:
-            try:
-                last = store.get_run(before, with_steps=False)
-            except RunNotFound as exc:
-                return self.refuse(400, f"before: {exc}")
-            cursor = (last["created_at"], last["id"])
-        runs = store.list_runs(workflow=self.get_query_argument("workflow", None), status=status,
-                               trigger=self.get_query_argument("trigger", None), limit=limit, before=cursor)
-        self.answer(200, {"runs": [public_run(r) for r in runs],
-                          "next": runs[-1]["id"] if len(runs) == limit else None})
+            runs, following = runs_page(self.plane.store(), workflow=self.get_query_argument("workflow", None),
+                                        status=self.get_query_argument("status", None),
+                                        trigger=self.get_query_argument("trigger", None),
+                                        limit=self.get_query_argument("limit", "50"),
+                                        before=self.get_query_argument("before", None))
+        except BadQuery as exc:
+            return self.refuse(400, str(exc))
+        self.answer(200, {"runs": [public_run(r) for r in runs], "next": following})
 
 
 class RunHandler(ApiHandler):
@@ -170,9 +157,10 @@ class RunLog(RunHandler):
         run = self.run(ref)
         if run is None:
             return
-        path = Path(run["log_path"] or "")
-        if not run["log_path"] or not path.is_file():
-            return self.refuse(404, f"run {run['id']} has no run log yet (status {run['status']})")
+        try:
+            path = run_log(run)
+        except NoRunLog as exc:
+            return self.refuse(404, str(exc))
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
         self.finish(path.read_bytes())
@@ -207,7 +195,7 @@ class RunRerun(RunHandler):
                                        rerun_of=old["id"])
         except ParameterError as exc:
             return self.refuse_params(exc, workflow)
-        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": self.link(f"/api/runs/{run_id}")})
 
 
 class RunResume(RunHandler):
@@ -219,7 +207,7 @@ class RunResume(RunHandler):
             run_id = self.plane.service.resume(run["id"], by=self.user)
         except (ResumeError, WorkflowError, ParameterError) as exc:
             return self.refuse(409, str(exc))
-        self.answer(202, {"run_id": run_id, "status": "queued", "url": f"/api/runs/{run_id}"})
+        self.answer(202, {"run_id": run_id, "status": "queued", "url": self.link(f"/api/runs/{run_id}")})
 
 
 class Approvals(ApiHandler):
@@ -266,3 +254,26 @@ class Decide(ApiHandler):
         except LookupError as exc:
             return self.refuse(404, str(exc))
         self.answer(200, public_approval(decided))
+
+
+def routes() -> list[tuple[str, type]]:
+    """Every route of the REST API (``jetnb serve`` adds ``/hooks/``; JupyterLab mounts these under ``/jetnb``)."""
+    name = r"([^/]+)"
+    return [
+        (r"/api/health", Health),
+        (r"/api/openapi\.json", OpenApi),
+        (r"/api/whoami", WhoAmI),
+        (r"/api/workflows", Workflows),
+        (rf"/api/workflows/{name}", WorkflowDetail),
+        (rf"/api/workflows/{name}/runs", WorkflowRuns),
+        (rf"/api/workflows/{name}/(pause|unpause)", PauseUnpause),
+        (r"/api/runs", Runs),
+        (rf"/api/runs/{name}", RunDetail),
+        (rf"/api/runs/{name}/log", RunLog),
+        (rf"/api/runs/{name}/cancel", RunCancel),
+        (rf"/api/runs/{name}/rerun", RunRerun),
+        (rf"/api/runs/{name}/resume", RunResume),
+        (r"/api/approvals", Approvals),
+        (r"/api/approvals/(\d+)", ApprovalDetail),
+        (r"/api/approvals/(\d+)/(approve|reject)", Decide),
+    ]

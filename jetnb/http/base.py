@@ -1,4 +1,12 @@
-"""What every handler shares: the control plane, JSON answers (errors too), and reading a JSON body."""
+"""What every handler shares: the control plane, who is calling, where jetnb is mounted, JSON answers (errors too),
+and reading a JSON body.
+
+An application mounting jetnb's handlers puts three settings: ``jetnb_plane``
+(what the handlers act on: ``ControlPlane`` in ``jetnb serve``, the Lab's own in
+the Jupyter server extension), ``jetnb_callers`` (``callers.Callers``) and
+``jetnb_root``, the URL path the routes are mounted under ("" in ``jetnb
+serve``, ``{base_url}jetnb`` in JupyterLab), which links and redirects start with.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +18,7 @@ from tornado.log import app_log, gen_log
 
 from ..control.plane import ControlPlane
 from ..model.datatext import TextError, load_json
+from .callers import Callers
 
 
 class BadBody(ValueError):
@@ -35,11 +44,21 @@ class LogsWithoutQuery(tornado.web.RequestHandler):
         app_log.error("Uncaught exception %s", self._request_summary(), exc_info=(typ, value, tb))
 
 
-class JsonHandler(LogsWithoutQuery):
+class Mounted(LogsWithoutQuery):
     @property
     def plane(self) -> ControlPlane:
-        return self.settings["plane"]
+        return self.settings["jetnb_plane"]
 
+    @property
+    def callers(self) -> Callers:
+        return self.settings["jetnb_callers"]
+
+    def link(self, path: str) -> str:
+        """A path of jetnb's (``/ui/runs``) as a URL path on this server."""
+        return self.settings["jetnb_root"] + path
+
+
+class JsonHandler(Mounted):
     def answer(self, status: int, payload: Any) -> None:
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -52,7 +71,8 @@ class JsonHandler(LogsWithoutQuery):
         self.refuse(status_code, self._reason)
 
     def check_xsrf_cookie(self) -> None:
-        """Callers authenticate with tokens and signatures, never cookies, so there is nothing to forge."""
+        """Token callers need no XSRF check; callers known by a cookie (Jupyter's) do."""
+        self.callers.check_api_xsrf(self)
 
 
 def json_object(body: bytes) -> dict[str, Any]:

@@ -5,21 +5,29 @@ from __future__ import annotations
 from typing import Any
 
 from ..control.plane import ControlPlane
-from ..store import public_run
+from ..store import WorkflowNotFound, public_run
 from ..store.rows import iso
 from ..control.overview import trigger_view
 from ..control.catalog import ServedWorkflow
 
 
 def workflow_view(plane: ControlPlane, served: ServedWorkflow, *, full: bool = False) -> dict[str, Any]:
+    """A workflow the store has not registered (JupyterLab shows workflows no ``jetnb serve`` has seen) is not
+    paused, and its triggers are the ones its notebook declares, never registered."""
     store = plane.store()
-    state = store.workflow_state(served.name)
+    try:
+        state = store.workflow_state(served.name)
+    except WorkflowNotFound:
+        state = {"paused": False, "paused_at": None, "pause_reason": None, "consecutive_failures": 0}
     latest = store.latest_run(served.name)
     last = public_run(latest) if latest else None
     now = plane.clock.now()
+    registered = {t["key"]: t["registered_at"] for t in store.triggers(served.name)}
+    triggers = [{"workflow": served.name, "kind": t.kind.name, "key": t.key, "spec": t.spec,
+                 "registered_at": registered.get(t.key)} for t in served.triggers]
     view = {
         "name": served.name, "path": str(served.path), "description": served.description,
-        "triggers": [trigger_view(store, t, now) for t in store.triggers(served.name)],
+        "triggers": [trigger_view(store, t, now) for t in triggers],
         "paused": state["paused"], "paused_at": iso(state["paused_at"]),
         "pause_reason": state["pause_reason"], "consecutive_failures": state["consecutive_failures"],
         "concurrency": served.config["concurrency"],

@@ -1,4 +1,4 @@
-"""The sidebar's API under ``{base_url}jetnb/api/``: thin Tornado handlers over the run service, the store and the Lab root.
+"""The sidebar's API under ``{base_url}jetnb/lab/``: thin Tornado handlers over the run service, the store and the Lab root.
 
 Jupyter authenticates every request (``@tornado.web.authenticated``; the
 frontend sends Jupyter's token or cookie and XSRF header through
@@ -19,18 +19,16 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
 from ..http.base import BadBody, json_object
+from ..http.runs import BadQuery, run_log, runs_page
 from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
-from ..protocol import RUN_STATUSES, Principal
 from ..service.request import prepare
 from ..service.runs import ResumeError
-from ..store import ApprovalError, RunNotFound, RunStateError, Store, public_approval
-from .lab import Lab
+from ..store import ApprovalError, RunStateError, Store, public_approval
+from .lab import Lab, principal
 from .run_views import run_view
 from .serve_process import AlreadyServing
 from .workflows import describe, workflow_view
-
-MAX_PAGE = 500
 APPROVAL_FIELDS = ("id", "run_id", "workflow", "step", "approvers", "message", "details", "status", "requested_at",
                    "expires_at", "decided_at", "decided_by", "comment")
 
@@ -54,7 +52,7 @@ def refusal(exc: BaseException) -> Refused | None:
                        fields={})
     if isinstance(exc, (KeyError, IndexError)):  # lookups that failed in our own code: a fault, not a 404
         return None
-    for kind, status in ((BadBody, 400), (ApprovalError, 403), (LookupError, 404), (ResumeError, 409),
+    for kind, status in ((BadBody, 400), (BadQuery, 400), (ApprovalError, 403), (LookupError, 404), (ResumeError, 409),
                          (RunStateError, 409), (AlreadyServing, 409)):
         if isinstance(exc, kind):
             return Refused(status, str(exc))
@@ -152,32 +150,14 @@ class NotebookRuns(JetnbHandler):
 class Runs(JetnbHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
-        status = self.get_query_argument("status", None) or None
-        if status and status not in RUN_STATUSES:
-            raise Refused(400, f"status: expected one of {', '.join(RUN_STATUSES)}")
-        try:
-            limit = int(self.get_query_argument("limit", "50"))
-        except ValueError:
-            raise Refused(400, "limit: expected a whole number") from None
-        if not 1 <= limit <= MAX_PAGE:
-            raise Refused(400, f"limit: expected 1 to {MAX_PAGE}")
-        workflow = self.get_query_argument("workflow", None) or None
-        before = self.get_query_argument("before", None) or None
-        self.answer(200, await self.lab.work(self._page, workflow, status, limit, before))
+        query = {key: self.get_query_argument(key, None) or None for key in ("workflow", "status", "before")}
+        self.answer(200, await self.lab.work(self._page, query, self.get_query_argument("limit", "50")))
 
     @staticmethod
-    def _page(store: Store, workflow: str | None, status: str | None, limit: int, before: str | None
-              ) -> dict[str, Any]:
-        cursor = None
-        if before:
-            try:
-                last = store.get_run(before, with_steps=False)
-            except RunNotFound as exc:
-                raise Refused(400, f"before: {exc}") from None
-            cursor = (last["created_at"], last["id"])
+    def _page(store: Store, query: dict[str, str | None], limit: str) -> dict[str, Any]:
         store.reap_orphans()  # a run whose process died is shown interrupted, as `jetnb runs` shows it
-        runs = store.list_runs(workflow=workflow, status=status, limit=limit, before=cursor)
-        return {"runs": [run_view(r) for r in runs], "next": runs[-1]["id"] if len(runs) == limit else None}
+        runs, following = runs_page(store, limit=limit, **query)
+        return {"runs": [run_view(r) for r in runs], "next": following}
 
 
 class RunDetail(JetnbHandler):
@@ -217,17 +197,14 @@ class RunLog(JetnbHandler):
     @staticmethod
     def _read_log(store: Store, ref: str) -> tuple[str, bytes]:
         run = store.get_run(ref, with_steps=False)
-        path = Path(run["log_path"] or "")
-        if not run["log_path"] or not path.is_file():
-            raise Refused(404, f"run {run['id']} has no run log yet (status {run['status']})")
-        return run["id"], path.read_bytes()
+        return run["id"], run_log(run).read_bytes()
 
 
 class Approvals(JetnbHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
         user = self.user
-        found = await self.lab.work(lambda store: store.list_approvals(user=user, groups=store.user_groups(user)))
+        found = await self.lab.work(lambda store: store.list_approvals(user=user, groups=principal(user, store).groups))
         self.answer(200, {"approvals": [approval_view(a) for a in found]})
 
 
@@ -236,7 +213,7 @@ class Decide(JetnbHandler):
     async def post(self, approval_id: str, verb: str) -> None:
         comment, user, service = self.body().get("comment"), self.user, self.lab.service
         decided = await self.lab.work(lambda store: service.decide(
-            int(approval_id), Principal(user, store.user_groups(user)), verb == "approve",
+            int(approval_id), principal(user, store), verb == "approve",
             str(comment) if comment else None))
         self.answer(200, approval_view(decided))
 
@@ -300,4 +277,4 @@ def routes(base_url: str, lab: Lab) -> list[tuple[str, type, dict[str, Any]]]:
         ("whoami", WhoAmI), ("server", Server), ("server/start", ServerStart),
         (".*", NotFound),
     ]
-    return [(url_path_join(base_url, "jetnb/api", path) + "$", handler, {"lab": lab}) for path, handler in paths]
+    return [(url_path_join(base_url, "jetnb/lab", path) + "$", handler, {"lab": lab}) for path, handler in paths]

@@ -22,7 +22,8 @@ from ..client.local import DEFAULT_RUNS_DIR
 from ..clock import clock_from_env
 from ..service.runs import RunService
 from ..service.strategies import Threads
-from ..store import Database
+from ..protocol import Principal
+from ..store import Database, Store
 from ..store.db import DEFAULT_PATH
 from .serve_process import ServeProcess
 from .workflows import LabWorkflows
@@ -62,3 +63,9 @@ class Lab:
         if not path.is_relative_to(self.root) or path.suffix != ".ipynb" or not path.is_file():
             raise LookupError(f"no notebook {lab_path!r} in the Lab root")
         return path
+
+
+def principal(username: str, store: Store) -> Principal:
+    """The jetnb user a Jupyter user is: Jupyter's ``username``, with the groups the store gives that name
+    (``jetnb users add NAME --group G``); never ``admin``, whatever Jupyter thinks of them."""
+    return Principal(username, store.user_groups(username))

@@ -1,15 +1,16 @@
 """The web pages of ``jetnb serve``: workflows (run form, graph, pause), runs, a run, approvals.
 
 Server-rendered with Tornado templates, which escape everything they print.
-The pages use the API token: ``?token=`` once (or the login form) sets a
-signed cookie; forms carry Tornado's XSRF field because cookies are sent by
-browsers on their own. The only JavaScript-free way to follow a run is used:
-a page of a queued or running run refreshes itself every two seconds.
+In ``jetnb serve`` the pages use the API token: ``?token=`` once (or the
+login form) sets a signed cookie; inside JupyterLab, Jupyter's login does.
+Forms carry Tornado's XSRF field because cookies are sent by browsers on
+their own. Every link and redirect starts with the mount's root. The only
+JavaScript-free way to follow a run is used: a page of a queued or running
+run refreshes itself every two seconds.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,59 +22,36 @@ from ..durations import format_duration
 from ..model.params import ParameterError, parameter_fields, typed
 from ..service.runs import RunsFolderError
 from ..render import first_line
-from ..http.auth import ADMIN, principal_for
-from ..http.base import LogsWithoutQuery
+from ..http.base import Mounted
+from ..http.callers import Tokens
+from ..http.runs import NoRunLog, run_log
 from ..http.views import workflow_view
 from ..protocol import RUN_STATUSES, Principal
-from ..store import ApprovalError, RunNotFound, RunStateError, may_decide, public_run
+from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound, may_decide, public_run
 from . import flow_svg, notebook_html
 
-COOKIE = "jetnb_session"
 PAGE_SIZE = 50
 TEMPLATES = str(Path(__file__).parent / "templates")
 
 
-class Page(LogsWithoutQuery):
-    """A signed session cookie names the signed-in user; anything else is sent to the login form.
+class Page(Mounted):
+    """Who is using the page comes from the mount's callers (``http/callers.py``); nobody is sent to sign in.
 
-    The cookie holds the user and the id of the token they signed in with,
-    never a token: rotating the token or removing the user ends the session.
-    ``?token=`` signs in too, then redirects to the same page without it,
-    so the token stays out of the browser's history.
+    In ``jetnb serve``, ``?token=`` signs in too, then redirects to the same
+    page without it, so the token stays out of the browser's history.
+    Inside JupyterLab, Jupyter has already sent a visitor who is not logged
+    in to its own login page before this runs.
     """
 
-    @property
-    def plane(self) -> Any:
-        return self.settings["plane"]
+    principal: Principal
 
     def get_template_path(self) -> str:
         return TEMPLATES
 
-    def get_current_user(self) -> Principal | None:
-        cookie = self.get_signed_cookie(COOKIE, max_age_days=7)
-        if not cookie:
-            return None
-        try:
-            session = json.loads(cookie)
-            name, token_id = str(session["user"]), str(session["token"])
-        except (ValueError, KeyError, TypeError):
-            return None
-        if name == ADMIN and token_id == server_session(self.settings["token"]):
-            return Principal(ADMIN, admin=True)
-        return self.plane.store().session_valid(name, token_id)
-
-    def sign_in(self, token: str) -> Principal | None:
-        principal = principal_for(token, self.settings["token"], self.plane.store())
-        if principal is not None:
-            token_id = server_session(self.settings["token"]) if principal.admin else principal.token_id
-            self.set_signed_cookie(COOKIE, json.dumps({"user": principal.name, "token": token_id}), httponly=True,
-                                   samesite="Strict", expires_days=7)
-        return principal
-
     @property
     def user(self) -> str:
         """Who is using the page, for ``started_by`` and the audit log."""
-        return self.current_user.name
+        return self.principal.name
 
     def prepare(self) -> None:
         self.set_header("Content-Security-Policy", "default-src 'self'; style-src 'self' 'unsafe-inline'; "
@@ -81,20 +59,22 @@ class Page(LogsWithoutQuery):
         self.set_header("X-Content-Type-Options", "nosniff")
         if isinstance(self, Login):
             return
+        store = self.plane.store()
         given = self.get_query_argument("token", None)
-        if given and self.sign_in(given) is not None:
+        if given and isinstance(self.callers, Tokens) and self.callers.sign_in(self, given, store) is not None:
             return self.redirect(self.request.path)
-        if self.current_user is None:
-            self.redirect("/ui/login?" + urlencode({"next": self.request.path}))
+        principal = self.callers.page_caller(self, store)
+        if principal is None:
+            return self.callers.nobody(self, page=True)
+        self.principal = principal
 
     def render_page(self, template: str, **values: Any) -> None:
-        self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps,
-                    me=self.current_user, **values)
-
-
-def server_session(server_token: str) -> str:
-    """A session signed in with the server token names a digest of it: a new token ends those sessions."""
-    return "server:" + hashlib.sha256(server_token.encode()).hexdigest()[:16]
+        """``server``: whether a ``jetnb serve`` runs for the store, where the plane has a ``serve`` to ask (JupyterLab's
+        ``LabPlane``; ``jetnb serve``'s pages are that server)."""
+        serve = getattr(self.plane, "serve", None)
+        self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps, root=self.link(""),
+                    me=getattr(self, "principal", None), server=serve.status() if serve else None,
+                    here=self.request.path, **values)
 
 
 def on_site(target: str, default: str) -> str:
@@ -110,12 +90,14 @@ def _dumps(value: Any) -> str:
 
 
 class Login(Page):
+    """``jetnb serve``'s sign-in form (``Tokens``); not mounted where the host application signs people in."""
+
     def get(self) -> None:
         self.render_page("login.html", next=self.get_query_argument("next", "/ui/workflows"), error=None)
 
     def post(self) -> None:
         target = on_site(self.get_body_argument("next", "/ui/workflows"), "/ui/workflows")
-        if self.sign_in(self.get_body_argument("token", "")) is None:
+        if self.callers.sign_in(self, self.get_body_argument("token", ""), self.plane.store()) is None:
             self.set_status(401)
             return self.render_page("login.html", next=target, error="wrong token")
         self.redirect(target)
@@ -157,15 +139,19 @@ class WorkflowPage(Page):
             return self.show(served, values, exc.problems)
         except RunsFolderError as exc:
             raise tornado.web.HTTPError(503, str(exc)) from None
-        self.redirect(f"/ui/runs/{run_id}")
+        self.redirect(self.link(f"/ui/runs/{run_id}"))
 
 
 class PauseToggle(Page):
     def post(self, name: str, action: str) -> None:
         if self.plane.catalog.get(name) is None:
             raise tornado.web.HTTPError(404)
-        self.plane.set_paused(name, action == "pause", f"{action}d on the web page", by=self.user)
-        self.redirect(on_site(self.get_body_argument("back", "/ui/workflows"), "/ui/workflows"))
+        try:
+            self.plane.set_paused(name, action == "pause", f"{action}d on the web page", by=self.user)
+        except WorkflowNotFound as exc:
+            raise tornado.web.HTTPError(409, str(exc)) from None
+        default = self.link("/ui/workflows")
+        self.redirect(on_site(self.get_body_argument("back", default), default))
 
 
 class Runs(Page):
@@ -185,7 +171,7 @@ class Runs(Page):
         runs = [public_run(r) for r in store.list_runs(limit=PAGE_SIZE, before=cursor, **filters)]
         older = None
         if len(runs) == PAGE_SIZE:
-            older = "/ui/runs?" + urlencode({**{k: v for k, v in filters.items() if v}, "before": runs[-1]["id"]})
+            older = self.link("/ui/runs?") + urlencode({**{k: v for k, v in filters.items() if v}, "before": runs[-1]["id"]})
         self.render_page("runs.html", runs=runs, filters=filters, statuses=RUN_STATUSES, older=older,
                          workflows=sorted(self.plane.catalog.served))
 
@@ -195,6 +181,13 @@ class RunPage(Page):
         try:
             return self.plane.store().get_run(ref)
         except RunNotFound as exc:
+            raise tornado.web.HTTPError(404, str(exc)) from None
+
+    def log_of(self, ref: str) -> tuple[dict[str, Any], Path]:
+        run = self.run(ref)
+        try:
+            return run, run_log(run)
+        except NoRunLog as exc:
             raise tornado.web.HTTPError(404, str(exc)) from None
 
     def get(self, ref: str) -> None:
@@ -216,7 +209,7 @@ class RunPage(Page):
                                        rerun_of=old["id"])
         except ParameterError as exc:
             raise tornado.web.HTTPError(422, "; ".join(exc.problems)) from None
-        self.redirect(f"/ui/runs/{run_id}")
+        self.redirect(self.link(f"/ui/runs/{run_id}"))
 
 
 class RunCancel(RunPage):
@@ -227,35 +220,31 @@ class RunCancel(RunPage):
             self.plane.service.cancel(run["id"], by=self.user, reason=reason)
         except RunStateError as exc:
             raise tornado.web.HTTPError(409, str(exc)) from None
-        self.redirect(f"/ui/runs/{run['id']}")
+        self.redirect(self.link(f"/ui/runs/{run['id']}"))
 
 
 class RunNotebook(RunPage):
     """The run log as sanitised HTML, for a sandboxed iframe: no scripts, whatever the outputs hold."""
 
     def get(self, ref: str) -> None:
-        run = self.run(ref)
-        if not run["log_path"] or not Path(run["log_path"]).is_file():
-            raise tornado.web.HTTPError(404, "this run has no run log yet")
+        _, path = self.log_of(ref)
         self.set_header("Content-Security-Policy", notebook_html.CSP)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(notebook_html.render(run["log_path"]))
+        self.finish(notebook_html.render(str(path)))
 
 
 class RunLogFile(RunPage):
     def get(self, ref: str) -> None:
-        run = self.run(ref)
-        if not run["log_path"] or not Path(run["log_path"]).is_file():
-            raise tornado.web.HTTPError(404, "this run has no run log yet")
+        run, path = self.log_of(ref)
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
-        self.finish(Path(run["log_path"]).read_bytes())
+        self.finish(path.read_bytes())
 
 
 class Approvals(Page):
     def get(self) -> None:
         store = self.plane.store()
-        me = self.current_user
+        me = self.principal
         pending = store.list_approvals()
         self.render_page("approvals.html", pending=pending,
                          mine={a["id"] for a in pending if may_decide(a, me.name, me.groups)}, recent=[
@@ -270,19 +259,24 @@ class Approvals(Page):
         approve = self.get_body_argument("decision") == "approve"
         comment = self.get_body_argument("comment", "").strip() or None
         try:
-            decided = self.plane.service.decide(approval_id, self.current_user, approve, comment)
+            decided = self.plane.service.decide(approval_id, self.principal, approve, comment)
         except (ApprovalError, LookupError) as exc:
-            return self.redirect("/ui/approvals?" + urlencode({"error": f"request {approval_id}: {exc}"}))
-        self.redirect("/ui/approvals?" + urlencode({"message": f"request {approval_id} {decided['status']} by "
+            return self.redirect(self.link("/ui/approvals?") + urlencode({"error": f"request {approval_id}: {exc}"}))
+        self.redirect(self.link("/ui/approvals?") + urlencode({"message": f"request {approval_id} {decided['status']} by "
                                                                f"{self.user}; run {decided['run_id']} resumes"}))
 
 
-def routes() -> list[tuple[str, type]]:
+def routes(*, sign_in: bool = True) -> list[tuple[str, type] | tuple[str, type, dict[str, Any]]]:
+    """The pages' routes; ``sign_in`` adds ``/ui/login``, and ``/`` sending visitors to the pages (``jetnb serve``).
+
+    Redirects inside the routes are relative (``workflows``), so they work
+    under any mount.
+    """
     name = r"([^/]+)"
     return [
-        (r"/", tornado.web.RedirectHandler, {"url": "/ui/workflows"}),
-        (r"/ui/?", tornado.web.RedirectHandler, {"url": "/ui/workflows"}),
-        (r"/ui/login", Login),
+        *([(r"/", tornado.web.RedirectHandler, {"url": "/ui/workflows"}), (r"/ui/login", Login)] if sign_in else []),
+        (r"/ui", tornado.web.RedirectHandler, {"url": "ui/workflows"}),
+        (r"/ui/", tornado.web.RedirectHandler, {"url": "workflows"}),
         (r"/ui/workflows", Workflows),
         (rf"/ui/workflows/{name}", WorkflowPage),
         (rf"/ui/workflows/{name}/(pause|unpause)", PauseToggle),

@@ -43,7 +43,7 @@ export class JetnbApi {
         search.set(key, String(value));
       }
     }
-    const base = URLExt.join(this.settings.baseUrl, 'jetnb/api', path);
+    const base = URLExt.join(this.settings.baseUrl, 'jetnb/lab', path);
     return search.toString() ? `${base}?${search}` : base;
   }
 

@@ -1,5 +1,5 @@
 /**
- * The JSON the sidebar reads from the server extension (`{base_url}jetnb/api/`), as
+ * The JSON the sidebar reads from the server extension (`{base_url}jetnb/lab/`), as
  * labextension/README.md documents it. Nothing here is trusted: every string is
  * rendered as text by React, never as HTML.
  */
