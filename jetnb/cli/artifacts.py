@@ -14,13 +14,13 @@ from .common import fail, json_option, open_store, store_option
 @click.command()
 @click.argument("run_id")
 @click.argument("name", required=False)
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+@click.option("-o", "--output", type=click.Path(), default=None,
               help="where to save NAME: a file, or a folder (existing, or ending in /) to save it in; '-' writes it "
                    "to stdout "
                    "[default: NAME in the current folder]")
 @store_option
 @json_option
-def artifacts(run_id: str, name: str | None, output: Path | None, store_path: Path | None, as_json: bool) -> None:
+def artifacts(run_id: str, name: str | None, output: str | None, store_path: Path | None, as_json: bool) -> None:
     """List the files run RUN_ID kept with jetnb.artifact, or save the one called NAME."""
     from .. import artifact_files as files
     from ..render import artifacts_table
@@ -40,13 +40,13 @@ def artifacts(run_id: str, name: str | None, output: Path | None, store_path: Pa
         found = find(store, run_id, name)
     except (RunNotFound, ArtifactNotFound) as exc:
         fail(str(exc))
-    if output is not None and str(output) == "-":
+    if output == "-":
         for chunk in files.read_chunks(found.directory, found.name):
             sys.stdout.buffer.write(chunk)
         sys.stdout.buffer.flush()
         return
-    target = output or Path(found.name)
-    if target.is_dir() or str(output).endswith(("/", "\\")):
+    target = Path(output or found.name)
+    if target.is_dir() or (output or "").endswith(("/", "\\")):
         target = target / found.name
     size = files.save_to(found.directory, found.name, target)
     if as_json:
