@@ -56,6 +56,8 @@ def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
         (r"/api/runs", api.Runs),
         (rf"/api/runs/{name}", api.RunDetail),
         (rf"/api/runs/{name}/log", api.RunLog),
+        (rf"/api/runs/{name}/artifacts", api.RunArtifacts),
+        (rf"/api/runs/{name}/artifacts/{name}", api.RunArtifact),
         (rf"/api/runs/{name}/cancel", api.RunCancel),
         (rf"/api/runs/{name}/rerun", api.RunRerun),
         (rf"/api/runs/{name}/resume", api.RunResume),

@@ -13,15 +13,18 @@ import hashlib
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import tornado.web
 
+from ..artifact_rules import human_size
 from ..durations import format_duration
 from ..model.params import ParameterError, parameter_fields, typed
+from ..service import artifacts
 from ..service.runs import RunsFolderError
 from ..render import first_line
 from ..http.auth import ADMIN, principal_for
+from ..http import downloads
 from ..http.base import LogsWithoutQuery
 from ..http.views import workflow_view
 from ..protocol import RUN_STATUSES, Principal
@@ -88,8 +91,8 @@ class Page(LogsWithoutQuery):
             self.redirect("/ui/login?" + urlencode({"next": self.request.path}))
 
     def render_page(self, template: str, **values: Any) -> None:
-        self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps,
-                    me=self.current_user, **values)
+        self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps, size=human_size,
+                    quote=quote, me=self.current_user, **values)
 
 
 def server_session(server_token: str) -> str:
@@ -252,6 +255,17 @@ class RunLogFile(RunPage):
         self.finish(Path(run["log_path"]).read_bytes())
 
 
+class RunArtifactFile(RunPage):
+    """An artifact of the run, served as the API serves it (``http/downloads.py``), for the signed-in person."""
+
+    async def get(self, ref: str, name: str) -> None:
+        try:
+            found = artifacts.find(self.plane.store(), ref, name)
+        except (RunNotFound, artifacts.ArtifactNotFound) as exc:
+            raise tornado.web.HTTPError(404, str(exc)) from None
+        await downloads.send(self, found)
+
+
 class Approvals(Page):
     def get(self) -> None:
         store = self.plane.store()
@@ -291,5 +305,6 @@ def routes() -> list[tuple[str, type]]:
         (rf"/ui/runs/{name}/cancel", RunCancel),
         (rf"/ui/runs/{name}/notebook", RunNotebook),
         (rf"/ui/runs/{name}/log.ipynb", RunLogFile),
+        (rf"/ui/runs/{name}/artifacts/{name}", RunArtifactFile),
         (r"/ui/approvals", Approvals),
     ]
