@@ -25,7 +25,7 @@ class PruningTable:
     conn: sqlite3.Connection
     transaction: Callable[[], Any]
 
-    def run_workflows(self) -> list[str]:
+    def workflows_with_runs(self) -> list[str]:
         """Every workflow name that has runs in the store."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT workflow FROM runs ORDER BY workflow")]
 
