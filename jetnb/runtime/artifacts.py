@@ -174,8 +174,8 @@ def _masked(text: str) -> str:
 
 
 def _too_big(name: str, size: int, used: int, limit: int) -> str:
-    return (f"artifact {name!r} ({human_size(size)}) would pass the run's artifact "
-            f"limit of {human_size(limit)} ({human_size(used)} used); raise `{WORKFLOW_KEY}:` in the %%workflow "
+    return (f"artifact {name!r} ({size:,} bytes) would pass the run's artifact limit of {limit:,} bytes "
+            f"({human_size(limit)}; {used:,} used); raise `{WORKFLOW_KEY}:` in the %%workflow "
             "cell or $JETNB_ARTIFACTS_MAX_BYTES")
 
 
