@@ -231,7 +231,7 @@ PATHS: dict[str, Schema] = {
                                             "get": operation(
         "One artifact's bytes, as an attachment (`nosniff`, a `sandbox` CSP; HTML, SVG and the like are never "
         "inline)", {200: {"description": "the file, with its MIME type as `Content-Type` and its sha256 as `ETag`",
-                          "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}}}}, (404,),
+                          "content": {"*/*": {}}}}, (404,),
         query=[query_param("inline", "1: `Content-Disposition: inline` for a passive type (an image, text)")])},
     "/api/runs/{id}/cancel": {"parameters": [RUN], "post": operation(
         "Cancel a run", {200: answer(ref("RunDetail"), "the run: cancelled, or still running while it stops")},
