@@ -97,6 +97,8 @@ class RunStatus(widgets.Output):
             if run["status"] not in FINAL_STATUSES:
                 self.follow(client, run["id"])
                 return
+            if "artifacts" not in run:  # a summary from a run list: the record has the artifacts to link
+                run = client.get_run(run["id"])
         self._stop()
         self._display(run)
 
