@@ -94,13 +94,17 @@ def test_each_kind_is_saved_recorded_and_masked(cli, make_nb, project):
             assert SECRET.encode() not in path.read_bytes(), path
 
 
-def test_masking_applies_to_a_text_file_given_by_path(cli, make_nb, project):
+def test_masking_applies_to_a_text_file_given_by_path_and_names_hold_no_secret(cli, make_nb, project):
     make_nb("m.ipynb", ["%load_ext jetnb", "%%workflow\nname: m\nsecrets: [API_TOKEN]",
                         "import jetnb, pathlib\npathlib.Path('out.csv').write_text('k,' + jetnb.secret('API_TOKEN'))\n"
-                        "jetnb.artifact('out.csv', pathlib.Path('out.csv'))"])
+                        "jetnb.artifact('out.csv', pathlib.Path('out.csv'))",
+                        "%%step named\njetnb.artifact(jetnb.secret('API_TOKEN') + '.txt', 'x')"])
     run = run_json(cli("run", "m.ipynb", "--json", "-q", env={"API_TOKEN": SECRET}))
-    assert run["status"] == "succeeded", run["error"]
+    assert run["status"] == "failed" and run["error"]["step"] == "named"
+    assert run["error"]["message"] == ("an artifact name holds one of the run's secret values; choose another "
+                                       "name")
     assert (folder_of(run) / "out.csv").read_text() == "k,***"
+    assert os.listdir(folder_of(run)) == ["out.csv"]
     assert run["artifacts"][0]["step"] == "cell-3"  # a plain cell's artifact belongs to its cell's step
 
 

@@ -49,6 +49,8 @@ def artifact(name: str, data: Any, *, mime: str | None = None, description: str 
     ctx = context.current()
     directory, scratch = _folder(ctx)
     name, payload, guessed = _payload(name, data)
+    if _masked(name) != name:  # a file name is written as is: it may not hold a secret (the message does not)
+        raise ArtifactError("an artifact name holds one of the run's secret values; choose another name")
     mime = mime or guessed
     limit = max_bytes(ctx.context.artifacts_max_bytes or ctx.config.get(WORKFLOW_KEY))
     existing = files.sizes(directory)
