@@ -148,7 +148,8 @@ def test_the_environment_sets_the_limit_and_the_workflow_key_is_checked(cli, mak
     make_nb("env.ipynb", ["%load_ext jetnb", "%%workflow\nname: env",
                           "%%step s\nimport jetnb\njetnb.artifact('a.bin', b'0' * 2048)"])
     run = run_json(cli("run", "env.ipynb", "--json", "-q", env={"JETNB_ARTIFACTS_MAX_BYTES": "2KB"}))
-    assert run["status"] == "failed" and "(2,048 bytes) would pass the run's artifact limit of 2,000 bytes" in run["error"]["message"]
+    assert run["status"] == "failed"
+    assert "(2,048 bytes) would pass the run's artifact limit of 2,000 bytes" in run["error"]["message"]
     assert run_json(cli("run", "env.ipynb", "--json", "-q", env={"JETNB_ARTIFACTS_MAX_BYTES": "3KB"}))[
         "status"] == "succeeded"
     make_nb("key.ipynb", ["%load_ext jetnb", "%%workflow\nname: key\nartifacts_max_bytes: lots", "pass"])
@@ -175,6 +176,8 @@ def test_the_count_limit_and_unsaveable_values(tmp_path, monkeypatch):
             kernel_artifacts.artifact("t.xlsx", pd.DataFrame({"a": [1]}))
         with pytest.raises(ArtifactError, match="mime must look like"):
             kernel_artifacts.artifact("m.txt", "x", mime="text")
+        with pytest.raises(ArtifactError, match="description must be text, got int"):
+            kernel_artifacts.artifact("m.txt", "x", description=3)
         assert sorted(os.listdir(tmp_path / "a")) == ["f0.txt", "f1.txt", "f2.txt"]
     finally:
         context.start(RunContext())

@@ -50,13 +50,13 @@ def test_run_form_and_a_failing_callback(make_nb, project):
         raise RuntimeError(f"cannot open {run['artifacts'][0]['name']}")
 
     form = RunForm(path, on_finished=explode)
-    form.fields["who"].input.value = "Lin"
+    form.fields["who"].input.value = "Lin_[2]"
     form.submit()
     run = form.status.wait(TIMEOUT)
     assert run["status"] == "succeeded"
     shown = form.status.markdown
-    assert "[⬇ Lin.csv](" in shown
-    assert shown.endswith("**on_finished failed**: RuntimeError: cannot open Lin.csv")
+    assert f"[⬇ Lin\\_\\[2\\].csv](runs/make/{run['id']}/artifacts/Lin_%5B2%5D.csv)" in shown  # the name as written
+    assert shown.endswith("**on_finished failed**: RuntimeError: cannot open Lin_[2].csv")
     assert not form.status.busy  # the widget is usable again
 
 

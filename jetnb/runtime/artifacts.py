@@ -46,6 +46,8 @@ def artifact(name: str, data: Any, *, mime: str | None = None, description: str 
     name = check_name(name)
     if mime is not None and (not isinstance(mime, str) or "/" not in mime or any(c in mime for c in "\r\n")):
         raise ArtifactError(f"artifact {name!r}: mime must look like 'text/csv', got {mime!r}")
+    if description is not None and not isinstance(description, str):
+        raise ArtifactError(f"artifact {name!r}: description must be text, got {type(description).__name__}")
     ctx = context.current()
     directory, scratch = _folder(ctx)
     name, payload, guessed = _payload(name, data)
@@ -67,9 +69,9 @@ def artifact(name: str, data: Any, *, mime: str | None = None, description: str 
     if scratch:
         _say_where(name, path, size)
         return path
+    saved_at = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
     emit(ArtifactEvent(name=name, size=size, mime=mime, sha256=sha256, step=ctx.current_step,
-                       description=description, created_at=datetime.now(timezone.utc).isoformat(timespec="milliseconds")),
-         f"artifact: {name} ({human_size(size)})")
+                       description=description, created_at=saved_at), f"artifact: {name} ({human_size(size)})")
     return path
 
 

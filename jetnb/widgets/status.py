@@ -199,7 +199,7 @@ def run_line(run: dict[str, Any], link: ArtifactLink | None = None) -> str:
     if run.get("error"):
         parts.append(clip(f"{run['error'].get('type')}: {run['error'].get('message')}", 120))
     if link is not None:
-        parts.extend(f"[⬇ {a['name']}]({link(run, a)})" for a in run.get("artifacts") or [])
+        parts.extend(f"[⬇ {md_text(a['name'])}]({link(run, a)})" for a in run.get("artifacts") or [])
     if run.get("log_path") and run["status"] in FINAL_STATUSES:
         parts.append(log_link(run["log_path"], "run log"))
     return " · ".join(parts)
@@ -229,8 +229,8 @@ def run_markdown(run: dict[str, Any], *, timeline: bool = False, link: ArtifactL
         blocks.append(f"handler run `{handler['id']}` ({handler['workflow']}): {handler['status']}")
     if link is not None and run.get("artifacts"):
         blocks.append("artifacts:\n\n" + "\n".join(
-            f"- [⬇ {a['name']}]({link(run, a)}) ({human_size(a['size'])})"
-            + (f" — {a['description']}" if a.get("description") else "") for a in run["artifacts"]))
+            f"- [⬇ {md_text(a['name'])}]({link(run, a)}) ({human_size(a['size'])})"
+            + (f" — {md_text(a['description'])}" if a.get("description") else "") for a in run["artifacts"]))
     if run.get("log_path"):
         blocks.append("run log: " + log_link(run["log_path"]))
     return "\n\n".join(blocks)
@@ -240,6 +240,11 @@ def log_link(path: str, text: str | None = None) -> str:
     """A Markdown link to the run log, relative to the kernel's folder, which JupyterLab opens in a tab."""
     relative = os.path.relpath(path)
     return f"[{text or relative}]({quote(relative)})"
+
+
+def md_text(text: str) -> str:
+    """Text shown as itself in Markdown (a file name like ``a_[1].csv``), on one line."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(text.split()))
 
 
 def fenced(text: str, language: str = "") -> str:
