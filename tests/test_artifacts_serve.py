@@ -151,3 +151,41 @@ def test_the_run_page_download_link_in_chromium(exported, tmp_path):
             path = Path(download.path())
             assert path.read_bytes() == srv.api("GET", f"/api/runs/{run_id}/artifacts/{name}").content
         assert page.url == f"{srv.url}/ui/runs/{run_id}"  # the page stayed; nothing was rendered in it
+
+
+@pytest.mark.slow
+def test_the_jupyterlab_server_extension_lists_and_serves_them(tmp_path):
+    """A real JupyterLab (no browser): its run view lists the artifacts and its API serves each as jetnb serve does."""
+    from browser import jupyterlab
+    from conftest import notebook
+
+    root, home = tmp_path / "root", tmp_path / "home"
+    root.mkdir()
+    home.mkdir()
+    notebook(["%load_ext jetnb", "%%workflow\nname: lab-export",
+              "%%step save\nimport jetnb\njetnb.artifact('report.svg', '<svg xmlns=\"http://www.w3.org/2000/svg\"/>')\n"
+              "jetnb.artifact('rows.csv', 'a,b\\n1,2\\n')"], root / "export.ipynb")
+    with jupyterlab(root, home) as lab:
+        session = requests.Session()
+        session.headers["Authorization"] = f"token {lab.token}"
+        api = f"{lab.url}/jetnb/api"
+        started = session.post(f"{api}/notebook/runs", json={"path": "export.ipynb"}, timeout=60)
+        assert started.status_code == 202, started.text
+        run_id = started.json()["run_id"]
+        view = wait_for(lambda: (v := session.get(f"{api}/runs/{run_id}", timeout=60).json())["status"] in (
+            "succeeded", "failed") and v, "the Lab's run", timeout=180)
+        assert view["status"] == "succeeded", view["error"]
+        assert [(a["name"], a["mime"], a["step"]) for a in view["artifacts"]] == [
+            ("report.svg", "image/svg+xml", "save"), ("rows.csv", "text/csv", "save")]
+        svg = session.get(f"{api}/runs/{run_id}/artifacts/report.svg", timeout=60)
+        assert svg.status_code == 200 and svg.content.startswith(b"<svg")
+        assert svg.headers["Content-Type"] == "image/svg+xml; charset=utf-8"
+        assert svg.headers["Content-Disposition"].startswith("attachment; ")
+        assert svg.headers["X-Content-Type-Options"] == "nosniff"
+        assert svg.headers["Content-Security-Policy"].startswith("sandbox;")
+        csv = session.get(f"{api}/runs/{run_id}/artifacts/rows.csv", timeout=60)
+        assert csv.headers["Content-Type"] == "text/csv; charset=utf-8" and csv.text == "a,b\n1,2\n"
+        missing = session.get(f"{api}/runs/{run_id}/artifacts/nope.txt", timeout=60)
+        assert missing.status_code == 404 and "has no artifact 'nope.txt'" in missing.json()["error"]
+        stranger = requests.get(f"{api}/runs/{run_id}/artifacts/rows.csv", timeout=60)
+        assert stranger.status_code == 403  # Jupyter's authentication, as for every sidebar call

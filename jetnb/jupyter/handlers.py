@@ -18,10 +18,12 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 
+from ..http import downloads
 from ..http.base import BadBody, json_object
 from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import RUN_STATUSES, Principal
+from ..service import artifacts
 from ..service.request import prepare
 from ..service.runs import ResumeError
 from ..store import ApprovalError, RunNotFound, RunStateError, Store, public_approval
@@ -223,6 +225,21 @@ class RunLog(JetnbHandler):
         return run["id"], path.read_bytes()
 
 
+class RunArtifact(JetnbHandler):
+    """An artifact of the run, served as ``jetnb serve`` serves it (``http/downloads.py``: an attachment, nosniff,
+    a sandbox CSP), with Jupyter's authentication."""
+
+    @tornado.web.authenticated
+    async def get(self, ref: str, name: str) -> None:
+        found = await self.lab.work(lambda store: artifacts.find(store, ref, name))
+        await downloads.send(self, found)
+
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        """Keep the artifact's own Content-Type (Jupyter's API handlers would make every answer JSON)."""
+        kwargs.setdefault("set_content_type", self._headers.get("Content-Type", "application/json"))
+        return super().finish(*args, **kwargs)
+
+
 class Approvals(JetnbHandler):
     @tornado.web.authenticated
     async def get(self) -> None:
@@ -295,7 +312,7 @@ def routes(base_url: str, lab: Lab) -> list[tuple[str, type, dict[str, Any]]]:
         ("workflows", Workflows), (f"workflows/{name}", WorkflowDetail), (f"workflows/{name}/runs", WorkflowRuns),
         ("notebook", Notebook), ("notebook/runs", NotebookRuns),
         ("runs", Runs), (f"runs/{name}", RunDetail), (f"runs/{name}/(cancel|rerun|resume)", RunAction),
-        (f"runs/{name}/log", RunLog),
+        (f"runs/{name}/log", RunLog), (f"runs/{name}/artifacts/{name}", RunArtifact),
         ("approvals", Approvals), (r"approvals/(\d+)/(approve|reject)", Decide),
         ("whoami", WhoAmI), ("server", Server), ("server/start", ServerStart),
         (".*", NotFound),
