@@ -47,7 +47,7 @@ class PruningTable:
         return [dict(r) for r in rows]
 
     def delete_runs(self, run_ids: list[str]) -> list[str]:
-        """Remove these runs with their steps, actions and approvals, in one transaction; returns the ids removed
+        """Remove these runs with their steps, actions, artifacts and approvals, in one transaction; returns the ids removed
         (a run that is not final any more is left alone). References to them from other rows become NULL."""
         removed: list[str] = []
         with self.transaction() as conn:
