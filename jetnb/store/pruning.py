@@ -47,8 +47,8 @@ class PruningTable:
         return [dict(r) for r in rows]
 
     def delete_runs(self, run_ids: list[str]) -> list[str]:
-        """Remove these runs with their steps, actions, artifacts and approvals, in one transaction; returns the ids removed
-        (a run that is not final any more is left alone). References to them from other rows become NULL."""
+        """Remove these runs with their steps, actions, artifacts and approvals, in one transaction; returns the ids
+        removed (a run that is not final any more is left alone). References to them from other rows become NULL."""
         removed: list[str] = []
         with self.transaction() as conn:
             for start in range(0, len(run_ids), 500):  # SQLite bounds the number of ? in one statement
