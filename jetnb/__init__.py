@@ -44,6 +44,10 @@ def __getattr__(name: str) -> Any:
         from .runtime.outputs import output
 
         return output
+    if name in ("artifact", "ArtifactError"):
+        from .runtime import artifacts
+
+        return getattr(artifacts, name)
     if name in ("secret", "Secret"):
         from .runtime import secrets
 

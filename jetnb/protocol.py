@@ -181,9 +181,25 @@ class ActionEvent:
     event = "action"
 
 
-Event = Union[StepEvent, OutputEvent, HandlerRequest, ApprovalRequest, ActionEvent]
+@dataclass
+class ArtifactEvent:
+    """``jetnb.artifact``: a file the kernel has written (atomically) into the run's ``artifacts/`` folder."""
+
+    name: str
+    size: int
+    mime: str
+    sha256: str
+    step: str | None = None  # the step running when it was saved (the engine's cell says which, for plain cells)
+    description: str | None = None
+    created_at: str | None = None
+    cell: int | None = None
+
+    event = "artifact"
+
+
+Event = Union[StepEvent, OutputEvent, HandlerRequest, ApprovalRequest, ActionEvent, ArtifactEvent]
 EVENT_TYPES: dict[str, type] = {cls.event: cls for cls in (StepEvent, OutputEvent, HandlerRequest, ApprovalRequest,
-                                                            ActionEvent)}
+                                                            ActionEvent, ArtifactEvent)}
 
 
 class ProtocolError(ValueError):
@@ -232,6 +248,8 @@ class RunContext:
     handlers: dict[str, str] = field(default_factory=dict)  # %%handler name -> body
     timeout: float | None = None
     withheld_env: list[str] = field(default_factory=list)  # variables the kernel removes from its environment
+    artifacts_dir: str | None = None  # where ``jetnb.artifact`` writes (``runs/<workflow>/<run-id>/artifacts``)
+    artifacts_max_bytes: int | None = None  # the run's artifacts together; None: ``artifact_rules.max_bytes()``
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

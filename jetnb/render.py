@@ -7,6 +7,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any
 
+from .artifact_rules import human_size
 from .durations import format_duration
 from .protocol import SYMBOLS
 from .store.rows import iso
@@ -131,6 +132,10 @@ def run_detail(run: dict[str, Any]) -> str:
     if actions:
         lines.append("actions")
         lines.extend(action_line(action) for action in actions)
+    artifacts = run.get("artifacts") or []
+    if artifacts:
+        lines.append(f"artifacts (jetnb artifacts {run['id']} NAME)")
+        lines.extend(artifact_line(a) for a in artifacts)
     if run.get("result") is not None:
         lines.append(f"result    {json.dumps(run['result'])}")
     for name, value in (run.get("outputs") or {}).items():
@@ -141,6 +146,23 @@ def run_detail(run: dict[str, Any]) -> str:
         lines.append(failure_report(run))
     lines.append(f"run log   {run.get('log_path') or '-'}")
     return "\n".join(lines)
+
+
+def artifact_line(artifact: dict[str, Any]) -> str:
+    """``  orders.csv  12.4 KiB  text/csv  [step export]  the day's orders``."""
+    text = f"  {artifact['name']}  {human_size(artifact['size'])}  {artifact['mime']}"
+    if artifact.get("step"):
+        text += f"  [step {artifact['step']}]"
+    if artifact.get("description"):
+        text += f"  {first_line(artifact['description'])}"
+    return text
+
+
+def artifacts_table(artifacts: list[dict[str, Any]]) -> str:
+    rows = [("NAME", "SIZE", "TYPE", "STEP", "SAVED (UTC)", "DESCRIPTION")]
+    rows += [(a["name"], human_size(a["size"]), a["mime"], a.get("step") or "-", short_time(a.get("created_at")),
+              first_line(a.get("description") or "")) for a in artifacts]
+    return columns(rows)
 
 
 def action_line(action: dict[str, Any]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 import click
 
 from ..store import StoreError
-from . import approving, authoring, history, pruning, running, secrets, serving, users
+from . import approving, artifacts, authoring, history, pruning, running, secrets, serving, users
 from .common import EXIT_FAILED, EXIT_USAGE, fail
 
 
@@ -45,7 +45,7 @@ def main() -> None:
 
 
 for _command in (running.run, running.rerun, running.resume, running.cancel, approving.approvals, approving.approve,
-                 approving.reject, history.runs, history.show, pruning.prune, serving.serve, serving.schedules,
+                 approving.reject, history.runs, history.show, artifacts.artifacts, pruning.prune, serving.serve, serving.schedules,
                  serving.pause, serving.unpause, authoring.check, authoring.graph, authoring.new, users.users,
                  secrets.secrets):
     main.add_command(_command)

@@ -133,6 +133,9 @@ def report(store: Store, run_id: str, as_json: bool, *, copy_to: str | None = No
             click.echo(failure_report(run), err=True)
         for handler in run["handler_runs"]:
             click.echo(f"handler run {handler['id']} ({handler['workflow']}): {handler['status']}")
+        if run["artifacts"]:
+            click.echo(f"artifacts: {', '.join(a['name'] for a in run['artifacts'])} "
+                       f"(jetnb artifacts {run['id']} NAME)")
         for approval in store.run_approvals(run["id"]) if run["status"] == "waiting" else []:
             if approval["status"] == "pending":
                 click.echo(f"waiting for approval {approval['id']} ({approval['step']}) from "

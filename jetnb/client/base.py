@@ -24,6 +24,19 @@ class Client(Protocol):
         """Cancel a queued, running or waiting run; raises RunStateError for one that has ended."""
         ...
 
+    def list_artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        """The files the run kept with ``jetnb.artifact``, in the order saved (as ``GET /api/runs/<id>/artifacts``)."""
+        ...
+
+    def download_artifact(self, run_id: str, name: str, destination: str | Path | None = None) -> Path:
+        """Save the artifact ``name`` to ``destination`` (a file, or a folder to put it in; default: the current
+        folder) and return where it went; LookupError when the run or the artifact does not exist."""
+        ...
+
+    def artifact_link(self, run_id: str, name: str) -> str:
+        """A URL a person can click in JupyterLab to get the artifact (a file link, or the server's page)."""
+        ...
+
     @property
     def user(self) -> str:
         """Who this client acts as: its personal token's user, or the OS account (local store, no token)."""

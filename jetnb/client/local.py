@@ -3,8 +3,14 @@ thread, through the run service (``Threads`` strategy)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+from .. import artifact_files as files
+from ..runfiles import artifacts_dir
+from ..service import artifacts
 
 from ..service.request import prepare
 from ..protocol import Principal
@@ -59,6 +65,21 @@ class LocalClient:
 
     def cancel_run(self, run_id: str, reason: str | None = None) -> dict[str, Any]:
         return public_run(self.service.cancel(run_id, by=self.user, reason=reason))
+
+    def list_artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        return public_run(self.service.store().get_run(run_id))["artifacts"]
+
+    def download_artifact(self, run_id: str, name: str, destination: str | Path | None = None) -> Path:
+        found = artifacts.find(self.service.store(), run_id, name)
+        target = Path(destination or ".")
+        target = target / found.name if target.is_dir() else target
+        files.save_to(found.directory, found.name, target)
+        return target
+
+    def artifact_link(self, run_id: str, name: str) -> str:
+        """The file's path relative to the kernel's folder, which JupyterLab opens (or downloads) on a click."""
+        run = self.service.store().get_run(run_id, with_steps=False)
+        return quote(os.path.relpath(Path(artifacts_dir(run["log_path"])) / name))
 
     def list_approvals(self, pending_only: bool = True) -> list[dict[str, Any]]:
         found = self.service.store().list_approvals(user=self.user, groups=self.principal.groups,

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import quote
 
 import requests
 
+from ..files import write_atomic_chunks
 from ..model.params import ParameterError
 from ..store import ApprovalError, RunStateError
 from ..model.workflow import Workflow
@@ -51,6 +52,28 @@ class ServerClient:
     def cancel_run(self, run_id: str, reason: str | None = None) -> dict[str, Any]:
         return self._call("POST", f"/api/runs/{quote(run_id, safe='')}/cancel", {"reason": reason})
 
+    def list_artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        return self._call("GET", f"/api/runs/{quote(run_id, safe='')}/artifacts")["artifacts"]
+
+    def download_artifact(self, run_id: str, name: str, destination: str | Path | None = None) -> Path:
+        """Streamed to a temporary file beside ``destination``, renamed once complete."""
+        path = f"/api/runs/{quote(run_id, safe='')}/artifacts/{quote(name, safe='')}"
+        try:
+            response = self.session.get(self.url + path, stream=True, timeout=self.timeout)
+        except requests.RequestException as exc:
+            raise ServerError(f"cannot reach jetnb serve at {self.url}: {exc}") from exc
+        with response:
+            if not response.ok:
+                self._refused(response, "GET", path)
+            target = Path(destination or ".")
+            target = target / name if target.is_dir() else target
+            write_atomic_chunks(response.iter_content(1024 * 1024), target)
+        return target
+
+    def artifact_link(self, run_id: str, name: str) -> str:
+        """The server's page for it: a browser signed in to ``jetnb serve`` downloads it with its session."""
+        return f"{self.url}/ui/runs/{quote(run_id, safe='')}/artifacts/{quote(name, safe='')}"
+
     @property
     def user(self) -> str:
         """The token's user, as the server says (asked once)."""
@@ -74,12 +97,19 @@ class ServerClient:
             response = self.session.request(method, self.url + path, json=body, params=params, timeout=self.timeout)
         except requests.RequestException as exc:
             raise ServerError(f"cannot reach jetnb serve at {self.url}: {exc}") from exc
+        if response.ok:
+            try:
+                return response.json()
+            except ValueError:
+                raise ServerError(f"{method} {path}: the answer is not JSON") from None
+        self._refused(response, method, path)
+
+    def _refused(self, response: requests.Response, method: str, path: str) -> NoReturn:
+        """The exception a local call would raise for this refusal."""
         try:
             answer = response.json()
         except ValueError:
             answer = {"error": response.text[:200]}
-        if response.ok:
-            return answer
         error = answer.get("error", response.reason) if isinstance(answer, dict) else response.reason
         if response.status_code == 401:
             raise ServerError(f"wrong token for jetnb serve at {self.url}")

@@ -1,5 +1,5 @@
 """The REST API (docs/api.md): workflows with their triggers and state, runs (start, cancel, rerun, resume), run
-logs, approvals, pause and unpause.
+logs and artifacts, approvals, pause and unpause.
 
 Handlers do HTTP only: parse, call the run service or the store, answer.
 Every endpoint but ``/api/health`` and ``/api/openapi.json`` (described in ``openapi.py``) needs a caller: in
@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import quote
 
 from .. import __version__
 from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import Principal
+from ..service import artifacts
 from ..service.identity import IdentityError, check_claim
 from ..service.runs import ResumeError, RunsFolderError
 from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound, public_approval, public_run
 from ..control.catalog import ServedWorkflow
-from . import openapi
+from . import downloads, openapi
 from .base import BadBody, JsonHandler, json_object
 from .runs import BadQuery, NoRunLog, run_log, runs_page
 from .views import workflow_view
@@ -166,6 +168,23 @@ class RunLog(RunHandler):
         self.finish(path.read_bytes())
 
 
+class RunArtifacts(RunHandler):
+    def get(self, ref: str) -> None:
+        if run := self.run(ref):
+            base = self.link(f"/api/runs/{run['id']}/artifacts/")
+            self.answer(200, {"run_id": run["id"], "artifacts": [
+                {**a, "url": base + quote(a["name"], safe="")} for a in public_run(run)["artifacts"]]})
+
+
+class RunArtifact(RunHandler):
+    async def get(self, ref: str, name: str) -> None:
+        try:
+            found = artifacts.find(self.plane.store(), ref, name)
+        except (RunNotFound, artifacts.ArtifactNotFound) as exc:
+            return self.refuse(404, str(exc))
+        await downloads.send(self, found)
+
+
 class RunCancel(RunHandler):
     def post(self, ref: str) -> None:
         run = self.run(ref)
@@ -270,6 +289,8 @@ def routes() -> list[tuple[str, type]]:
         (r"/api/runs", Runs),
         (rf"/api/runs/{name}", RunDetail),
         (rf"/api/runs/{name}/log", RunLog),
+        (rf"/api/runs/{name}/artifacts", RunArtifacts),
+        (rf"/api/runs/{name}/artifacts/{name}", RunArtifact),
         (rf"/api/runs/{name}/cancel", RunCancel),
         (rf"/api/runs/{name}/rerun", RunRerun),
         (rf"/api/runs/{name}/resume", RunResume),

@@ -62,6 +62,12 @@ _APPROVAL_FIELDS: dict[str, Schema] = {
     "comment": nullable(TEXT), "groups": TEXTS,
 }
 
+_ARTIFACT_FIELDS: dict[str, Schema] = {
+    "name": TEXT, "size": {**WHOLE, "description": "bytes"}, "mime": TEXT, "sha256": TEXT,
+    "step": nullable({**TEXT, "description": "the step that saved it"}), "description": nullable(TEXT),
+    "created_at": TIME,
+}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": TEXT}, {"problems": TEXTS, "fields": {"type": "object", "additionalProperties": TEXT}}),
     "Health": obj({"status": {"const": "ok"}, "version": TEXT, "workflows": WHOLE}),
@@ -91,8 +97,12 @@ SCHEMAS: dict[str, Schema] = {
                    "started_at": nullable(TIME), "duration": nullable(NUMBER), "attempts": nullable(WHOLE),
                    "error": nullable(MAPPING), "detail": nullable(MAPPING)}),
     "HandlerRun": obj({"id": TEXT, "workflow": TEXT, "status": RUN_STATUS}),
+    "Artifact": obj(_ARTIFACT_FIELDS),
+    "ArtifactLink": obj({**_ARTIFACT_FIELDS, "url": {**TEXT, "description": "where to download it"}}),
+    "ArtifactList": obj({"run_id": TEXT, "artifacts": {"type": "array", "items": ref("ArtifactLink")}}),
     "RunDetail": obj({**_RUN_FIELDS, "steps": {"type": "array", "items": ref("Step")},
                       "actions": {"type": "array", "items": ref("Action")},
+                      "artifacts": {"type": "array", "items": ref("Artifact")},
                       "handler_runs": {"type": "array", "items": ref("HandlerRun")}}),
     "RunList": obj({"runs": {"type": "array", "items": ref("Run")}, "next": nullable(TEXT)}),
     "RunStarted": obj({"run_id": TEXT, "status": {"const": "queued"}, "url": TEXT}),
@@ -210,10 +220,19 @@ PATHS: dict[str, Schema] = {
         query_param("limit", "1 to 500 (default 50)", {"type": "string", "pattern": r"^\d+$"}),
         query_param("before", "the `next` of the previous page")])},
     "/api/runs/{id}": {"parameters": [RUN], "get": operation(
-        "One run with its steps, actions and handler runs", {200: answer(ref("RunDetail"), "the run")}, (404,))},
+        "One run with its steps, actions, artifacts and handler runs", {200: answer(ref("RunDetail"), "the run")}, (404,))},
     "/api/runs/{id}/log": {"parameters": [RUN], "get": operation(
         "The run log (the executed notebook), as an attachment", {200: answer(ref("Notebook"), "the run log",
                                                                                NOTEBOOK)}, (404,))},
+    "/api/runs/{id}/artifacts": {"parameters": [RUN], "get": operation(
+        "The files the run kept with `jetnb.artifact`", {200: answer(ref("ArtifactList"), "in the order saved")},
+        (404,))},
+    "/api/runs/{id}/artifacts/{artifact}": {"parameters": [RUN, path_param("artifact", "the artifact's name")],
+                                            "get": operation(
+        "One artifact's bytes, as an attachment (`nosniff`, a `sandbox` CSP; HTML, SVG and the like are never "
+        "inline)", {200: {"description": "the file, with its MIME type as `Content-Type` and its sha256 as `ETag`",
+                          "content": {"*/*": {}}}}, (404,),
+        query=[query_param("inline", "1: `Content-Disposition: inline` for a passive type (an image, text)")])},
     "/api/runs/{id}/cancel": {"parameters": [RUN], "post": operation(
         "Cancel a run", {200: answer(ref("RunDetail"), "the run: cancelled, or still running while it stops")},
         (400, 404, 409), body=REASON)},

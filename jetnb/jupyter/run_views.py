@@ -12,6 +12,7 @@ from ..store import public_run
 
 RUN_FIELDS = ("id", "workflow", "status", "trigger", "params", "result", "error", "created_at", "started_at",
               "finished_at", "duration", "started_by", "rerun_of")
+ARTIFACT_FIELDS = ("name", "size", "mime", "step", "description", "created_at")
 STEP_FIELDS = ("seq", "name", "kind", "status", "started_at", "finished_at", "duration", "error")
 
 
@@ -19,6 +20,8 @@ def run_view(run: dict[str, Any]) -> dict[str, Any]:
     public = public_run(run)
     view = {key: public.get(key) for key in RUN_FIELDS}
     view["error"] = _error(public.get("error"))
+    if "artifacts" in public:  # each downloadable at jetnb/api/runs/<id>/artifacts/<name> (the mounted REST API)
+        view["artifacts"] = [{key: a.get(key) for key in ARTIFACT_FIELDS} for a in public["artifacts"]]
     if "steps" in public:
         view["steps"] = [{**{key: step.get(key) for key in STEP_FIELDS}, "error": _error(step.get("error"))}
                          for step in public["steps"]]

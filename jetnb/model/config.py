@@ -11,7 +11,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..fields import Field, Schema, boolean, choice, duration, key_label, mapping, names, slug, text, validate, whole
+from ..fields import Field, Schema, boolean, choice, duration, key_label, mapping, names, size, slug, text, validate, whole
 from ..quoting import shown
 from ..secrets.names import secret_names
 from ..triggers.registry import UnknownTrigger, kind, kinds
@@ -48,6 +48,7 @@ WORKFLOW: Schema = {
     "tags": Field(names, default=[], help="free labels"),
     "retention": Field(retention, help="ended runs to keep: keep_last, max_age, per-status rules (model/retention.py)"),
     "secrets": Field(secret_names, default=[], help="secrets the workflow reads with jetnb.secret(NAME)"),
+    "artifacts_max_bytes": Field(size, help="all of a run's jetnb.artifact files together (default 100MiB)"),
 }
 
 

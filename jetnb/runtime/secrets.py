@@ -20,7 +20,7 @@ from typing import NewType
 
 from ..paths import secrets_path
 from ..protocol import RunSecrets
-from ..secrets.masking import check_maskable
+from ..secrets.masking import MIN_LENGTH, check_maskable
 from ..secrets.sources import SecretSources, where_to_set
 from . import context
 
@@ -69,3 +69,15 @@ def sealed_values() -> dict[str, str]:
         return {}
     declared = {f"secret:{name}": value for name, value in _received.declared.items() if value}
     return {**declared, **{f"param:{name}": value for name, value in _received.params.items()}}
+
+
+def known_values() -> list[str]:
+    """The secret values to mask in what the run writes itself (text artifacts): those the runner sent, or, for a
+    person in JupyterLab, the values of the secrets the ``%%workflow`` cell declares, as ``secret`` would read them."""
+    if _received is not None:
+        return _received.values()
+    declared = context.current().config.get("secrets") or ()
+    if not declared:
+        return []
+    sources = SecretSources.at(secrets_path())
+    return [value for name in declared if (value := sources.lookup(name)[0]) and len(value) >= MIN_LENGTH]

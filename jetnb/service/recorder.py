@@ -1,5 +1,5 @@
-"""The run service's observer of one execution: kernel events become step rows, action rows, outputs and approval
-requests in the store as they happen, and progress for whoever watches (the CLI's step lines)."""
+"""The run service's observer of one execution: kernel events become step rows, action rows, artifact rows, outputs
+and approval requests in the store as they happen, and progress for whoever watches (the CLI's step lines)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any, Callable
 
 from ..model.workflow import Workflow
-from ..protocol import ActionEvent, ApprovalRequest, Event, OutputEvent, StepEvent, StepStatus
+from ..protocol import ActionEvent, ApprovalRequest, ArtifactEvent, Event, OutputEvent, StepEvent, StepStatus
 from ..store import Store
 
 Progress = Callable[[StepEvent, int, int], None]  # (event, step number, steps in all)
@@ -29,6 +29,7 @@ class RunRecorder:
         self.progress = progress
         self.outputs: dict[str, Any] = dict(run.get("outputs") or {})
         self._seq_by_cell: dict[int | None, int] = {}
+        self._step_by_cell = {cell.number: cell.step_name for cell in workflow.steps}
         self.total = len(workflow.steps)
         keep = ("kind", "status", "started_at", "finished_at", "duration", "error", "detail")
         store.reset_steps(self.run_id)
@@ -51,6 +52,11 @@ class RunRecorder:
             self.store.record_action(self.run_id, action=event.action, status=event.status, step=event.step,
                                      target=event.target, started_at=event.started_at, duration=event.duration,
                                      attempts=event.attempts, error=event.error, detail=event.detail)
+        elif isinstance(event, ArtifactEvent):  # a plain cell's artifact belongs to the step that cell is
+            self.store.record_artifact(self.run_id, name=event.name, size=event.size, mime=event.mime,
+                                       sha256=event.sha256, step=event.step or self._step_by_cell.get(event.cell),
+                                       description=event.description,
+                                       created_at=_ts(event.created_at) or datetime.now().timestamp())
 
     def _step(self, event: StepEvent) -> None:
         seq = self._seq_by_cell.get(event.cell)

@@ -12,7 +12,8 @@ from ..executor import RunRequest
 from ..model.params import coerce_params
 from ..model.workflow import Workflow
 from ..protocol import RunContext, StepStatus
-from ..runfiles import journal_dir
+from ..artifact_rules import WORKFLOW_KEY, max_bytes
+from ..runfiles import artifacts_dir, journal_dir
 from ..secrets.environment import kernel_environment
 from .options import RunOptions
 from .run_secrets import Collected, secret_parameters
@@ -64,7 +65,9 @@ def build_request(run: dict[str, Any], workflow: Workflow, params: dict[str, Any
     cwd = options.cwd or str(workflow.path.resolve().parent)
     context = RunContext(run_id=run["id"], workflow=workflow.name, headless=True, trigger=run["trigger"],
                          params=params, started_by=run.get("started_by"), decisions=decisions,
-                         journal_dir=journal_dir(run["log_path"]), cwd=cwd, withheld_env=collected.withheld)
+                         journal_dir=journal_dir(run["log_path"]), cwd=cwd, withheld_env=collected.withheld,
+                         artifacts_dir=artifacts_dir(run["log_path"]),
+                         artifacts_max_bytes=max_bytes(workflow.config.values.get(WORKFLOW_KEY)))
     secret = set(secret_parameters(workflow))
     return RunRequest(run_id=run["id"], notebook=notebook_content(workflow, run["log_path"], completed),
                       notebook_path=str(workflow.path.resolve()), log_path=run["log_path"],

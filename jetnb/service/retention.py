@@ -76,7 +76,7 @@ def select(store: Store, *, now: float, default: RetentionPolicy | None = None,
            workflow: str | None = None) -> list[Doomed]:
     """Every ended run the policies let go, workflow by workflow, newest first within each."""
     doomed: list[Doomed] = []
-    for name in [workflow] if workflow else store.run_workflows():
+    for name in [workflow] if workflow else store.workflows_with_runs():
         policy = policy_for(store, name, default)
         for statuses, rule in policy.groups() if policy else []:
             cutoff = now - rule.max_age if rule.max_age is not None else None

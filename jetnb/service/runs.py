@@ -34,7 +34,8 @@ from ..model.params import ParameterError, coerce_params, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..paths import secrets_path
 from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
-from ..runfiles import journal_dir
+from .. import artifact_files as files
+from ..runfiles import artifacts_dir, journal_dir
 from ..store import Database, RunIdTaken, RunStateError, Store, new_run_id
 from .admission import Admission
 from .commits import GroupCommit
@@ -270,6 +271,8 @@ class RunService:
         completed = completed_steps(run) if resuming else {}
         if resuming:
             store.update_run(run_id, resuming=0)
+            # the steps that run again save their artifacts anew; those of completed steps stay
+            files.remove(artifacts_dir(run["log_path"]), store.drop_artifacts(run_id, keep_steps=set(completed)))
             store.audit(run.get("started_by"), "run.resumed", f"run:{run_id}", {"completed": sorted(completed)})
         cancel = CancelSignal(self.cancel_grace)
         with self._lock:

@@ -25,7 +25,7 @@ class PruningTable:
     conn: sqlite3.Connection
     transaction: Callable[[], Any]
 
-    def run_workflows(self) -> list[str]:
+    def workflows_with_runs(self) -> list[str]:
         """Every workflow name that has runs in the store."""
         return [r[0] for r in self.conn.execute("SELECT DISTINCT workflow FROM runs ORDER BY workflow")]
 
@@ -47,8 +47,8 @@ class PruningTable:
         return [dict(r) for r in rows]
 
     def delete_runs(self, run_ids: list[str]) -> list[str]:
-        """Remove these runs with their steps, actions and approvals, in one transaction; returns the ids removed
-        (a run that is not final any more is left alone). References to them from other rows become NULL."""
+        """Remove these runs with their steps, actions, artifacts and approvals, in one transaction; returns the ids
+        removed (a run that is not final any more is left alone). References to them from other rows become NULL."""
         removed: list[str] = []
         with self.transaction() as conn:
             for start in range(0, len(run_ids), 500):  # SQLite bounds the number of ? in one statement

@@ -120,6 +120,7 @@ class RunsTable:
         if with_steps:
             run["steps"] = self.steps(run_id)  # type: ignore[attr-defined]
             run["actions"] = self.actions(run_id)  # type: ignore[attr-defined]
+            run["artifacts"] = self.artifacts(run_id)  # type: ignore[attr-defined]
             run["handler_runs"] = [{k: r[k] for k in ("id", "workflow", "status")} for r in self.handler_runs(run_id)]
         return run
 
@@ -305,6 +306,8 @@ def public_run(run: dict[str, Any]) -> dict[str, Any]:
     if "actions" in run:
         out["actions"] = [{**{k: v for k, v in a.items() if k not in ("run_id", "id")},
                            "started_at": iso(a.get("started_at"))} for a in run["actions"]]
+    if "artifacts" in run:
+        out["artifacts"] = [{**a, "created_at": iso(a.get("created_at"))} for a in run["artifacts"]]
     if "steps" in run:
         out["steps"] = [
             {**{k: v for k, v in s.items() if k != "run_id"}, "started_at": iso(s.get("started_at")),

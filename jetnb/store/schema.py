@@ -196,4 +196,19 @@ MIGRATIONS: list[str] = [
     DROP TABLE deliveries;
     ALTER TABLE deliveries_kept RENAME TO deliveries;
     """,
+    # 9: run artifacts (``jetnb.artifact``): the files are beside the run log, under ``<run-id>/artifacts/``; the
+    # store keeps what each is, so listing them never reads the folder. Replacing a name replaces its row.
+    """
+    CREATE TABLE artifacts (
+        run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        name        TEXT NOT NULL,
+        size        INTEGER NOT NULL,
+        mime        TEXT NOT NULL,
+        sha256      TEXT NOT NULL,
+        step        TEXT,
+        description TEXT,
+        created_at  REAL NOT NULL,
+        PRIMARY KEY (run_id, name)
+    );
+    """,
 ]

@@ -1,5 +1,5 @@
-"""``Store``: one SQLite connection and the tables behind it (runs, steps, actions, approvals, served workflows,
-trigger state, users, audit, pruning), each table a mixin in its own module."""
+"""``Store``: one SQLite connection and the tables behind it (runs, steps, actions, artifacts, approvals, served
+workflows, trigger state, users, audit, pruning), each table a mixin in its own module."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Iterator
 
 from .actions import ActionsTable
+from .artifacts import ArtifactsTable
 from .approvals import ApprovalsTable
 from .audit import AuditLog
 from .db import connect, default_store_path
@@ -22,8 +23,8 @@ from .users import UsersTable
 from .workflows import WorkflowsTable
 
 
-class Store(RunsTable, StepsTable, ActionsTable, ApprovalsTable, WorkflowsTable, FiresTable, DeliveriesTable, SnapshotsTable,
-            UsersTable, AuditLog, PruningTable):
+class Store(RunsTable, StepsTable, ActionsTable, ArtifactsTable, ApprovalsTable, WorkflowsTable, FiresTable,
+            DeliveriesTable, SnapshotsTable, UsersTable, AuditLog, PruningTable):
     """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout).
 
     One ``Store`` per thread: a transaction belongs to its connection.

@@ -14,14 +14,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import quote, urlencode, urlsplit
 
 import tornado.web
 
+from ..artifact_rules import human_size
 from ..durations import format_duration
 from ..model.params import ParameterError, parameter_fields, typed
+from ..service import artifacts
 from ..service.runs import RunsFolderError
 from ..render import first_line
+from ..http import downloads
 from ..http.base import Mounted
 from ..http.callers import Tokens
 from ..http.runs import NoRunLog, run_log
@@ -72,7 +75,8 @@ class Page(Mounted):
         """``server``: whether a ``jetnb serve`` runs for the store, where the plane has a ``serve`` to ask (JupyterLab's
         ``LabPlane``; ``jetnb serve``'s pages are that server)."""
         serve = getattr(self.plane, "serve", None)
-        self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps, root=self.link(""),
+        self.render(template, duration=format_duration, first_line=first_line, dumps=_dumps, size=human_size,
+                    quote=quote, root=self.link(""),
                     me=getattr(self, "principal", None), server=serve.status() if serve else None,
                     here=self.request.path, **values)
 
@@ -241,6 +245,17 @@ class RunLogFile(RunPage):
         self.finish(path.read_bytes())
 
 
+class RunArtifactFile(RunPage):
+    """An artifact of the run, served as the API serves it (``http/downloads.py``), for the signed-in person."""
+
+    async def get(self, ref: str, name: str) -> None:
+        try:
+            found = artifacts.find(self.plane.store(), ref, name)
+        except (RunNotFound, artifacts.ArtifactNotFound) as exc:
+            raise tornado.web.HTTPError(404, str(exc)) from None
+        await downloads.send(self, found)
+
+
 class Approvals(Page):
     def get(self) -> None:
         store = self.plane.store()
@@ -285,5 +300,6 @@ def routes(*, sign_in: bool = True) -> list[tuple[str, type] | tuple[str, type, 
         (rf"/ui/runs/{name}/cancel", RunCancel),
         (rf"/ui/runs/{name}/notebook", RunNotebook),
         (rf"/ui/runs/{name}/log.ipynb", RunLogFile),
+        (rf"/ui/runs/{name}/artifacts/{name}", RunArtifactFile),
         (r"/ui/approvals", Approvals),
     ]

@@ -9,7 +9,7 @@ import ipywidgets as widgets
 
 from ..model.workflow import Workflow
 from ..client import Client, LocalClient
-from .status import RunStatus
+from .status import OnFinished, RunStatus
 
 
 class RunButton(widgets.VBox):
@@ -21,14 +21,15 @@ class RunButton(widgets.VBox):
     """
 
     def __init__(self, workflow: str | Path, params: dict[str, Any] | None = None, label: str | None = None, *,
-                 store: str | Path | None = None, runs_dir: str | Path | None = None, client: Client | None = None):
+                 store: str | Path | None = None, runs_dir: str | Path | None = None, client: Client | None = None,
+                 on_finished: OnFinished | None = None):
         self.workflow = Path(workflow)
         self.params = dict(params or {})
         self.client = client or LocalClient(store, runs_dir)
         name = Workflow.load(self.workflow).name
         self.button = widgets.Button(description=label or f"Run {name}", icon="play", button_style="primary",
                                      tooltip=f"run {self.workflow}")
-        self.status = RunStatus()
+        self.status = RunStatus(on_finished=on_finished)
         widgets.dlink((self.status, "busy"), (self.button, "disabled"))
         self.button.on_click(lambda _: self.start())
         super().__init__([self.button, self.status])

@@ -12,7 +12,7 @@ import ipywidgets as widgets
 from ..model.params import Parameter, ParameterError, coerce_params
 from ..model.workflow import Workflow
 from ..client import Client, LocalClient
-from .status import RunStatus, clip
+from .status import OnFinished, RunStatus, clip
 
 _OMIT = object()  # an empty field whose default the kernel computes: leave the parameter out
 _SCALAR_INPUTS = {"int": widgets.IntText, "float": widgets.FloatText, "bool": widgets.Checkbox, "str": widgets.Text}
@@ -77,14 +77,15 @@ class RunForm(widgets.VBox):
     """
 
     def __init__(self, workflow: str | Path, label: str | None = None, *, store: str | Path | None = None,
-                 runs_dir: str | Path | None = None, client: Client | None = None):
+                 runs_dir: str | Path | None = None, client: Client | None = None,
+                 on_finished: OnFinished | None = None):
         self.workflow = Path(workflow)
         self.client = client or LocalClient(store, runs_dir)
         loaded = Workflow.load(self.workflow)
         width = f"{max((len(p.name) for p in loaded.parameters), default=4) + 3}ch"
         self.fields = {p.name: ParamField(p, width) for p in loaded.parameters}
         self.button = widgets.Button(description=label or f"Run {loaded.name}", icon="play", button_style="primary")
-        self.status = RunStatus()
+        self.status = RunStatus(on_finished=on_finished)
         widgets.dlink((self.status, "busy"), (self.button, "disabled"))
         self.button.on_click(lambda _: self.submit())
         header = widgets.HTML(f"<b>{html.escape(loaded.name)}</b> {html.escape(loaded.description)}")

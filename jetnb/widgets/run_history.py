@@ -14,7 +14,7 @@ from ..render import short_time
 from ..model.workflow import Workflow
 from ..client import Client, LocalClient
 from ..store import RunStateError
-from .status import SYMBOLS, RunStatus
+from .status import SYMBOLS, OnFinished, RunStatus
 
 CANCELLABLE = ("queued", "running", "waiting")
 
@@ -27,7 +27,8 @@ class RunHistory(widgets.VBox):
     """
 
     def __init__(self, workflow: str | Path, limit: int = 20, *, store: str | Path | None = None,
-                 runs_dir: str | Path | None = None, client: Client | None = None):
+                 runs_dir: str | Path | None = None, client: Client | None = None,
+                 on_finished: OnFinished | None = None):
         self.name = Workflow.load(workflow).name
         self.limit = limit
         self.client = client or LocalClient(store, runs_dir)
@@ -38,7 +39,7 @@ class RunHistory(widgets.VBox):
         self.cancel_button.on_click(lambda _: self.cancel())
         self.summary = widgets.HTML()
         self.list = widgets.Select(options=[], rows=min(max(limit, 1), 8), layout=widgets.Layout(width="100%"))
-        self.details = RunStatus(timeline=True)
+        self.details = RunStatus(timeline=True, on_finished=on_finished)
         self._refreshing = False
         self.list.observe(self._selected, names="value")
         self.details.observe(self._cancellable, names="run")

@@ -15,12 +15,13 @@ import textwrap
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import quote
 
 import ipywidgets as widgets
 import traitlets
 
+from ..artifact_rules import human_size
 from ..durations import format_duration
 from ..protocol import SYMBOLS as STEP_SYMBOLS
 from ..model.params import ParameterError
@@ -29,6 +30,8 @@ from ..protocol import FINAL_STATUSES
 from ..model.workflow import WorkflowError
 from ..client import Client
 
+OnFinished = Callable[[dict[str, Any]], Any]  # gets the run record (as ``jetnb show --json``) once it has ended
+ArtifactLink = Callable[[dict[str, Any], dict[str, Any]], str]  # (run, artifact) -> URL
 POLL_SECONDS = 0.25
 PARKED_POLL_SECONDS = 2.0  # a run waiting for approval may wait for days
 SYMBOLS = {**STEP_SYMBOLS, "queued": "…", "interrupted": "■"}
@@ -48,10 +51,14 @@ class RunStatus(widgets.Output):
     busy = traitlets.Bool(False)
     run = traitlets.Dict(allow_none=True, default_value=None)
 
-    def __init__(self, *, compact: bool = False, timeline: bool = False, **kwargs: Any):
+    def __init__(self, *, compact: bool = False, timeline: bool = False, on_finished: OnFinished | None = None,
+                 **kwargs: Any):
+        """``on_finished(run)`` is called (in the following thread) once for each run followed here that ends."""
         super().__init__(**kwargs)
         self.compact = compact
         self.timeline = timeline
+        self.on_finished = on_finished
+        self.client: Client | None = None  # the last one a run came from: it makes the artifact links
         self.markdown = ""
         self._following: str | None = None
         self._ended = threading.Event()
@@ -76,6 +83,7 @@ class RunStatus(widgets.Output):
 
     def follow(self, client: Client, run_id: str) -> None:
         """Show ``run_id`` and keep showing it until it ends; following another run stops this one."""
+        self.client = client
         self._following = run_id
         self.busy = True
         self._ended.clear()
@@ -84,9 +92,13 @@ class RunStatus(widgets.Output):
 
     def show(self, run: dict[str, Any], client: Client | None = None) -> None:
         """Show a run record; given its client, a run that has not ended is followed until it does."""
-        if client is not None and run["status"] not in FINAL_STATUSES:
-            self.follow(client, run["id"])
-            return
+        if client is not None:
+            self.client = client
+            if run["status"] not in FINAL_STATUSES:
+                self.follow(client, run["id"])
+                return
+            if "artifacts" not in run:  # a summary from a run list: the record has the artifacts to link
+                run = client.get_run(run["id"])
         self._stop()
         self._display(run)
 
@@ -118,6 +130,7 @@ class RunStatus(widgets.Output):
                     self._display(run)
                     last = run
                 if run["status"] in FINAL_STATUSES:
+                    self._finished(run)
                     break
                 if run["status"] == "waiting":
                     self._settle()
@@ -129,9 +142,22 @@ class RunStatus(widgets.Output):
             if self._following == run_id:
                 self._stop()
 
+    def _finished(self, run: dict[str, Any]) -> None:
+        """The notebook's ``on_finished``; its failure is shown under the run, never raised into the thread."""
+        if self.on_finished is None:
+            return
+        try:
+            self.on_finished(run)
+        except Exception as exc:
+            self._render(f"{self.markdown}\n\n**on_finished failed**: {type(exc).__name__}: {exc}")
+
     def _display(self, run: dict[str, Any]) -> None:
         self.run = run
-        self._render(run_line(run) if self.compact else run_markdown(run, timeline=self.timeline))
+        link = self._artifact_link if run["status"] in FINAL_STATUSES and self.client is not None else None
+        self._render(run_line(run, link) if self.compact else run_markdown(run, timeline=self.timeline, link=link))
+
+    def _artifact_link(self, run: dict[str, Any], artifact: dict[str, Any]) -> str:
+        return self.client.artifact_link(run["id"], artifact["name"])  # type: ignore[union-attr]
 
     def _render(self, markdown: str) -> None:
         self.markdown = markdown
@@ -165,20 +191,23 @@ def progress(steps: list[dict[str, Any]]) -> str:
     return f"{text}: {reason}" if current["status"] == "waiting" and reason else text
 
 
-def run_line(run: dict[str, Any]) -> str:
-    """One line for a table row: outcome, compact result or error, run log link."""
+def run_line(run: dict[str, Any], link: ArtifactLink | None = None) -> str:
+    """One line for a table row: outcome, compact result or error, artifact links, run log link."""
     parts = [f"**{headline(run)}**"]
     if run.get("result") is not None:
         parts.append(f"`{clip(json.dumps(run['result']), 80)}`")
     if run.get("error"):
         parts.append(clip(f"{run['error'].get('type')}: {run['error'].get('message')}", 120))
+    if link is not None:
+        parts.extend(f"[⬇ {md_text(a['name'])}]({link(run, a)})" for a in run.get("artifacts") or [])
     if run.get("log_path") and run["status"] in FINAL_STATUSES:
         parts.append(log_link(run["log_path"], "run log"))
     return " · ".join(parts)
 
 
-def run_markdown(run: dict[str, Any], *, timeline: bool = False) -> str:
-    """The full view of a run: outcome, (timeline), result and outputs as pretty JSON, error, handlers, run log."""
+def run_markdown(run: dict[str, Any], *, timeline: bool = False, link: ArtifactLink | None = None) -> str:
+    """The full view of a run: outcome, (timeline), result and outputs as pretty JSON, error, handlers, artifacts
+    (with ``link``: download links), run log."""
     blocks = [f"**{headline(run)}** — run `{run['id']}`"]
     if timeline:
         blocks.append(f"trigger `{run['trigger']}` · started {short_time(run.get('started_at'))} UTC · "
@@ -198,6 +227,10 @@ def run_markdown(run: dict[str, Any], *, timeline: bool = False) -> str:
         blocks.append(fenced(failure_report(run), "text"))
     for handler in run.get("handler_runs") or []:
         blocks.append(f"handler run `{handler['id']}` ({handler['workflow']}): {handler['status']}")
+    if link is not None and run.get("artifacts"):
+        blocks.append("artifacts:\n\n" + "\n".join(
+            f"- [⬇ {md_text(a['name'])}]({link(run, a)}) ({human_size(a['size'])})"
+            + (f" — {md_text(a['description'])}" if a.get("description") else "") for a in run["artifacts"]))
     if run.get("log_path"):
         blocks.append("run log: " + log_link(run["log_path"]))
     return "\n\n".join(blocks)
@@ -207,6 +240,11 @@ def log_link(path: str, text: str | None = None) -> str:
     """A Markdown link to the run log, relative to the kernel's folder, which JupyterLab opens in a tab."""
     relative = os.path.relpath(path)
     return f"[{text or relative}]({quote(relative)})"
+
+
+def md_text(text: str) -> str:
+    """Text shown as itself in Markdown (a file name like ``a_[1].csv``), on one line."""
+    return re.sub(r"([\\`*_\[\]<>#|])", r"\\\1", " ".join(text.split()))
 
 
 def fenced(text: str, language: str = "") -> str:

@@ -14,7 +14,7 @@ import ipywidgets as widgets
 from ..model.params import Parameter, ParameterError, coerce_params
 from ..model.workflow import Workflow
 from ..client import Client, LocalClient
-from .status import RunStatus, clip
+from .status import OnFinished, RunStatus, clip
 
 DEFAULT_CONFIRM = "Run {workflow} with {params}?"
 LAST_RUNS_LOOKED_AT = 200  # how far back a row looks for its last run when the table is made
@@ -45,7 +45,8 @@ class TableTrigger(widgets.VBox):
 
     def __init__(self, rows: Any, workflow: str | Path, params: Mapping[str, str] | None = None,
                  confirm: bool | str | None = None, *, store: str | Path | None = None,
-                 runs_dir: str | Path | None = None, client: Client | None = None):
+                 runs_dir: str | Path | None = None, client: Client | None = None,
+                 on_finished: OnFinished | None = None):
         self.workflow = Path(workflow)
         self.client = client or LocalClient(store, runs_dir)
         loaded = Workflow.load(self.workflow)
@@ -57,7 +58,7 @@ class TableTrigger(widgets.VBox):
         self._check(declared)
         self.buttons = [widgets.Button(description="Run", icon="play", tooltip=f"run {self.name} with this row",
                                        layout=widgets.Layout(width="auto")) for _ in self.rows]
-        self.statuses = [RunStatus(compact=True) for _ in self.rows]
+        self.statuses = [RunStatus(compact=True, on_finished=on_finished) for _ in self.rows]
         for index, (button, status) in enumerate(zip(self.buttons, self.statuses)):
             widgets.dlink((status, "busy"), (button, "disabled"))
             button.on_click(lambda _, i=index: self.click_row(i))
