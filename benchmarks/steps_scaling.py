@@ -1,12 +1,13 @@
 """How a run's time grows with its number of steps: 50, 100, 200, 400 `%%step` cells, each trivial.
 
 Each size runs once through the real `jetnb run` (a fresh kernel, the run log
-saved as the run goes); the last column is the time per step, which stays
-flat when the cost is linear. The previous engine, which re-serialised,
-re-validated and fsynced the whole notebook at every event, measured
-4 / 11 / 35 / 131 s on the same machine (docs/performance.md).
+saved as the run goes) and, as the baseline in the same run, once through the
+papermill CLI on the same notebook (papermill saves the whole notebook at
+every cell start and end, so its cost per step grows with the notebook). The
+ms/step columns stay flat when the cost is linear. `--no-baseline` skips
+papermill (it takes minutes at 400 steps).
 
-    python benchmarks/steps_scaling.py [SIZES...]
+    python benchmarks/steps_scaling.py [--no-baseline] [SIZES...]
 """
 
 from __future__ import annotations
@@ -30,20 +31,31 @@ def notebook(steps: int, path: Path) -> Path:
     return path
 
 
-def main(sizes: list[int]) -> None:
+def timed(command: list[str], work: Path, env: dict[str, str], what: str) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"{what} failed:\n{done.stderr[-3000:]}")
+    return took
+
+
+def main(sizes: list[int], baseline: bool) -> None:
     work = Path(tempfile.mkdtemp(prefix="jetnb-steps-"))
     env = {**os.environ, "HOME": str(work)}
-    print(f"{'steps':>6} {'seconds':>9} {'ms/step':>9}   ({os.cpu_count()} cores; jetnb run, one fresh kernel each)")
+    print(f"{os.cpu_count()} cores; one fresh kernel per run")
+    print(f"{'steps':>6} {'jetnb s':>9} {'ms/step':>9} {'papermill s':>12} {'ms/step':>9} {'jetnb/pm':>9}")
     for steps in sizes:
         path = notebook(steps, work / f"steps{steps}.ipynb")
-        start = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "jetnb", "run", str(path), "-q"], cwd=work, env=env,
-                              capture_output=True, text=True)
-        took = time.perf_counter() - start
-        if done.returncode != 0:
-            raise SystemExit(f"{steps} steps failed:\n{done.stderr}")
-        print(f"{steps:>6} {took:>9.2f} {1000 * took / steps:>9.1f}")
+        ours = timed([sys.executable, "-m", "jetnb", "run", str(path), "-q"], work, env, f"jetnb run, {steps} steps")
+        line = f"{steps:>6} {ours:>9.2f} {1000 * ours / steps:>9.1f}"
+        if baseline:
+            theirs = timed([sys.executable, "-m", "papermill", str(path), str(work / f"pm{steps}.ipynb"),
+                            "--no-progress-bar"], work, env, f"papermill, {steps} steps")
+            line += f" {theirs:>12.2f} {1000 * theirs / steps:>9.1f} {ours / theirs:>9.2f}"
+        print(line, flush=True)
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [50, 100, 200, 400])
+    args = sys.argv[1:]
+    main([int(a) for a in args if a != "--no-baseline"] or [50, 100, 200, 400], "--no-baseline" not in args)
