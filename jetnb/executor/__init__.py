@@ -37,6 +37,7 @@ class RunRequest:
     log_output: bool = False  # the notebook's outputs also go to papermill's logger, as it is set up by the caller
     env: dict[str, str] | None = field(default=None, repr=False)  # the kernel's environment; None: inherit
     secrets: RunSecrets = field(default_factory=RunSecrets, repr=False)  # sent to the kernel, never to papermill
+    worker_lost_retries: int = 0  # a backend on a cluster: times the run starts again when its worker dies
 
 
 class Observer(Protocol):
@@ -64,6 +65,10 @@ class UnknownBackend(UnknownPlugin):
     pass
 
 
+class BackendUnavailable(RuntimeError):
+    """A backend that cannot run anything now (its cluster is unreachable); the message says which and why."""
+
+
 _registry = EntryPoints("jetnb.executors", "executor backend", UnknownBackend)
 _instances: dict[str, Backend] = {}
 _lock = threading.Lock()
@@ -82,6 +87,15 @@ def get_backend(name: str = "local") -> Backend:
             backend.name = name
             _instances[name] = backend
         return _instances[name]
+
+
+def open_backend(name: str) -> Backend:
+    """The backend, connected to what it needs (its ``open()``, if it has one): BackendUnavailable when it cannot."""
+    backend = get_backend(name)
+    opener = getattr(backend, "open", None)
+    if opener is not None:
+        opener()
+    return backend
 
 
 def close_backends() -> None:

@@ -10,10 +10,9 @@ add``) or the server's token, as ``Authorization: Bearer <token>`` or
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 from typing import Any
 
-from .. import __version__
+from .. import __version__, location
 from ..model.params import ParameterError, typed
 from ..model.workflow import Workflow, WorkflowError
 from ..protocol import RUN_STATUSES, Principal
@@ -170,12 +169,11 @@ class RunLog(RunHandler):
         run = self.run(ref)
         if run is None:
             return
-        path = Path(run["log_path"] or "")
-        if not run["log_path"] or not path.is_file():
+        if not run["log_path"] or not location.is_file(run["log_path"]):
             return self.refuse(404, f"run {run['id']} has no run log yet (status {run['status']})")
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
-        self.finish(path.read_bytes())
+        self.finish(location.read_bytes(run["log_path"]))
 
 
 class RunCancel(RunHandler):

@@ -48,6 +48,7 @@ WORKFLOW: Schema = {
     "tags": Field(names, default=[], help="free labels"),
     "retention": Field(retention, help="ended runs to keep: keep_last, max_age, per-status rules (model/retention.py)"),
     "secrets": Field(secret_names, default=[], help="secrets the workflow reads with jetnb.secret(NAME)"),
+    "retries_on_worker_lost": Field(whole(0), default=0, help="times a run whose Dask worker died is started again"),
 }
 
 

@@ -17,6 +17,7 @@ from urllib.parse import urlencode, urlsplit
 
 import tornado.web
 
+from .. import location
 from ..durations import format_duration
 from ..model.params import ParameterError, parameter_fields, typed
 from ..service.runs import RunsFolderError
@@ -200,7 +201,7 @@ class RunPage(Page):
     def get(self, ref: str) -> None:
         run = public_run(self.run(ref))
         pending = [a for a in self.plane.store().run_approvals(run["id"]) if a["status"] == "pending"]
-        has_log = bool(run["log_path"]) and Path(run["log_path"]).is_file()
+        has_log = bool(run["log_path"]) and location.is_file(run["log_path"])
         self.render_page("run.html", run=run, pending=pending, has_log=has_log,
                          live=run["status"] in ("queued", "running"),
                          cancellable=run["status"] in ("queued", "running", "waiting"))
@@ -235,21 +236,21 @@ class RunNotebook(RunPage):
 
     def get(self, ref: str) -> None:
         run = self.run(ref)
-        if not run["log_path"] or not Path(run["log_path"]).is_file():
+        if not run["log_path"] or not location.is_file(run["log_path"]):
             raise tornado.web.HTTPError(404, "this run has no run log yet")
         self.set_header("Content-Security-Policy", notebook_html.CSP)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(notebook_html.render(run["log_path"]))
+        self.finish(notebook_html.render(location.read_text(run["log_path"])))
 
 
 class RunLogFile(RunPage):
     def get(self, ref: str) -> None:
         run = self.run(ref)
-        if not run["log_path"] or not Path(run["log_path"]).is_file():
+        if not run["log_path"] or not location.is_file(run["log_path"]):
             raise tornado.web.HTTPError(404, "this run has no run log yet")
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
-        self.finish(Path(run["log_path"]).read_bytes())
+        self.finish(location.read_bytes(run["log_path"]))
 
 
 class Approvals(Page):
