@@ -216,7 +216,7 @@ def test_run_on_a_worker_logs_to_s3_step_by_step_without_the_secret_in_the_task(
 
 SLEEPY = [
     "%load_ext jetnb",
-    "%%workflow\nname: sleepy\nconcurrency: 2\ntriggers:\n  - webhook: {}",
+    "%%workflow\nname: sleepy\nconcurrency: 2",
     ("params", "seconds: float = 2.0"),
     "%%step nap\nimport time\ntime.sleep(seconds)",
     "%%result\n{'slept': seconds}",

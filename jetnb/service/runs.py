@@ -26,7 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
-from .. import location
+from ..location import absolute, is_url, join, remove_tree
 from ..executor import get_backend
 from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
 from ..executor.remote import RemoteIOError, local_copy
@@ -84,8 +84,8 @@ class RunService:
 
         ``runs_dir``: a local folder or an fsspec URL (``s3://bucket/runs``), see ``jetnb.location``."""
         self.db = db
-        self._runs_dir = location.absolute(runs_dir)
-        self.runs_dir: Path | None = None if location.is_url(runs_dir) else Path(self._runs_dir)
+        self._runs_dir = absolute(runs_dir)
+        self.runs_dir: Path | None = None if is_url(runs_dir) else Path(self._runs_dir)
         self.strategy = strategy
         self.backend = backend
         self.notifier = Notifier(public_url)  # every run's declared notifications, whoever started it
@@ -183,7 +183,7 @@ class RunService:
                     store.create_run(
                         run_id=run_id, workflow=workflow.name, notebook=notebook, params=stored, trigger=trigger,
                         trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
-                        durable=durable, log_path=location.join(self._runs_dir, workflow.name, f"{run_id}.ipynb"),
+                        durable=durable, log_path=join(self._runs_dir, workflow.name, f"{run_id}.ipynb"),
                         options=kept)
                     break
                 except RunIdTaken:
@@ -324,7 +324,7 @@ class RunService:
     def _remove_journal(log_path: str) -> None:
         """A succeeded run's journal is not needed any more; failing to remove it is not the run's failure."""
         try:
-            location.remove_tree(journal_dir(log_path))
+            remove_tree(journal_dir(log_path))
         except OSError as exc:
             log.warning("cannot remove the journal %s: %s", journal_dir(log_path), exc)
 
