@@ -21,6 +21,7 @@ import pytest
 import requests
 
 from conftest import notebook, run_cli, run_json
+from servekit import TOKEN
 
 BIN = Path(sys.executable).parent
 SECRET = "s3cr3t-dask-value-8121"
@@ -53,8 +54,8 @@ def s3_env(tmp_path_factory):
 
     def up() -> bool:
         try:
-            return requests.get(url, timeout=1).status_code < 500
-        except requests.ConnectionError:
+            return requests.get(url, timeout=5).status_code < 500
+        except requests.RequestException:  # not listening yet, or still starting
             return False
 
     wait_for(up, "the moto server", 60)
@@ -239,7 +240,7 @@ def test_serve_spreads_runs_over_both_workers_and_serves_their_logs_from_s3(proj
     for run_id in ids:
         log = srv.api("GET", f"/api/runs/{run_id}/log")
         assert log.status_code == 200 and json.loads(log.content)["metadata"]["jetnb"]["run_id"] == run_id
-        page = srv.api("GET", f"/ui/runs/{run_id}/notebook")
+        page = requests.Session().get(f"{srv.url}/ui/runs/{run_id}/notebook?token={TOKEN}", timeout=60)
         assert page.status_code == 200 and "time.sleep" in page.text
 
 

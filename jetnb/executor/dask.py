@@ -57,6 +57,10 @@ CANCEL_WAIT = 0.5  # seconds between the task's looks for a cancel
 class WorkerLost(Exception):
     """The worker executing a run left the cluster before the run ended."""
 
+    def __init__(self, message: str, worker: str | None):
+        super().__init__(message)
+        self.worker = worker
+
 
 class DaskBackend:
     name = "dask"
@@ -101,7 +105,7 @@ class DaskBackend:
                 if cancel.is_set():
                     break
         assert lost is not None
-        return RunOutcome(RunStatus.FAILED, error={"type": "WorkerLost", "message": str(lost)}, worker=lost.args[1])
+        return RunOutcome(RunStatus.FAILED, error={"type": "WorkerLost", "message": str(lost)}, worker=lost.worker)
 
     def close(self) -> None:
         with self._lock:
@@ -131,11 +135,12 @@ class _Task:
             self._follow(future)
             return self._outcome(future)
         finally:
-            for variable in (self.secrets, self.stop):
-                try:
-                    variable.delete()
-                except Exception:  # the scheduler went away: nothing of this run is left there either
-                    pass
+            try:
+                self.secrets.delete()
+                self.stop.delete()
+                self.events.close()
+            except Exception:  # the scheduler went away: nothing of this run is left there either
+                pass
             future.release()
 
     def _follow(self, future: Any) -> None:
@@ -208,10 +213,19 @@ class _Task:
 
 def run_task(request: RunRequest, key: str) -> RunOutcome:
     """The Dask task: claim the run's secrets, run it with the forked backend here, report events as they come."""
-    from distributed import Queue, Variable, get_client, get_worker
+    from distributed import Queue, get_client
+
+    events = Queue(f"{key}-events", client=get_client())
+    try:
+        return _run_here(request, key, events)
+    finally:
+        events.close()  # the queue goes when the control plane has closed it too
+
+
+def _run_here(request: RunRequest, key: str, events: Any) -> RunOutcome:
+    from distributed import Variable, get_client, get_worker
 
     client, worker = get_client(), get_worker()
-    events = Queue(f"{key}-events", client=client)
     events.put({"kind": "started", "worker": worker.address})
     secrets = Variable(f"{key}-secrets", client=client)
     try:
