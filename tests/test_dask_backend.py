@@ -7,6 +7,7 @@ plane is the real CLI or ``jetnb serve``, and each wait is a bounded poll.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -126,6 +127,7 @@ class Cluster:
 
     def close(self) -> None:
         self.client.close()
+        gc.collect()
         for proc in [*self.workers.values(), self.scheduler]:
             if proc.poll() is None:
                 proc.terminate()
@@ -358,9 +360,11 @@ def test_a_local_cluster_runs_with_logs_on_memory(project):
             run_id = service.submit(Workflow.load(project / "sleepy.ipynb"), {"seconds": 0.1}, trigger="manual",
                                     started_by="test")
             run = service.store().get_run(run_id)
+            service.close()
         finally:
             close_backends()
             os.environ.pop("JETNB_DASK_SCHEDULER")
+    gc.collect()  # the cluster's and client's objects go now, not during a later test's import
     assert run["status"] == "succeeded" and run["result"] == {"slept": 0.1}
     assert run["log_path"] == f"memory://quick/runs/sleepy/{run_id}.ipynb"
     assert [s["status"] for s in run["steps"]] == ["succeeded", "succeeded"]
