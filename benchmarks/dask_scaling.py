@@ -71,48 +71,39 @@ class Cluster:
         self.log.close()
 
 
-def service(work: Path, backend: str):
+def service(work: Path, backend: str, strategy):
     from jetnb.service.runs import RunService
-    from jetnb.service.strategies import Inline
     from jetnb.store import Database
 
-    return RunService(Database(work / "jetnb.db"), runs_dir=work / "runs", strategy=Inline(), backend=backend)
+    return RunService(Database(work / "jetnb.db"), runs_dir=work / "runs", strategy=strategy, backend=backend)
 
 
 def batch(work: Path, backend: str, nb: Path, runs: int, parallel: int) -> float:
-    """Seconds for ``runs`` runs, ``parallel`` at a time; every run must succeed."""
+    """Seconds for ``runs`` runs through ``jetnb serve``'s dispatcher with ``parallel`` slots; all must succeed."""
     from jetnb.model.workflow import Workflow
+    from jetnb.service.dispatcher import Dispatcher
 
-    svc, workflow = service(work, backend), Workflow.load(nb)
-    todo = list(range(runs))
-    lock, failures = threading.Lock(), []
-
-    def worker() -> None:
-        while True:
-            with lock:
-                if not todo:
-                    return
-                todo.pop()
-            run_id = svc.submit(workflow, {}, trigger="bench", started_by="bench")
-            status = svc.store().get_run(run_id, with_steps=False)["status"]
-            if status != "succeeded":
-                failures.append((run_id, status))
-
+    dispatcher = Dispatcher(parallel)
+    svc, workflow = service(work, backend, dispatcher), Workflow.load(nb)
+    dispatcher.start()
     start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _ in range(parallel)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    ids = [svc.submit(workflow, {}, trigger="bench", started_by="bench") for _ in range(runs)]
+    deadline = time.monotonic() + 1800
+    while (statuses := [svc.status(run_id) for run_id in ids]) and not all(s.final for s in statuses):
+        assert time.monotonic() < deadline, statuses
+        time.sleep(0.05)
     elapsed = time.perf_counter() - start
-    assert not failures, failures
+    dispatcher.stop(0, threading.Event())
+    svc.close()
+    assert set(map(str, statuses)) == {"succeeded"}, statuses
     return elapsed
 
 
 def overhead(work: Path, backend: str, nb: Path) -> float:
     from jetnb.model.workflow import Workflow
+    from jetnb.service.strategies import Inline
 
-    svc, workflow = service(work, backend), Workflow.load(nb)
+    svc, workflow = service(work, backend, Inline()), Workflow.load(nb)
     svc.submit(workflow, {}, trigger="bench", started_by="bench")  # warm: imports, the zygote
     samples = []
     for _ in range(OVERHEAD_RUNS):
@@ -139,7 +130,7 @@ def main() -> None:
         os.environ["JETNB_DASK_SCHEDULER"] = cluster.address
         try:
             batch(work, "dask", tiny, workers, workers)  # warm each worker's zygote
-            rows.append((f"dask, {workers} worker(s)", batch(work, "dask", sleepy, N, 2 * workers)))
+            rows.append((f"dask, {workers} worker(s)", batch(work, "dask", sleepy, N, workers)))
             if workers == 1:
                 dask_tiny = overhead(work, "dask", tiny)
         finally:
