@@ -42,3 +42,15 @@ def test_urls_keep_their_slashes_and_paths_resolve(tmp_path, monkeypatch):
 def test_an_unknown_scheme_is_one_clear_error():
     with pytest.raises(location.LocationError, match="nosuch://x/y"):
         location.read_bytes("nosuch://x/y")
+
+
+def test_pruning_removes_a_runs_files_at_a_url():
+    from jetnb.service.retention import remove_run_files
+
+    log = f"memory://prune-{uuid.uuid4().hex[:8]}/runs/flow/20260101-000000-abcdef.ipynb"
+    location.write_atomic(log, "{}")
+    location.write_atomic(location.join(journal_dir(log), "a.pkl"), b"x")
+    location.write_atomic(log[: -len(".ipynb")] + "/artifacts/report.csv", "a,b")
+    problems: list[str] = []
+    assert remove_run_files("20260101-000000-abcdef", log, problems) == 3 and problems == []
+    assert location.listdir(log.rsplit("/", 1)[0]) == []
