@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 import tempfile
 import threading
@@ -39,8 +38,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from .. import location
-from ..protocol import ProtocolError, RunOutcome, RunSecrets, RunStatus, StepEvent, from_dict, to_dict
+from ..protocol import ProtocolError, RunOutcome, RunSecrets, RunStatus, from_dict, to_dict
 from . import BackendUnavailable, Observer, RunRequest, get_backend
 from .cancel import CancelSignal, StopKind
 
@@ -240,17 +238,14 @@ def _run_here(request: RunRequest, key: str, events: Any) -> RunOutcome:
     watcher = threading.Thread(target=_watch_cancel, args=(Variable(f"{key}-cancel", client=client), cancel, done),
                                name=f"{key}-cancel", daemon=True)
     watcher.start()
-    journal = _JournalMirror(request.context.journal_dir)
     cwd = request.cwd if os.path.isdir(request.cwd) else tempfile.mkdtemp(prefix="jetnb-cwd-")
     try:
         request = replace(request, secrets=RunSecrets.from_dict(values), cwd=cwd,
-                          context=replace(request.context, journal_dir=journal.local, cwd=cwd))
+                          context=replace(request.context, cwd=cwd))
         backend = get_backend("forked" if sys.platform.startswith("linux") else "local")
-        outcome = backend.execute(request, _Forward(events, journal), cancel)
-        journal.push()
+        outcome = backend.execute(request, _Forward(events), cancel)
     finally:
         done.set()
-        journal.close()
     outcome.worker = worker.address
     return outcome
 
@@ -269,48 +264,10 @@ def _watch_cancel(variable: Any, cancel: CancelSignal, done: threading.Event) ->
 
 
 class _Forward:
-    """The task's observer: each event goes to the control plane; a step's end also saves the journal there."""
+    """The task's observer: each event goes to the control plane as it happens."""
 
-    def __init__(self, queue: Any, journal: _JournalMirror):
-        self.queue, self.journal = queue, journal
+    def __init__(self, queue: Any):
+        self.queue = queue
 
     def event(self, event: Any) -> None:
-        if isinstance(event, StepEvent) and event.status not in ("running", "waiting"):
-            self.journal.push()
         self.queue.put({"kind": "event", "event": to_dict(event)})
-
-
-class _JournalMirror:
-    """The kernel keeps its journal in a local folder; a run whose journal lives at a URL gets it from there at
-    the start (resuming on another worker) and saves every new entry back as steps end."""
-
-    def __init__(self, shared: str | None):
-        self.shared = shared if shared and location.is_url(shared) else None
-        self.local = tempfile.mkdtemp(prefix="jetnb-journal-") if self.shared else shared
-        self._sent: dict[str, tuple[int, int]] = {}
-        if self.shared:
-            for name in location.listdir(self.shared):
-                if name.endswith(".pkl"):
-                    path = os.path.join(self.local, name)
-                    with open(path, "wb") as handle:
-                        handle.write(location.read_bytes(location.join(self.shared, name)))
-                    self._sent[name] = _stamp(path)
-
-    def push(self) -> None:
-        if not self.shared or not self.local or not os.path.isdir(self.local):
-            return
-        for name in sorted(os.listdir(self.local)):
-            path = os.path.join(self.local, name)
-            if name.endswith(".pkl") and self._sent.get(name) != (stamp := _stamp(path)):
-                with open(path, "rb") as handle:
-                    location.write_atomic(location.join(self.shared, name), handle.read())
-                self._sent[name] = stamp
-
-    def close(self) -> None:
-        if self.shared and self.local:
-            shutil.rmtree(self.local, ignore_errors=True)
-
-
-def _stamp(path: str) -> tuple[int, int]:
-    info = os.stat(path)
-    return info.st_mtime_ns, info.st_size
