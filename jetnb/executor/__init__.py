@@ -89,13 +89,13 @@ def get_backend(name: str = "local") -> Backend:
         return _instances[name]
 
 
-def open_backend(name: str) -> Backend:
-    """The backend, connected to what it needs (its ``open()``, if it has one): BackendUnavailable when it cannot."""
-    backend = get_backend(name)
-    opener = getattr(backend, "open", None)
-    if opener is not None:
-        opener()
-    return backend
+def open_backend(name: str) -> None:
+    """Connect a backend that has an ``open()`` (a cluster's client) now: BackendUnavailable when it cannot.
+
+    Others are not even made here: a backend made early starts early (the
+    ``forked`` zygote), before the run's secrets are known to withhold."""
+    if hasattr(_registry.load(name), "open"):
+        get_backend(name).open()
 
 
 def close_backends() -> None:
