@@ -1,8 +1,10 @@
 """Every read and write of artifact files, in one place: a run's artifacts are files in one folder
 (``runfiles.artifacts_dir``), each written to a temporary sibling and renamed, so a reader never sees half of one.
 
-Nothing else opens artifact files; when run files move to another
-filesystem (fsspec), this module is the one to change.
+The folder may be an fsspec URL when the runs folder is one (``s3://...``,
+the ``dask`` backend): artifacts are then put whole through ``location``
+(an object store replaces an object in one put), a zipped folder is built
+in a local temporary file first. Nothing else opens artifact files.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
+
+from . import location
 
 CHUNK = 1024 * 1024
 
@@ -38,13 +42,22 @@ def _atomic(directory: str, name: str) -> Iterator[BinaryIO]:
 
 def write_bytes(directory: str, name: str, data: bytes) -> tuple[int, str]:
     """Write ``data`` as ``name``; returns its size and sha256."""
-    with _atomic(directory, name) as handle:
-        handle.write(data)
+    if location.is_url(directory):
+        location.write_atomic(location.join(directory, name), data)
+    else:
+        with _atomic(directory, name) as handle:
+            handle.write(data)
     return len(data), hashlib.sha256(data).hexdigest()
 
 
 def copy_file(directory: str, name: str, source: str | Path, limit: int) -> tuple[int, str]:
     """Copy the file ``source`` as ``name``; OverflowError (nothing written) once it passes ``limit`` bytes."""
+    if location.is_url(directory):
+        with open(source, "rb") as src:
+            data = src.read(limit + 1)
+        if len(data) > limit:
+            raise OverflowError(len(data))
+        return write_bytes(directory, name, data)
     digest, size = hashlib.sha256(), 0
     with open(source, "rb") as src, _atomic(directory, name) as handle:
         while chunk := src.read(CHUNK):
@@ -59,6 +72,10 @@ def copy_file(directory: str, name: str, source: str | Path, limit: int) -> tupl
 def zip_folder(directory: str, name: str, folder: str | Path, limit: int) -> tuple[int, str]:
     """Zip the folder ``folder`` (its files, relative to it) as ``name``; OverflowError past ``limit`` bytes."""
     root = Path(folder)
+    if location.is_url(directory):
+        with tempfile.TemporaryDirectory(prefix="jetnb-zip-") as local:
+            zip_folder(local, name, folder, limit)
+            return write_bytes(directory, name, (Path(local) / name).read_bytes())
     with _atomic(directory, name) as handle:
         with zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as archive:
             for path in sorted(root.rglob("*")):
@@ -83,19 +100,18 @@ def file_sha256(path: str | Path) -> str:
 
 def sizes(directory: str) -> dict[str, int]:
     """The artifacts in ``directory`` now, name -> size (temporary files left out)."""
-    try:
-        entries = list(os.scandir(directory))
-    except FileNotFoundError:
-        return {}
-    return {e.name: e.stat().st_size for e in entries if e.is_file() and not e.name.startswith(".")}
+    return location.file_sizes(directory)
 
 
 def exists(directory: str, name: str) -> bool:
-    return (Path(directory) / name).is_file()
+    return location.is_file(location.join(directory, name))
 
 
 def read_chunks(directory: str, name: str) -> Iterator[bytes]:
     """The artifact's bytes, a chunk at a time (FileNotFoundError when it is gone)."""
+    if location.is_url(directory):
+        yield location.read_bytes(location.join(directory, name))
+        return
     with open(Path(directory) / name, "rb") as handle:
         while chunk := handle.read(CHUNK):
             yield chunk
@@ -120,4 +136,4 @@ def save_to(directory: str, name: str, destination: str | Path) -> int:
 def remove(directory: str, names: list[str]) -> None:
     """Remove these artifacts (those already gone are fine)."""
     for name in names:
-        (Path(directory) / name).unlink(missing_ok=True)
+        location.remove_tree(location.join(directory, name))

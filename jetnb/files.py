@@ -8,8 +8,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 
-def write_atomic(text: str, path: str | Path, *, durable: bool = True) -> None:
-    """Replace ``path`` with ``text`` in one rename; a crash leaves the old file or the new one, never a mix.
+def write_atomic(text: str | bytes, path: str | Path, *, durable: bool = True) -> None:
+    """Replace ``path`` with ``text`` (or bytes) in one rename; a crash leaves the old file or the new one, never a mix.
 
     ``durable`` also fsyncs the data before the rename, so the new content
     survives a power cut; without it a crash of the machine may keep the
@@ -21,7 +21,7 @@ def write_atomic(text: str, path: str | Path, *, durable: bool = True) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        with (os.fdopen(fd, "wb") if isinstance(text, bytes) else os.fdopen(fd, "w", encoding="utf-8")) as handle:
             handle.write(text)
             handle.flush()
             if durable:

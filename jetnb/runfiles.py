@@ -1,6 +1,7 @@
 """Where a run's files live, all derived from its run log's path: ``runs/<workflow>/<run-id>.ipynb`` (the run log),
 ``<run-id>.journal/`` (what completed steps changed, for resuming) and ``<run-id>/`` (the run's own folder:
-``artifacts/``...). One place, so the run service, the engine, the pages and pruning agree."""
+``artifacts/``...). One place, so the run service, the engine, the pages and pruning agree. The log path may be a
+local path or an fsspec URL; read and write these through ``jetnb.location``."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ Commands import what they need inside their body so that ``jetnb runs`` and
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -27,8 +28,25 @@ store_option = click.option(
     default=None, help="SQLite store [default: .jetnb/jetnb.db, or $JETNB_STORE]",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="print JSON instead of text")
-runs_dir_option = click.option("--runs-dir", type=click.Path(file_okay=False, path_type=Path), default=Path("runs"),
-                               show_default=True, help="where run logs are written, as <dir>/<workflow>/<run-id>.ipynb")
+
+
+class RunsDir(click.ParamType):
+    """A local folder (a Path) or an fsspec URL kept as text (``s3://bucket/runs``; Path would fold its ``//``)."""
+
+    name = "dir|url"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str | Path:
+        text = str(value)
+        if "://" in text:
+            return text.rstrip("/")
+        if Path(text).is_file():
+            self.fail(f"{text} is a file, not a folder", param, ctx)
+        return Path(text)
+
+
+runs_dir_option = click.option("--runs-dir", type=RunsDir(), default="runs", show_default=True,
+                               help="where run logs are written, as <dir>/<workflow>/<run-id>.ipynb: a folder or an "
+                                    "fsspec URL (s3://bucket/runs, gs://..., file://...)")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="no progress lines")
 keep_runs_option = click.option("--keep-runs", type=click.IntRange(0), default=None,
                                 help="for workflows without retention: of their own, keep the newest N ended runs")
@@ -47,9 +65,30 @@ def check_backend(ctx: click.Context, param: click.Parameter, name: str) -> str:
     return name
 
 
+def _scheduler(ctx: click.Context, param: click.Parameter, address: str | None) -> None:
+    """The ``dask`` backend reads its scheduler's address from the environment, as its workers' children would."""
+    if address:
+        os.environ["JETNB_DASK_SCHEDULER"] = address
+
+
 def backend_option(default: str) -> Any:
-    return click.option("--backend", default=default, show_default=True, callback=check_backend,
-                        help="executor backend (jetnb.executors entry points: local, pool, ...)")
+    """``--backend`` and, for the ``dask`` backend, ``--dask-scheduler`` (one decorator: they go together)."""
+    backend = click.option("--backend", default=default, show_default=True, callback=check_backend,
+                           help="executor backend (jetnb.executors entry points: local, pool, forked, dask, ...)")
+    scheduler = click.option("--dask-scheduler", metavar="ADDRESS", envvar="JETNB_DASK_SCHEDULER", expose_value=False,
+                             callback=_scheduler, help="the Dask scheduler of --backend dask (tcp://HOST:8786) "
+                                                       "[or $JETNB_DASK_SCHEDULER]")
+    return lambda command: backend(scheduler(command))
+
+
+def open_backend_or_exit(name: str) -> None:
+    """Connect the backend now (a Dask scheduler), so that one that cannot run anything is one error, exit 2."""
+    from ..executor import BackendUnavailable, open_backend
+
+    try:
+        open_backend(name)
+    except BackendUnavailable as exc:
+        fail(str(exc))
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
@@ -76,6 +115,7 @@ def whoami(store: Store, claimed: str | None = None) -> Principal:
 def inline_service(store_path: Path | None, runs_dir: Path, *, backend: str = "local", quiet: bool = False,
                    log_output: bool = False) -> RunService:
     """The run service of one command: runs execute here, now, with step lines on stderr."""
+    open_backend_or_exit(backend)
     from ..service.runs import RunService
     from ..service.strategies import Inline
     from ..store import Database
@@ -152,13 +192,15 @@ def report(store: Store, run_id: str, as_json: bool, *, copy_to: str | None = No
 
 def copy_log(log_path: str | None, destination: str) -> bool:
     """Write the run log's current content to ``destination`` (a path or a URL); False, said on stderr, if not."""
-    from ..executor.remote import RemoteIOError, read_text, write_text
+    from ..executor.remote import RemoteIOError, write_text
 
-    if not log_path or not Path(log_path).is_file():
+    from .. import location
+
+    if not log_path or not location.is_file(log_path):
         click.echo(f"jetnb: no run log to copy to {destination} (the run never started)", err=True)
         return False
     try:
-        write_text(read_text(log_path), destination)
+        write_text(location.read_text(log_path), destination)
     except RemoteIOError as exc:
         click.echo(f"jetnb: {exc}", err=True)
         return False

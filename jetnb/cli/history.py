@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..protocol import RUN_STATUSES
-from .common import fail, json_option, open_store, store_option
+from .common import EXIT_FAILED, fail, json_option, open_store, store_option
 
 
 @click.command()
@@ -39,7 +39,9 @@ def runs(workflow: str | None, status: str | None, limit: int, store_path: Path 
 @click.argument("run_id")
 @store_option
 @json_option
-def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
+@click.option("--log", "print_log", is_flag=True, help="print the run log itself (the executed notebook's JSON), "
+              "from wherever it is kept (a folder, s3://...)")
+def show(run_id: str, store_path: Path | None, as_json: bool, print_log: bool) -> None:
     """Show one run: parameters, step timeline, actions, result, error and where its run log is."""
     from ..render import run_detail
     from ..store import RunNotFound, public_run
@@ -50,4 +52,21 @@ def show(run_id: str, store_path: Path | None, as_json: bool) -> None:
         run = public_run(store.get_run(run_id))
     except RunNotFound as exc:
         fail(str(exc))
+    if print_log:
+        _print_log(run)
+        return
     click.echo(json.dumps(run, indent=2) if as_json else run_detail(run))
+
+
+def _print_log(run: dict) -> None:
+    from .. import location
+
+    try:
+        text = location.read_text(run["log_path"]) if run["log_path"] else None
+    except FileNotFoundError:
+        text = None
+    except OSError as exc:
+        fail(f"cannot read the run log {run['log_path']}: {exc}", EXIT_FAILED)
+    if text is None:
+        fail(f"run {run['id']} has no run log yet (status {run['status']})", EXIT_FAILED)
+    click.echo(text, nl=not text.endswith("\n"))

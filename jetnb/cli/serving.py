@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..executor.cancel import DEFAULT_GRACE
-from .common import (backend_option, fail, json_option, keep_runs_option, open_store, retention_days_option,
+from .common import (backend_option, fail, open_backend_or_exit, json_option, keep_runs_option, open_store, retention_days_option,
                      runs_dir_option, store_option)
 
 
@@ -43,6 +43,7 @@ def serve(directory: Path, host: str, port: int, store_path: Path | None, runs_d
 
     if not directory.is_dir():
         fail(f"no folder {directory} (give the folder that holds your workflow notebooks)")
+    open_backend_or_exit(backend)
     options = ServeOptions(directory=directory, host=host, port=port, store_path=store_path or default_store_path(),
                            runs_dir=runs_dir, max_runs=max_runs, grace=grace, cancel_grace=cancel_grace,
                            backend=backend, keep_runs=keep_runs, retention_days=retention_days, public_url=public_url)

@@ -47,7 +47,7 @@ class ControlPlane:
         self.service = RunService(self.db, runs_dir=runs_dir, strategy=self.dispatcher, backend=backend,
                                   hooks=[Pausing(self)], public_url=public_url,
                                   **({} if cancel_grace is None else {"cancel_grace": cancel_grace}))
-        self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,))
+        self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,) if self.service.runs_dir else ())
         self.watcher = NotebookWatcher(self.catalog.directory, exclude=self.catalog.exclude)
 
     # store and audit ----------------------------------------------------

@@ -37,6 +37,7 @@ class RunRequest:
     log_output: bool = False  # the notebook's outputs also go to papermill's logger, as it is set up by the caller
     env: dict[str, str] | None = field(default=None, repr=False)  # the kernel's environment; None: inherit
     secrets: RunSecrets = field(default_factory=RunSecrets, repr=False)  # sent to the kernel, never to papermill
+    worker_lost_retries: int = 0  # a backend on a cluster: times the run starts again when its worker dies
 
 
 class Observer(Protocol):
@@ -64,6 +65,10 @@ class UnknownBackend(UnknownPlugin):
     pass
 
 
+class BackendUnavailable(RuntimeError):
+    """A backend that cannot run anything now (its cluster is unreachable); the message says which and why."""
+
+
 _registry = EntryPoints("jetnb.executors", "executor backend", UnknownBackend)
 _instances: dict[str, Backend] = {}
 _lock = threading.Lock()
@@ -82,6 +87,15 @@ def get_backend(name: str = "local") -> Backend:
             backend.name = name
             _instances[name] = backend
         return _instances[name]
+
+
+def open_backend(name: str) -> None:
+    """Connect a backend that has an ``open()`` (a cluster's client) now: BackendUnavailable when it cannot.
+
+    Others are not even made here: a backend made early starts early (the
+    ``forked`` zygote), before the run's secrets are known to withhold."""
+    if hasattr(_registry.load(name), "open"):
+        get_backend(name).open()
 
 
 def close_backends() -> None:

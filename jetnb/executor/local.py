@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 from ..protocol import RunOutcome, RunStatus
@@ -10,6 +11,7 @@ from ..secrets.masking import masker
 from . import Observer, RunRequest
 from .cancel import CancelSignal, StopKind
 from .fastimport import skip_unused_grammar
+from .journal_mirror import JournalMirror
 from .notebook_io import save_notebook
 from .outcome import OutcomeBuilder
 
@@ -25,10 +27,17 @@ class LocalBackend:
         """Run with the request's secret values masked in everything written, whichever process this is."""
         values = request.secrets.values()
         masker.hold(values)
+        journal = JournalMirror(request.context.journal_dir)  # a runs folder at a URL: the kernel's stays local
+        if journal.shared:
+            request = replace(request, context=replace(request.context, journal_dir=journal.local))
         try:
-            return self._papermill(request, observer, cancel, **engine_kwargs)
+            return self._papermill(request, journal.observing(observer), cancel, **engine_kwargs)
         finally:
             masker.release(values)
+            try:
+                journal.push()
+            finally:
+                journal.close()
 
     def _papermill(self, request: RunRequest, observer: Observer, cancel: CancelSignal,
                    **engine_kwargs: Any) -> RunOutcome:

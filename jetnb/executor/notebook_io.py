@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..files import write_atomic
+from .. import location
 from ..secrets.masking import masker
 
 
 def is_local(path: str) -> bool:
-    return "://" not in path
+    return not location.is_url(path)
 
 
 def notebook_json(nb: Any, *, pretty: bool = True) -> str:
@@ -33,11 +33,5 @@ def notebook_json(nb: Any, *, pretty: bool = True) -> str:
 
 
 def save_notebook(nb: Any, path: str, *, durable: bool = True, pretty: bool = True) -> None:
-    """Save a notebook node to a local path atomically, or through papermill's I/O for remote locations."""
-    text = masker.mask_json(notebook_json(nb, pretty=pretty))
-    if is_local(path):
-        write_atomic(text, path, durable=durable)
-    else:
-        from papermill.iorw import papermill_io
-
-        papermill_io.write(text, path)
+    """Save a notebook node atomically to a local path or an fsspec URL (``jetnb.location``)."""
+    location.write_atomic(path, masker.mask_json(notebook_json(nb, pretty=pretty)), durable=durable)

@@ -160,12 +160,12 @@ class RunLog(RunHandler):
         if run is None:
             return
         try:
-            path = run_log(run)
+            log = run_log(run)
         except NoRunLog as exc:
             return self.refuse(404, str(exc))
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
-        self.finish(path.read_bytes())
+        self.finish(log)
 
 
 class RunArtifacts(RunHandler):

@@ -3,9 +3,9 @@ from query text, and a run's log file."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from .. import location
 from ..protocol import RUN_STATUSES
 from ..store import RunNotFound, Store
 
@@ -42,9 +42,8 @@ def runs_page(store: Store, *, workflow: str | None, status: str | None, trigger
     return runs, runs[-1]["id"] if len(runs) == count else None
 
 
-def run_log(run: dict[str, Any]) -> Path:
-    """The run log of a run read from the store; NoRunLog while there is none."""
-    path = Path(run["log_path"] or "")
-    if not run["log_path"] or not path.is_file():
+def run_log(run: dict[str, Any]) -> bytes:
+    """The run log of a run read from the store, from a folder or an fsspec URL; NoRunLog while there is none."""
+    if not run["log_path"] or not location.is_file(run["log_path"]):
         raise NoRunLog(f"run {run['id']} has no run log yet (status {run['status']})")
-    return path
+    return location.read_bytes(run["log_path"])

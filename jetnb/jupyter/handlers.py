@@ -197,7 +197,7 @@ class RunLog(JetnbHandler):
     @staticmethod
     def _read_log(store: Store, ref: str) -> tuple[str, bytes]:
         run = store.get_run(ref, with_steps=False)
-        return run["id"], run_log(run).read_bytes()
+        return run["id"], run_log(run)
 
 
 class Approvals(JetnbHandler):

@@ -49,6 +49,7 @@ WORKFLOW: Schema = {
     "retention": Field(retention, help="ended runs to keep: keep_last, max_age, per-status rules (model/retention.py)"),
     "secrets": Field(secret_names, default=[], help="secrets the workflow reads with jetnb.secret(NAME)"),
     "artifacts_max_bytes": Field(size, help="all of a run's jetnb.artifact files together (default 100MiB)"),
+    "retries_on_worker_lost": Field(whole(0), default=0, help="times a run whose Dask worker died is started again"),
 }
 
 

@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .. import artifact_files as files
+from .. import artifact_files as files, location
 from ..artifact_rules import (MAX_COUNT, OCTET, WORKFLOW_KEY, ArtifactError, check_name, guess_mime, human_size,
                               is_text, max_bytes)
 from ..protocol import ArtifactEvent
@@ -36,7 +36,7 @@ FIGURE_FORMATS = {".png": "png", ".svg": "svg", ".pdf": "pdf", ".jpg": "jpeg", "
 TABLE_FORMATS = (".csv", ".parquet", ".json")
 
 
-def artifact(name: str, data: Any, *, mime: str | None = None, description: str | None = None) -> Path:
+def artifact(name: str, data: Any, *, mime: str | None = None, description: str | None = None) -> Path | str:
     """Save ``data`` as the artifact ``name`` of the current run (replacing one of the same name); returns the file.
 
     Raises ArtifactError for a bad name, a type it cannot save, or when the
@@ -65,7 +65,7 @@ def artifact(name: str, data: Any, *, mime: str | None = None, description: str 
         size, sha256 = _write(directory, name, payload, mime, room)
     except OverflowError as exc:
         raise ArtifactError(_too_big(name, int(exc.args[0]) if exc.args else room + 1, used, limit)) from None
-    path = Path(directory) / name
+    path = location.join(directory, name) if location.is_url(directory) else Path(directory) / name
     if scratch:
         _say_where(name, path, size)
         return path

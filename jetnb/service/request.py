@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .. import location
 from ..executor import RunRequest
 from ..model.params import coerce_params
 from ..model.workflow import Workflow
@@ -38,8 +39,7 @@ def notebook_content(workflow: Workflow, log_path: str, completed: dict[str, dic
     notebook = json.loads(workflow.path.read_text(encoding="utf-8"))
     if not completed:
         return notebook
-    old_path = Path(log_path)
-    old = json.loads(old_path.read_text(encoding="utf-8")) if old_path.exists() else {"cells": []}
+    old = json.loads(location.read_text(log_path)) if location.is_file(log_path) else {"cells": []}
     old_cells = {((c.get("metadata") or {}).get("jetnb") or {}).get("step"): c for c in old["cells"]
                  if c.get("cell_type") == "code"}
     for cell, model in zip(notebook["cells"], workflow.cells):
@@ -74,4 +74,5 @@ def build_request(run: dict[str, Any], workflow: Workflow, params: dict[str, Any
                       params={k: v for k, v in params.items() if k not in secret},
                       kernel_name=options.kernel or workflow.kernel_name or "python3", cwd=cwd, context=context,
                       timeout=options.execution_timeout, start_timeout=options.start_timeout, log_output=log_output,
-                      env=kernel_environment(collected.withheld), secrets=collected.secrets)
+                      env=kernel_environment(collected.withheld), secrets=collected.secrets,
+                      worker_lost_retries=workflow.config.values.get("retries_on_worker_lost") or 0)

@@ -112,8 +112,10 @@ def prune(store: Store, *, now: float, by: str, default: RetentionPolicy | None 
 def remove_run_files(run_id: str, log_path: str | None, problems: list[str]) -> int:
     """A run's log, its leftover temporary saves, its ``<log>.journal/`` and its ``runs/<workflow>/<run-id>/``
     folder; returns how many were removed, adding what could not be to ``problems``."""
-    if not log_path or not is_local(log_path):
+    if not log_path:
         return 0
+    if not is_local(log_path):
+        return _remove_remote(run_id, log_path, problems)
     run_log = Path(log_path)
     folder = run_log.with_suffix("")
     targets = [run_log, run_log.with_suffix(".journal"), *run_log.parent.glob(f".{run_log.name}.*.tmp")]
@@ -132,6 +134,23 @@ def remove_run_files(run_id: str, log_path: str | None, problems: list[str]) -> 
             problems.append(f"run {run_id}: cannot remove {target}: {exc.strerror or exc}")
             continue
         removed += 1
+    return removed
+
+
+def _remove_remote(run_id: str, log_path: str, problems: list[str]) -> int:
+    """The same files at a URL (``jetnb.location``): the log, the journal, the run's folder."""
+    from .. import location
+    from ..runfiles import journal_dir, run_folder
+
+    targets = [log_path, journal_dir(log_path)]
+    if run_folder(log_path).rstrip("/").endswith("/" + run_id):
+        targets.append(run_folder(log_path))
+    removed = 0
+    for target in targets:
+        try:
+            removed += location.remove_tree(target)
+        except OSError as exc:
+            problems.append(f"run {run_id}: cannot remove {target}: {exc}")
     return removed
 
 

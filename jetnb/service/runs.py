@@ -19,7 +19,6 @@ from __future__ import annotations
 import errno
 import logging
 import os
-import shutil
 import threading
 import traceback
 from concurrent.futures import Future
@@ -27,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Protocol
 
+from ..location import absolute, is_url, join, remove_tree
 from ..executor import get_backend
 from ..executor.cancel import DEFAULT_GRACE, CancelSignal, StopKind
 from ..executor.remote import RemoteIOError, local_copy
@@ -81,10 +81,12 @@ class RunService:
     def __init__(self, db: Database, *, runs_dir: str | Path, strategy: Strategy, backend: str = "local",
                  hooks: list[RunHook] | None = None, progress: Progress | None = None,
                  cancel_grace: float = DEFAULT_GRACE, log_output: bool = False, public_url: str | None = None):
-        """``public_url``: where people reach ``jetnb serve``, for the links in notifications (none from the CLI)."""
+        """``public_url``: where people reach ``jetnb serve``, for the links in notifications (none from the CLI).
+
+        ``runs_dir``: a local folder or an fsspec URL (``s3://bucket/runs``), see ``jetnb.location``."""
         self.db = db
-        self.runs_dir = Path(runs_dir).resolve()
-        self._runs_dir = str(self.runs_dir)
+        self._runs_dir = absolute(runs_dir)
+        self.runs_dir: Path | None = None if is_url(runs_dir) else Path(self._runs_dir)
         self.strategy = strategy
         self.backend = backend
         self.notifier = Notifier(public_url)  # every run's declared notifications, whoever started it
@@ -182,7 +184,7 @@ class RunService:
                     store.create_run(
                         run_id=run_id, workflow=workflow.name, notebook=notebook, params=stored, trigger=trigger,
                         trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
-                        durable=durable, log_path=str(self.runs_dir / workflow.name / f"{run_id}.ipynb"),
+                        durable=durable, log_path=join(self._runs_dir, workflow.name, f"{run_id}.ipynb"),
                         options=kept)
                     break
                 except RunIdTaken:
@@ -197,7 +199,10 @@ class RunService:
         return write
 
     def writable_folder(self, workflow: str = "") -> None:
-        """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not."""
+        """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not.
+        A URL is checked when the first run log is written there (object stores have no folders to check)."""
+        if self.runs_dir is None:
+            return
         folder = os.path.join(self._runs_dir, workflow) if workflow else self._runs_dir
         try:
             if not os.path.isdir(folder):  # one stat when it exists (every submission asks)
@@ -305,7 +310,7 @@ class RunService:
         if outcome.status.final:
             self.secrets.forget(run_id)
         if outcome.status == RunStatus.SUCCEEDED:
-            shutil.rmtree(journal_dir(run["log_path"]), ignore_errors=True)
+            self._remove_journal(run["log_path"])
         if outcome.status in (RunStatus.SUCCEEDED, RunStatus.FAILED):
             for request in outcome.handler_requests:
                 self._start_handler(workflow, run, request)
@@ -317,6 +322,14 @@ class RunService:
         if outcome.status == RunStatus.WAITING and run_id in store.decided_waiting_runs():
             self._resume_quietly(run_id, "its approval was decided while it was suspending")
         return outcome.status
+
+    @staticmethod
+    def _remove_journal(log_path: str) -> None:
+        """A succeeded run's journal is not needed any more; failing to remove it is not the run's failure."""
+        try:
+            remove_tree(journal_dir(log_path))
+        except OSError as exc:
+            log.warning("cannot remove the journal %s: %s", journal_dir(log_path), exc)
 
     def _start_handler(self, workflow: Workflow, run: dict[str, Any], request: HandlerRequest) -> None:
         """A ``handler.ipynb`` named by ``--on-error``/``on_error``: its own run, linked to this one."""

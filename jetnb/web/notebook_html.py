@@ -8,13 +8,11 @@ even markup the sanitiser let through cannot execute.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; sandbox"
 
 
-def render(log_path: str | Path) -> str:
-    """The executed notebook as a standalone, sanitised HTML document."""
+def render(log_text: str) -> str:
+    """The executed notebook (the run log's text) as a standalone, sanitised HTML document."""
     from ..executor.fastimport import skip_unused_grammar
 
     skip_unused_grammar()
@@ -24,7 +22,7 @@ def render(log_path: str | Path) -> str:
     from pygments.formatters import HtmlFormatter
 
     exporter = HTMLExporter(sanitize_html=True, embed_images=True, template_name="basic")
-    body, _ = exporter.from_notebook_node(nbformat.read(str(log_path), as_version=4))
+    body, _ = exporter.from_notebook_node(nbformat.reads(log_text, as_version=4))
     return (f"<!doctype html><html><head><meta charset='utf-8'><style>{STYLE}"
             f"{HtmlFormatter().get_style_defs('.highlight')}</style></head><body>{body}</body></html>")
 

@@ -18,6 +18,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 import tornado.web
 
+from .. import location
 from ..artifact_rules import human_size
 from ..durations import format_duration
 from ..model.params import ParameterError, parameter_fields, typed
@@ -187,7 +188,7 @@ class RunPage(Page):
         except RunNotFound as exc:
             raise tornado.web.HTTPError(404, str(exc)) from None
 
-    def log_of(self, ref: str) -> tuple[dict[str, Any], Path]:
+    def log_of(self, ref: str) -> tuple[dict[str, Any], bytes]:
         run = self.run(ref)
         try:
             return run, run_log(run)
@@ -197,7 +198,7 @@ class RunPage(Page):
     def get(self, ref: str) -> None:
         run = public_run(self.run(ref))
         pending = [a for a in self.plane.store().run_approvals(run["id"]) if a["status"] == "pending"]
-        has_log = bool(run["log_path"]) and Path(run["log_path"]).is_file()
+        has_log = bool(run["log_path"]) and location.is_file(run["log_path"])
         self.render_page("run.html", run=run, pending=pending, has_log=has_log,
                          live=run["status"] in ("queued", "running"),
                          cancellable=run["status"] in ("queued", "running", "waiting"))
@@ -231,18 +232,18 @@ class RunNotebook(RunPage):
     """The run log as sanitised HTML, for a sandboxed iframe: no scripts, whatever the outputs hold."""
 
     def get(self, ref: str) -> None:
-        _, path = self.log_of(ref)
+        _, log = self.log_of(ref)
         self.set_header("Content-Security-Policy", notebook_html.CSP)
         self.set_header("Content-Type", "text/html; charset=utf-8")
-        self.finish(notebook_html.render(str(path)))
+        self.finish(notebook_html.render(log.decode("utf-8")))
 
 
 class RunLogFile(RunPage):
     def get(self, ref: str) -> None:
-        run, path = self.log_of(ref)
+        run, log = self.log_of(ref)
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{run["id"]}.ipynb"')
-        self.finish(path.read_bytes())
+        self.finish(log)
 
 
 class RunArtifactFile(RunPage):
