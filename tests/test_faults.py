@@ -128,3 +128,25 @@ def test_kill_9_of_the_server_loses_nothing_and_runs_nothing_twice(server, proje
 def _chattr_available() -> None:
     if shutil.which("chattr") is None:
         pytest.fail("chattr (e2fsprogs) is needed by these tests")
+
+
+def test_help_of_every_command_is_usage_and_exit_0(project):
+    from click.testing import CliRunner
+
+    from jetnb.cli import main
+
+    def commands(group, prefix):
+        for name, command in group.commands.items():
+            yield [*prefix, name]
+            if hasattr(command, "commands"):
+                yield from commands(command, [*prefix, name])
+
+    every = list(commands(main, []))
+    assert len(every) > 20
+    for args in [[], *every]:
+        done = run_cli(*args, "--help", cwd=project) if args in ([], ["run"], ["cancel"]) else None
+        shown = CliRunner().invoke(main, [*args, "--help"])
+        for result in filter(None, (done, shown)):
+            output = getattr(result, "stdout", "") + (getattr(result, "stderr", "") or "")
+            assert getattr(result, "returncode", getattr(result, "exit_code", None)) == 0, (args, output)
+            assert "Usage:" in output and "unexpected error" not in output, (args, output)

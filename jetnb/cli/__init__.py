@@ -32,7 +32,8 @@ class Commands(click.Group):
             where = f" ({exc.filename})" if exc.filename else ""
             fail(f"{exc.strerror or exc}{where}", EXIT_FAILED)
         except Exception as exc:
-            if os.environ.get("JETNB_DEBUG") or isinstance(exc, click.ClickException):
+            if os.environ.get("JETNB_DEBUG") or isinstance(exc, (click.ClickException, click.exceptions.Exit,
+                                                                 click.Abort)):
                 raise
             fail(f"unexpected error: {type(exc).__name__}: {exc} (JETNB_DEBUG=1 shows where it happened)",
                  EXIT_FAILED)
