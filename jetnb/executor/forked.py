@@ -47,6 +47,7 @@ from . import Observer, RunRequest
 from .cancel import CancelSignal
 from .kernel_stderr import filtered_stderr
 from .local import LocalBackend
+from .warm import WarmKernels, wanted_size
 from .zygote import MAX_MESSAGE
 
 log = logging.getLogger("jetnb")
@@ -146,6 +147,10 @@ class ZygoteProcess:
     @property
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
+
+    def usable(self) -> bool:
+        """Whether forking may work (the zygote has not failed for good): warm kernels are worth starting."""
+        return self._broken is None
 
     def say_once(self, reason: str) -> None:
         """Log why a run takes an ordinary kernel, the first time only."""
@@ -432,14 +437,21 @@ class ForkedBackend(LocalBackend):
 
     def __init__(self) -> None:
         self.zygote = ZygoteProcess()
+        size = wanted_size()
+        self.warm = WarmKernels(self.zygote, size) if size and self.zygote.usable() else None
 
     def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
-        """The kernel is forked when nbclient starts it (with the run's folder and environment)."""
-        km = ForkedKernelManager(self.zygote, kernel_name=request.kernel_name)
+        """A warm kernel whose environment is the run's, else one forked when nbclient starts it (with the run's
+        folder and environment)."""
+        km = self.warm.take(request) if self.warm is not None else None
+        if km is None:
+            km = ForkedKernelManager(self.zygote, kernel_name=request.kernel_name)
         try:
             return self._execute(request, observer, cancel, km=km)
         finally:
             km.release()
 
     def close(self) -> None:
+        if self.warm is not None:
+            self.warm.close()
         self.zygote.close()

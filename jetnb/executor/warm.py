@@ -1,0 +1,121 @@
+"""Warm kernels: forked from the zygote and started ahead of time, so a run takes a kernel that already serves.
+
+Forking is quick; what a forked kernel still does before its first cell
+(``IPKernelApp`` initialisation: sockets, the shell, its threads) is most
+of a small run's time. ``WarmKernels`` keeps ``size`` kernels forked in a
+neutral folder with the environment a run gets now (this process's, minus
+every name jetnb withholds); their initialisation overlaps with whatever
+the server is doing. A run takes one only if that environment is exactly
+the run's: a kernel forked before a name was withheld (a secret learnt
+since) is shut down unused, never handed out. The run binds what is its own
+at bootstrap (``runtime.bootstrap.configure`` moves it to the notebook's
+folder and gives it the run context); nbclient connects its client to a
+kernel that answers at once. Each kernel serves one run and is then shut
+down, never returned: runs share nothing. The pool forks a replacement as
+soon as one is taken. A kernel that died while waiting is dropped, and a
+run asking while none is ready gets one forked for it (as before).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from collections import deque
+from typing import TYPE_CHECKING
+
+from ..secrets.environment import kernel_environment, withheld
+
+if TYPE_CHECKING:
+    from . import RunRequest
+    from .forked import ForkedKernelManager, ZygoteProcess
+
+log = logging.getLogger("jetnb")
+SIZE_ENV = "JETNB_WARM_KERNELS"
+DEFAULT_SIZE = 4  # jetnb serve's default --max-runs: every worker can find a kernel waiting
+
+
+def wanted_size() -> int:
+    """How many kernels to keep warm: ``$JETNB_WARM_KERNELS``, else ``DEFAULT_SIZE``; 0 turns the pool off."""
+    try:
+        return max(int(os.environ.get(SIZE_ENV, DEFAULT_SIZE)), 0)
+    except ValueError:
+        return DEFAULT_SIZE
+
+
+class WarmKernels:
+    """Kernels of one kernel name, forked ahead of time by a filler thread, each handed out once."""
+
+    def __init__(self, zygote: ZygoteProcess, size: int, kernel_name: str = "python3"):
+        self.zygote = zygote
+        self.size = size
+        self.kernel_name = kernel_name
+        self.folder = tempfile.mkdtemp(prefix="jetnb-warm-")  # where waiting kernels start: nothing to read there
+        self._ready: deque[tuple[ForkedKernelManager, dict[str, str]]] = deque()  # each with its environment
+        self._cond = threading.Condition()
+        self._closed = False
+        self._filler = threading.Thread(target=self._fill, name="jetnb-warm-kernels", daemon=True)
+        self._filler.start()
+
+    def take(self, request: RunRequest) -> ForkedKernelManager | None:
+        """A started kernel that is still alive and whose environment is the run's, or None (then fork one)."""
+        if request.kernel_name != self.kernel_name:
+            return None
+        wanted = request.env if request.env is not None else kernel_environment(withheld())
+        stale: list[ForkedKernelManager] = []
+        taken = None
+        with self._cond:
+            while self._ready and taken is None:
+                km, env = self._ready.popleft()
+                if env != wanted:
+                    stale.append(km)  # forked before a name was withheld, or before the environment changed
+                elif km.is_alive():
+                    taken = km
+                else:
+                    log.info("a warm kernel died while waiting; dropped")
+                    km.release()
+            self._cond.notify()  # fork the replacements now
+        for km in stale:
+            km.release()
+        return taken
+
+    def close(self) -> None:
+        """Stop forking; shut down the kernels still waiting (the zygote kills any it has left when it ends)."""
+        with self._cond:
+            self._closed = True
+            waiting = list(self._ready)
+            self._ready.clear()
+            self._cond.notify_all()
+        self._filler.join(timeout=30)
+        for km, _ in waiting:
+            km.shutdown_kernel(now=True)
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _fill(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closed and len(self._ready) >= self.size:
+                    self._cond.wait()
+                if self._closed:
+                    return
+            env = kernel_environment(withheld())
+            try:
+                km = self._start(env)
+            except Exception as exc:  # the zygote is gone for good, a full disk...: runs fork their own kernels
+                log.warning("warm kernels: could not start one (%s: %s); runs start their own", type(exc).__name__,
+                            exc)
+                return
+            with self._cond:
+                if self._closed:
+                    km.shutdown_kernel(now=True)
+                    return
+                self._ready.append((km, env))
+
+    def _start(self, env: dict[str, str]) -> ForkedKernelManager:
+        from .forked import ForkedKernelManager
+
+        km = ForkedKernelManager(self.zygote, kernel_name=self.kernel_name)
+        km.start_kernel(cwd=self.folder, env=env)
+        return km
