@@ -93,8 +93,9 @@ def kernel_args(cmd: list[str]) -> list[str]:
 class ForkedChild:
     """A kernel forked by the zygote, held by a pidfd: liveness and signals without the pid-reuse race."""
 
-    def __init__(self, pid: int, pidfd: int):
+    def __init__(self, pid: int, pidfd: int, zygote_pid: int | None = None):
         self.pid = pid
+        self.zygote_pid = zygote_pid  # the zygote that forked it
         self._pidfd = pidfd
         self._lock = threading.Lock()
 
@@ -152,6 +153,16 @@ class ZygoteProcess:
         """Whether forking may work (the zygote has not failed for good): warm kernels are worth starting."""
         return self._broken is None
 
+    def forked_by_current(self, km: ForkedKernelManager) -> bool:
+        """Whether ``km``'s kernel is an ordinary one, or forked by the zygote now running (a kernel of a zygote that
+        died exits within a second: ipykernel watches its parent)."""
+        provisioner = km.provisioner
+        if not isinstance(provisioner, ZygoteProvisioner) or provisioner.child is None:
+            return True
+        with self._lock:
+            process = self._process
+            return process is not None and process.poll() is None and provisioner.child.zygote_pid == process.pid
+
     def say_once(self, reason: str) -> None:
         """Log why a run takes an ordinary kernel, the first time only."""
         with self._lock:
@@ -169,7 +180,7 @@ class ZygoteProcess:
                 raise ForkUnavailable(reply["refused"])
             if "error" in reply:
                 raise RuntimeError(reply["error"])
-            child = ForkedChild(reply["pid"], fds[0])
+            child = ForkedChild(reply["pid"], fds[0], self.pid)
             for gone in [c for c in self._children if not c.alive()]:
                 gone.close()  # its provisioner may not have waited for it; a closed pidfd reads as not alive
                 self._children.discard(gone)

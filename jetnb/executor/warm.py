@@ -71,10 +71,10 @@ class WarmKernels:
                 km, env = self._ready.popleft()
                 if env != wanted:
                     stale.append(km)  # forked before a name was withheld, or before the environment changed
-                elif km.is_alive():
+                elif km.is_alive() and self.zygote.forked_by_current(km):
                     taken = km
                 else:
-                    log.info("a warm kernel died while waiting; dropped")
+                    log.info("a warm kernel died while waiting (or its zygote did); dropped")
                     km.release()
             self._cond.notify()  # fork the replacements now
         for km in stale:
