@@ -104,6 +104,7 @@ class RunLogManager(NotebookExecutionManager):
     def notebook_start(self, **kwargs: Any) -> None:
         kept = {i: (c.outputs, c.execution_count, c.metadata.get("jetnb")) for i, c in enumerate(self.nb.cells)
                 if (c.metadata.get("jetnb") or {}).get("restored")}
+        self._last_write = time.monotonic()  # the first write waits an interval too: a short run writes its log once
         super().notebook_start(**kwargs)
         for index, (outputs, count, meta) in kept.items():
             cell = self.nb.cells[index]
@@ -196,7 +197,6 @@ class JetnbNotebookClient(PapermillNotebookClient):
     def _execute_cells(self) -> None:
         self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path))
         self._bootstrap()
-        self._send_secrets()
         self._numbers = cell_numbers(self.nb)
         bind_after = self._parameters_index() if self.secrets is not None and self.secrets.params else None
         failed_at = None
@@ -282,16 +282,6 @@ class JetnbNotebookClient(PapermillNotebookClient):
             self._check_stop()
             raise error(f"{what} failed: {content.get('ename')}: {content.get('evalue')}")
 
-    def _send_secrets(self) -> None:
-        """Hand the run's secret values to ``jetnb.runtime.secrets`` (the side channel: never a cell).
-
-        Without them (``papermill --engine jetnb``), ``jetnb.secret`` reads the
-        environment and the secrets file, as in JupyterLab.
-        """
-        if self.secrets is None:
-            return
-        self._kernel_call("secrets", "receive", self.secrets.to_dict(), what="handing the run's secrets to the kernel")
-
     def _parameters_index(self) -> int | None:
         """The cell after which ``Secret`` parameters are bound: the parameters cell, or papermill's injected one."""
         found = [i for i, cell in enumerate(self.nb.cells)
@@ -336,7 +326,14 @@ class JetnbNotebookClient(PapermillNotebookClient):
         self._run_cell(len(self.nb.cells) - 1)
 
     def _bootstrap(self) -> None:
-        """Load the jetnb extension (unless the notebook does) and the run context, without a cell or history entry."""
+        """Load the jetnb extension (unless the notebook does), the run context and the run's secrets, in one silent
+        call: no cell, no history entry, one round trip.
+
+        The secret values go to ``jetnb.runtime.secrets`` (the side channel:
+        never a cell). Without them (``papermill --engine jetnb``),
+        ``jetnb.secret`` reads the environment and the secrets file, as in
+        JupyterLab.
+        """
         loads_itself = any(Workflow.role_of(cell) == "setup" for cell in self.nb.cells)
         self.context.run_started = time.time()  # the timeout clock starts here
         self.context.handlers = self.workflow.handler_bodies()
@@ -345,7 +342,9 @@ class JetnbNotebookClient(PapermillNotebookClient):
         code = (
             ("" if loads_itself else "get_ipython().run_line_magic('load_ext', 'jetnb')\n") +
             "__import__('jetnb.runtime.bootstrap', fromlist=['configure']).configure("
-            f"__import__('json').loads({json.dumps(json.dumps(self.context.to_dict()))}))\n"
+            f"__import__('json').loads({json.dumps(json.dumps(self.context.to_dict()))}))\n" +
+            ("" if self.secrets is None else
+             f"__import__('jetnb.runtime.secrets', fromlist=['receive']).receive({self.secrets.to_dict()!r})\n")
         )
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         content = (reply or {}).get("content", {})
