@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from ..secrets.environment import kernel_environment
 from ..service.options import RunOptions
 from .common import (EXIT_INTERRUPTED, backend_option, fail, inline_service, json_option, quiet_option, report,
                      runs_dir_option, store_option, whoami)
@@ -37,11 +38,15 @@ class Launch:
 
 def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str = "manual",
            rerun_of: str | None = None) -> NoReturn:
-    """Validate (exit 2, nothing recorded), run here and now, report. ``location`` may be a URL."""
+    """Validate (exit 2, nothing recorded), run here and now, report. ``location`` may be a URL.
+
+    The local backend's kernel and imports get a head start (``executor.head_start``) while this validates."""
+    from ..executor import head_start
     from ..executor.remote import RemoteIOError, is_remote, local_copy
     from ..model.params import ParameterError
     from ..service.runs import RunsFolderError
 
+    head = head_start.prepare() if how.backend == "local" and not how.prepare_only else None
     try:
         with local_copy(location) as notebook:
             workflow, values = _validated(location, notebook, params)
@@ -53,6 +58,10 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
     options = replace(how.options, cwd=how.options.cwd or os.getcwd()) if remote else how.options
     service = inline_service(how.store_path, how.runs_dir, backend=how.backend, quiet=how.quiet,
                              log_output=how.log_output)
+    if head is not None:
+        head.begin(options.kernel or workflow.kernel_name or "python3",
+                   options.cwd or str(workflow.path.resolve().parent),
+                   kernel_environment(service.secrets.expected_withheld(workflow)))
     principal = whoami(service.store(), how.user)
     if not how.quiet:
         click.echo(f"jetnb: running {workflow.name} ({location})", err=True)
