@@ -7,7 +7,9 @@ as ``jetnb run``. The backends pass extra keyword arguments through
 papermill: ``builder`` (the ``OutcomeBuilder`` that receives every event),
 ``context`` (the ``RunContext`` handed to the kernel before the first cell),
 ``notebook_path``, ``log_path``, ``cancel`` (a ``CancelSignal``), ``env``
-(the kernel's environment) and ``secrets`` (a ``RunSecrets``).
+(the kernel's environment), ``secrets`` (a ``RunSecrets``) and
+``final_write`` (False: the caller writes the finished log itself, so the
+engine does not write it a last time too).
 
 The engine only forwards events: each is written into the cell it came
 from and handed to the builder; what they mean for the run is the
@@ -151,9 +153,12 @@ class RunLogManager(NotebookExecutionManager):
         self._interval = max(SAVE_EVERY, (self._last_write - started) / SAVE_SHARE)
         self.last_save_time = self.now()
 
+    final_write = True  # False when the caller writes the log right after (the backends' _finish_log)
+
     def notebook_complete(self, **kwargs: Any) -> None:
         super().notebook_complete(**kwargs)
-        self.flush(durable=True, final=True)
+        if self.final_write:
+            self.flush(durable=True, final=True)
 
 
 class JetnbNotebookClient(PapermillNotebookClient):
@@ -174,7 +179,6 @@ class JetnbNotebookClient(PapermillNotebookClient):
         self.suspended: str | None = None
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        self._loop = asyncio.get_running_loop()
         if self.env is not None:
             kwargs.setdefault("env", self.env)
         if "stderr" in kwargs:
@@ -186,6 +190,14 @@ class JetnbNotebookClient(PapermillNotebookClient):
             stderr.close()  # the kernel holds its own copy; ours would keep the pipe open forever
 
     start_new_kernel = run_sync(async_start_new_kernel)
+
+    async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, noting its event loop for the cancel watcher: also when the kernel was started ahead (a warm
+        or pooled kernel: then ``async_start_new_kernel`` is never called)."""
+        self._loop = asyncio.get_running_loop()
+        return await super().async_start_new_kernel_client()
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
 
     def papermill_execute_cells(self) -> None:
         threading.Thread(target=self._watch_cancel, name="jetnb-cancel-watch", daemon=True).start()
@@ -420,9 +432,10 @@ class JetnbEngine(NBClientEngine):
                          builder: OutcomeBuilder | None = None, context: RunContext | None = None,
                          notebook_path: str | None = None, log_path: str | None = None,
                          cancel: CancelSignal | None = None, env: dict[str, str] | None = None,
-                         secrets: RunSecrets | None = None, **kwargs: Any) -> Any:
+                         secrets: RunSecrets | None = None, final_write: bool = True, **kwargs: Any) -> Any:
         nb_man = RunLogManager(nb, output_path=log_path or output_path, progress_bar=progress_bar,
                                log_output=log_output, autosave_cell_every=autosave_cell_every)
+        nb_man.final_write = final_write
         nb_man.builder = builder = builder or OutcomeBuilder(NullObserver())
         builder.nb = nb_man.nb
         context = context or RunContext(headless=True)

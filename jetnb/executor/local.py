@@ -69,6 +69,7 @@ class LocalBackend:
                 cancel=cancel,
                 env=request.env,
                 secrets=request.secrets,
+                final_write=False,  # _finish_log writes the log once the outcome is known
                 **engine_kwargs,
             )
         except RunStopped as exc:

@@ -77,6 +77,9 @@ class WarmKernels:
                     log.info("a warm kernel died while waiting (or its zygote did); dropped")
                     km.release()
             self._cond.notify()  # fork the replacements now
+        if stale:
+            log.info("warm kernels: %d forked with another environment than the run's (changed since, or a name "
+                     "withheld since); shut down unused", len(stale))
         for km in stale:
             km.release()
         return taken
