@@ -49,6 +49,8 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
     head = head_start.prepare() if how.backend == "local" and not how.prepare_only else None
     try:
         with local_copy(location) as notebook:
+            if head is not None:
+                _begin(head, notebook, how, os.getcwd() if is_remote(location) else str(notebook.resolve().parent))
             workflow, values = _validated(location, notebook, params)
             if how.prepare_only:
                 _prepare_only(location, notebook, values, how)
@@ -58,10 +60,6 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
     options = replace(how.options, cwd=how.options.cwd or os.getcwd()) if remote else how.options
     service = inline_service(how.store_path, how.runs_dir, backend=how.backend, quiet=how.quiet,
                              log_output=how.log_output)
-    if head is not None:
-        head.begin(options.kernel or workflow.kernel_name or "python3",
-                   options.cwd or str(workflow.path.resolve().parent),
-                   kernel_environment(service.secrets.expected_withheld(workflow)))
     principal = whoami(service.store(), how.user)
     if not how.quiet:
         click.echo(f"jetnb: running {workflow.name} ({location})", err=True)
@@ -75,6 +73,22 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
     report(service.store(), run_id, how.as_json, copy_to=how.output)
+
+
+def _begin(head: Any, notebook: Path, how: Launch, folder: str) -> None:
+    """Start the run's kernel from a quick look at the notebook (its kernel, its secrets' names), before it is
+    validated: the kernel's start overlaps with validation; a kernel whose guess was wrong is not used."""
+    from ..model.notebook_file import UnreadableNotebook, read_notebook_json
+    from ..model.workflow import Workflow
+    from ..paths import default_store_path, secrets_path
+    from ..service.run_secrets import expected_withheld
+
+    try:
+        glance = Workflow.from_dict(read_notebook_json(notebook), notebook, schema=False)
+    except UnreadableNotebook:
+        return  # validation says why
+    head.begin(how.options.kernel or glance.kernel_name or "python3", how.options.cwd or folder,
+               kernel_environment(expected_withheld(secrets_path(how.store_path or default_store_path()), glance)))
 
 
 def _validated(location: str, notebook: Path, params: dict[str, Any]) -> tuple[Workflow, dict[str, Any]]:

@@ -151,14 +151,15 @@ class RunSecretsKeeper:
         withhold(_names(workflow, stored))  # from now on, kernels started ahead of a run lack them too
         return Collected(RunSecrets(declared, params), withheld())
 
-    def expected_withheld(self, workflow: Workflow) -> list[str]:
-        """What ``collect`` will withhold for a run of ``workflow``, read ahead (no value checked): the environment of
-        a kernel started before the run (``jetnb run``'s head start), which the run takes only if it guessed right."""
-        try:
-            stored = SecretSources.at(self.secrets_file).stored()
-        except (SecretsFileError, SecretTooShort):
-            stored = {}
-        return withheld(_names(workflow, stored))
+
+def expected_withheld(secrets_file: str | Path, workflow: Workflow) -> list[str]:
+    """What ``RunSecretsKeeper.collect`` will withhold for a run of ``workflow``, read ahead (no value checked): the
+    environment of a kernel started before the run (``jetnb run``'s head start), taken only if the guess was right."""
+    try:
+        stored = SecretSources.at(secrets_file).stored()
+    except (SecretsFileError, SecretTooShort):
+        stored = {}
+    return withheld(_names(workflow, stored))
 
 
 def _names(workflow: Workflow, stored: Iterable[str]) -> list[str]:
