@@ -6,7 +6,6 @@ the run itself. Every wait is bounded; nothing asserts a duration.
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import threading
@@ -17,7 +16,6 @@ from typing import Any
 import psutil
 import pytest
 
-from conftest import run_cli
 from jetnb.executor.forked import ForkedBackend
 from jetnb.secrets.environment import withhold
 from test_forked import probe_notebook, run, wait_until
@@ -26,21 +24,31 @@ WARM = 2
 BORN = ("%%result\nimport os, psutil\n"
         "{'pid': os.getpid(), 'ppid': os.getppid(), 'born': psutil.Process().create_time(), 'cwd': os.getcwd(),\n"
         " 'late': os.environ.get('JETNB_TEST_LATE'), 'secret': os.environ.get('JETNB_TEST_LATE_SECRET'),\n"
-        " 'seen_before': 'leak' in globals(), 'text': open('data.txt').read()}")
+        " 'seen_before': seen, 'text': open('data.txt').read()}")
 
 
 @pytest.fixture
 def warm(monkeypatch, project):
-    """A forked backend with WARM kernels, reached by ``jetnb.run(backend="forked")``; full before the test."""
+    """Makes a forked backend with WARM kernels, reached by ``jetnb.run(backend="forked")``, full when returned.
+
+    Made in the test's body: pytest changes $PYTEST_CURRENT_TEST between a test's setup and its body, and a
+    kernel forked with another environment than the run's is (rightly) never handed out."""
     from jetnb import executor
 
-    monkeypatch.setenv("JETNB_WARM_KERNELS", str(WARM))
-    backend = ForkedBackend()
-    monkeypatch.setitem(executor._instances, "forked", backend)
-    assert backend.warm is not None
-    wait_until(lambda: len(backend.warm._ready) == WARM, "the warm kernels forked")
-    yield backend
-    backend.close()
+    made: list[ForkedBackend] = []
+
+    def make() -> ForkedBackend:
+        monkeypatch.setenv("JETNB_WARM_KERNELS", str(WARM))
+        backend = ForkedBackend()
+        made.append(backend)
+        monkeypatch.setitem(executor._instances, "forked", backend)
+        assert backend.warm is not None
+        wait_until(lambda: len(backend.warm._ready) == WARM, "the warm kernels forked")
+        return backend
+
+    yield make
+    for backend in made:
+        backend.close()
 
 
 def waiting_pids(backend: ForkedBackend) -> list[int]:
@@ -51,10 +59,11 @@ def born_notebook(make_nb: Any, project: Path) -> Path:
     (project / "flows").mkdir(exist_ok=True)
     (project / "flows" / "data.txt").write_text("beside the notebook")
     return make_nb("flows/born.ipynb", ["%load_ext jetnb", ("params", "mark: str = 'a'"),
-                                        "%%step remember\nleak = mark", BORN])
+                                        "%%step remember\nseen = 'leak' in globals()\nleak = mark", BORN])
 
 
 def test_runs_take_warm_kernels_each_fresh_in_the_notebook_folder(warm, make_nb, project):
+    warm = warm()
     path = born_notebook(make_nb, project)
     waiting = set(waiting_pids(warm))
     results = []
@@ -75,6 +84,7 @@ def test_runs_take_warm_kernels_each_fresh_in_the_notebook_folder(warm, make_nb,
 
 
 def test_a_kernel_forked_before_the_environment_changed_is_never_handed_out(warm, make_nb, project, monkeypatch):
+    warm = warm()
     path = born_notebook(make_nb, project)
     stale = set(waiting_pids(warm))
     monkeypatch.setenv("JETNB_TEST_LATE", "set after the warm kernels were forked")
@@ -89,6 +99,7 @@ def test_a_kernel_forked_before_the_environment_changed_is_never_handed_out(warm
 def test_a_name_withheld_after_the_fork_is_in_no_kernel_that_runs(warm, make_nb, project, monkeypatch):
     """The variable was in this process's environment when the warm kernels were forked; once jetnb withholds it
     (a secret learnt later), none of those kernels serves a run, and the run's kernel never had it."""
+    warm = warm()
     monkeypatch.setenv("JETNB_TEST_LATE_SECRET", "learnt-late-value")
     refill = set(waiting_pids(warm))
     path = born_notebook(make_nb, project)
@@ -104,6 +115,7 @@ def test_a_name_withheld_after_the_fork_is_in_no_kernel_that_runs(warm, make_nb,
 
 
 def test_a_warm_kernel_that_died_while_waiting_is_dropped(warm, make_nb, project):
+    warm = warm()
     path = born_notebook(make_nb, project)
     dead = waiting_pids(warm)
     for pid in dead:
@@ -115,16 +127,25 @@ def test_a_warm_kernel_that_died_while_waiting_is_dropped(warm, make_nb, project
 
 
 def test_cancel_stops_a_run_on_a_warm_kernel_and_the_next_run_works(warm, make_nb, project):
+    warm = warm()
     slow = make_nb("slow.ipynb", ["%load_ext jetnb", "%%step wait\nimport time\nopen('started', 'w').close()\n"
-                                  "for _ in range(1200):\n    time.sleep(0.05)"])
+                                  "for _ in range(6000):\n    time.sleep(0.05)"])
     ended: list[dict[str, Any]] = []
     worker = threading.Thread(target=lambda: ended.append(run(project, slow)), daemon=True)
     worker.start()
     wait_until(lambda: (project / "started").exists(), "the long step started")
-    listed = run_cli("runs", "--json", cwd=project)
-    running = [r for r in json.loads(listed.stdout) if r["status"] == "running"]
-    assert len(running) == 1, listed.stdout
-    assert run_cli("cancel", running[0]["id"], "--reason", "enough", cwd=project).returncode == 0
+    from jetnb.service.runs import RunService
+    from jetnb.service.strategies import Inline
+    from jetnb.store import Database
+
+    other = Database(project / "jetnb.db")  # as another terminal would: the running run's service sees the request
+    try:
+        running = other.store().list_runs(status="running")
+        assert len(running) == 1
+        RunService(other, runs_dir=project / "runs", strategy=Inline()).cancel(running[0]["id"], by="tester",
+                                                                              reason="enough")
+    finally:
+        other.close()
     worker.join(120)
     assert ended and ended[0]["status"] == "cancelled", ended
     after = run(project, probe_notebook(make_nb, "after.ipynb"))
