@@ -2,7 +2,7 @@
 
 Starts real `jetnb serve` processes on free loopback ports in temporary
 folders and measures, on hello.ipynb (7 cells once papermill has injected
-its parameters) with a sync and an async webhook:
+its parameters) with a sync webhook, and a workflow for ingest:
 
 - the papermill CLI on the same notebook (the baseline every row is a share of);
 - sync webhook → result, per backend: `forked` (the default: warm forked
@@ -11,7 +11,8 @@ its parameters) with a sync and an async webhook:
 - sustained trivial runs through the API (submit → done) for the default
   backend and the previous one;
 - async webhook ingest (202 once durably queued), 16 concurrent senders:
-  requests per second and the 99th percentile;
+  requests per second and the 99th percentile, to a workflow whose one
+  slot is held by a sleeping run (deliveries are queued, not run);
 - memory per warm kernel (RSS, USS, PSS) and the zygote's, from /proc.
 
 Only public tools: python, subprocess, requests, /proc. Run from the repo root:
@@ -43,14 +44,25 @@ THROUGHPUT_RUNS = 60
 PAUSE = 0.5  # seconds between sync requests: the warm kernels refill meanwhile, as between triggers
 
 
+def ingest_notebook() -> dict[str, Any]:
+    """An async webhook whose first run sleeps and holds the workflow's only slot: every later delivery is queued
+    durably and stays queued, so ingest is measured on its own, not beside hundreds of runs."""
+    cell = lambda source: {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None,  # noqa: E731
+                           "source": source}
+    return {"cells": [cell("%%workflow\nname: ingest\ntriggers:\n  - webhook: {name: ingest, auth: none}\n"
+                           "concurrency: 1"), cell("import time\ntime.sleep(600)")],
+            "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+            "nbformat": 4, "nbformat_minor": 4}
+
+
 def workflow_notebook() -> dict[str, Any]:
-    """hello.ipynb with a sync and an async webhook and room for many runs at once."""
+    """hello.ipynb with a sync webhook and room for many runs at once."""
     nb = json.loads(HELLO.read_text())
     for cell in nb["cells"]:
         source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
         if source.startswith("%%workflow"):
             cell["source"] = source + ("\ntriggers:\n  - webhook: {name: sync, auth: none, response: sync}\n"
-                                       "  - webhook: {name: fast, auth: none}\nconcurrency: 16\n")
+                                       "concurrency: 16\n")
     return nb
 
 
@@ -61,6 +73,7 @@ class Server:
         self.work = Path(tempfile.mkdtemp(prefix="jetnb-bench-serve-"))
         (self.work / "notebooks").mkdir()
         (self.work / "notebooks" / "hello.ipynb").write_text(json.dumps(workflow_notebook()))
+        (self.work / "notebooks" / "ingest.ipynb").write_text(json.dumps(ingest_notebook()))
         self.log = open(self.work / "serve.log", "w")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "jetnb", "serve", "notebooks", "--port", "0", "--backend", backend, *args],
@@ -145,7 +158,7 @@ def ingest(server: Server) -> tuple[float, float]:
         session = requests.Session()
         mine = []
         while time.monotonic() < stop:
-            mine.append(timed(lambda: session.post(f"{server.url}/hooks/fast", json={"name": "B"}, timeout=60)))
+            mine.append(timed(lambda: session.post(f"{server.url}/hooks/ingest", json={}, timeout=60)))
         with lock:
             samples.extend(mine)
 
@@ -209,7 +222,7 @@ def main(repeat: int) -> None:
         rates["no-warm"] = throughput(server, THROUGHPUT_RUNS)
     with Server("pool") as server:
         sync["pool"] = median(sync_latencies(server, repeat))
-    with Server("forked") as server:
+    with Server("forked", args=("--grace", "1")) as server:
         rate, p99 = ingest(server)
     after = median(papermill_cli(max(repeat // 2, 3)))  # the baseline again: the machine's load may have changed
     baseline = (baseline + after) / 2

@@ -10,8 +10,7 @@ other core) and then imports papermill, while the CLI opens the store and
 records the run. The local backend ``take``s the kernel only if it is
 exactly the run's (same kernel name and environment: otherwise it is shut
 down unused, e.g. when a secret became known between the guess and the
-run), and kills it right after the run, as nobody waits for a graceful
-shutdown.
+run), and shuts it down after the run as nbclient would have.
 """
 
 from __future__ import annotations
@@ -106,10 +105,11 @@ def take(request: RunRequest) -> Any | None:
     return _current.pop().take(request)
 
 
-def end(km: Any) -> None:
-    """Kill the kernel now: its run has ended, or it was not the run's."""
+def end(km: Any, *, ran: bool = False) -> None:
+    """Shut the kernel down: gracefully after its run (as nbclient does: the notebook's open files are flushed at
+    its exit), at once if it never ran anything."""
     try:
-        km.shutdown_kernel(now=True)
+        km.shutdown_kernel(now=not ran)
     except Exception:  # already gone
         pass
 
