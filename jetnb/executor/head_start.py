@@ -4,10 +4,10 @@ A one-off run would pay for jupyter_client's and papermill's imports and a
 kernel start (together well over a second) one after the other, after
 parsing, validating and recording. ``prepare`` starts a thread at once,
 which imports jupyter_client while the CLI parses and validates; ``begin``
-gives it the kernel's name, folder and environment as soon as the CLI
-knows them, and the thread starts the kernel (a process of its own, on the
-other core) and then imports papermill, while the CLI opens the store and
-records the run. The local backend ``take``s the kernel only if it is
+gives it the kernel's name, folder and environment from a quick look at
+the notebook, and the thread starts the kernel (a process of its own, on
+the other core) and then imports papermill, while the CLI validates, opens
+the store and records the run. The local backend ``take``s the kernel only if it is
 exactly the run's (same kernel name and environment: otherwise it is shut
 down unused, e.g. when a secret became known between the guess and the
 run), and shuts it down after the run as nbclient would have.
