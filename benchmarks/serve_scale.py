@@ -41,7 +41,7 @@ def write_notebooks(folder: Path, count: int) -> None:
                   "source": f"%%workflow\nname: {name}\ntriggers:\n  - schedule: {{cron: '0 {hour} * * *'}}"},
                  {"cell_type": "code", "metadata": {}, "outputs": [], "execution_count": None, "source": "1 + 1"}]
         nb = {"cells": cells, "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                          "language": "python"}}, "nbformat": 4, "nbformat_minor": 5}
+                                                          "language": "python"}}, "nbformat": 4, "nbformat_minor": 4}
         (folder / f"{name}.ipynb").write_text(json.dumps(nb))
 
 
@@ -60,6 +60,7 @@ def cpu_seconds(pid: int) -> float:
 def serve(work: Path, count: int) -> tuple[float, float]:
     """Start the server, wait until every workflow is listed; seconds to start and idle CPU share."""
     log = open(work / "serve.log", "a")
+    offset = log.tell()  # this start's lines only
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "jetnb", "serve", "notebooks", "--port", "0"], cwd=work,
                               stdout=log, stderr=subprocess.STDOUT,
@@ -71,8 +72,8 @@ def serve(work: Path, count: int) -> tuple[float, float]:
             if time.monotonic() > deadline or server.poll() is not None:
                 sys.exit("the server did not start; see " + str(work / "serve.log"))
             if url is None:
-                found = re.findall(r"on (http://127\.0\.0\.1:\d+)", (work / "serve.log").read_text())
-                url = found[-1] if found else None
+                found = re.search(r"on (http://127\.0\.0\.1:\d+)", (work / "serve.log").read_text()[offset:])
+                url = found.group(1) if found else None
             elif registered(url) >= count:
                 break
             time.sleep(0.1)

@@ -449,7 +449,8 @@ class ForkedBackend(LocalBackend):
     def __init__(self) -> None:
         self.zygote = ZygoteProcess()
         size = wanted_size()
-        self.warm = WarmKernels(self.zygote, size) if size and self.zygote.usable() else None
+        self.warm = (WarmKernels(lambda name: ForkedKernelManager(self.zygote, kernel_name=name),
+                                 self.zygote.forked_by_current, size) if size and self.zygote.usable() else None)
 
     def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
         """A warm kernel whose environment is the run's, else one forked when nbclient starts it (with the run's

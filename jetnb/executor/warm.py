@@ -24,13 +24,14 @@ import shutil
 import tempfile
 import threading
 from collections import deque
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from ..secrets.environment import kernel_environment, withheld
 
 if TYPE_CHECKING:
     from . import RunRequest
-    from .forked import ForkedKernelManager, ZygoteProcess
+
+Manager = Any  # a ForkedKernelManager (``forked.py``, which imports this module): started, released with ``release()``
 
 log = logging.getLogger("jetnb")
 SIZE_ENV = "JETNB_WARM_KERNELS"
@@ -46,32 +47,37 @@ def wanted_size() -> int:
 
 
 class WarmKernels:
-    """Kernels of one kernel name, forked ahead of time by a filler thread, each handed out once."""
+    """Kernels of one kernel name, forked ahead of time by a filler thread, each handed out once.
 
-    def __init__(self, zygote: ZygoteProcess, size: int, kernel_name: str = "python3"):
-        self.zygote = zygote
+    ``new_manager(kernel_name)`` makes an unstarted manager whose kernel the zygote forks; ``current(km)`` says
+    whether a started one's zygote is still the one running (the forked backend's ``ZygoteProcess``)."""
+
+    def __init__(self, new_manager: Callable[[str], Manager], current: Callable[[Manager], bool],
+                 size: int, kernel_name: str = "python3"):
+        self.new_manager = new_manager
+        self.current = current
         self.size = size
         self.kernel_name = kernel_name
         self.folder = tempfile.mkdtemp(prefix="jetnb-warm-")  # where waiting kernels start: nothing to read there
-        self._ready: deque[tuple[ForkedKernelManager, dict[str, str]]] = deque()  # each with its environment
+        self._ready: deque[tuple[Manager, dict[str, str]]] = deque()  # each with its environment
         self._cond = threading.Condition()
         self._closed = False
         self._filler = threading.Thread(target=self._fill, name="jetnb-warm-kernels", daemon=True)
         self._filler.start()
 
-    def take(self, request: RunRequest) -> ForkedKernelManager | None:
+    def take(self, request: RunRequest) -> Manager | None:
         """A started kernel that is still alive and whose environment is the run's, or None (then fork one)."""
         if request.kernel_name != self.kernel_name:
             return None
         wanted = request.env if request.env is not None else kernel_environment(withheld())
-        stale: list[ForkedKernelManager] = []
+        stale: list[Manager] = []
         taken = None
         with self._cond:
             while self._ready and taken is None:
                 km, env = self._ready.popleft()
                 if env != wanted:
                     stale.append(km)  # forked before a name was withheld, or before the environment changed
-                elif km.is_alive() and self.zygote.forked_by_current(km):
+                elif km.is_alive() and self.current(km):
                     taken = km
                 else:
                     log.info("a warm kernel died while waiting (or its zygote did); dropped")
@@ -116,9 +122,7 @@ class WarmKernels:
                     return
                 self._ready.append((km, env))
 
-    def _start(self, env: dict[str, str]) -> ForkedKernelManager:
-        from .forked import ForkedKernelManager
-
-        km = ForkedKernelManager(self.zygote, kernel_name=self.kernel_name)
+    def _start(self, env: dict[str, str]) -> Manager:
+        km = self.new_manager(self.kernel_name)
         km.start_kernel(cwd=self.folder, env=env)
         return km
