@@ -54,16 +54,34 @@ def latencies(backend: str, warm: str | None, repeat: int, work: Path) -> list[f
     close_backends()  # a forked backend with the other setting
     service = RunService(Database(work / "jetnb.db"), runs_dir=work / "runs", strategy=Inline(), backend=backend)
     workflow, params = prepare(REPO / "notebooks" / "hello.ipynb", {"name": "bench"})
-    get_backend(backend)
+    made = get_backend(backend)
     time.sleep(3)  # the pools fill, the zygote imports
     samples = []
-    for _ in range(repeat + 1):
+    for count in range(repeat + 1):
+        if count == 1:  # CPU from the second run on: this process, the zygote, its reaped kernels
+            before = cpu_now(made)
         start = time.perf_counter()
         run_id = service.submit(workflow, params, trigger="bench", started_by="bench")
         samples.append(time.perf_counter() - start)
         assert service.status(run_id) == "succeeded"
         time.sleep(PAUSE)
+    after = cpu_now(made)
+    CPU[backend if warm is None else f"{backend}, warm={warm}"] = [(b - a) / repeat for a, b in zip(before, after)]
     return samples[1:]
+
+
+CPU: dict[str, list[float]] = {}  # backend -> CPU seconds per run: this process, the zygote, kernels it reaped
+
+
+def cpu_now(backend: Any) -> tuple[float, float, float]:
+    """This process's CPU time, and (forked backend) the zygote's own and its reaped children's, from /proc."""
+    zygote = getattr(getattr(backend, "zygote", None), "pid", None)
+    if zygote is None:
+        return time.process_time(), 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{zygote}/stat").read_text().rsplit(")", 1)[1].split()
+    return (time.process_time(), (int(fields[11]) + int(fields[12])) / ticks,
+            (int(fields[13]) + int(fields[14])) / ticks)
 
 
 def ordinary_kernel(work: Path) -> tuple[Any, Any, int]:
@@ -139,6 +157,9 @@ def main(repeat: int) -> None:
     print(f"{'backend':<16} {'median':>8} {'min':>8} {'max':>8}")
     for backend, samples in runs.items():
         print(f"{backend:<16} {statistics.median(samples):>7.3f}s {min(samples):>7.3f}s {max(samples):>7.3f}s")
+    print("\nCPU per run (s): this process / the zygote / its kernels (reaped; forked backends only)")
+    for backend, (own, zygote_cpu, kernels_cpu) in CPU.items():
+        print(f"{backend:<16} {own:>7.3f} / {zygote_cpu:.3f} / {kernels_cpu:.3f}")
     print(f"\nmemory, mean of {KERNELS} warm kernels alive at once (after %load_ext jetnb); zygote imported "
           f"{', '.join(zygote.info['imported']) or 'nothing extra'}")
     print(f"{'process':<16} {'RSS':>9} {'PSS':>9} {'USS':>9}")
