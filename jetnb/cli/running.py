@@ -88,8 +88,8 @@ def _begin(head: Any, notebook: Path, how: Launch, folder: str) -> None:
 
     try:
         glance = Workflow.from_dict(read_notebook_json(notebook), notebook, schema=False)
-    except UnreadableNotebook:
-        return  # validation says why
+    except (UnreadableNotebook, ValueError, TypeError, KeyError):
+        return  # no head start; validation says what is wrong
     head.begin(how.options.kernel or glance.kernel_name or "python3", how.options.cwd or folder,
                kernel_environment(expected_withheld(secrets_path(how.store_path or default_store_path()), glance)))
 

@@ -48,7 +48,7 @@ class HeadStart:
         self._abandoned = True
         self._asked.set()
         if begun:  # else the thread stops at once (or dies with the process, a daemon, mid-import)
-            self._thread.join(timeout=60)
+            self._thread.join(timeout=60)  # the kernel's start (not its readiness), then the thread returns
         if self.km is not None:
             end(self.km)
             self.km = None
@@ -71,6 +71,8 @@ class HeadStart:
             pass
         finally:
             stderr.close()
+        if self._abandoned:  # a validation error: the command is exiting, papermill is not needed
+            return
         skip_unused_grammar()
         import papermill  # noqa: F401  what the run needs next (its engines: this package's too, nbclient)
 
