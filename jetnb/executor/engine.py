@@ -106,7 +106,6 @@ class RunLogManager(NotebookExecutionManager):
     def notebook_start(self, **kwargs: Any) -> None:
         kept = {i: (c.outputs, c.execution_count, c.metadata.get("jetnb")) for i, c in enumerate(self.nb.cells)
                 if (c.metadata.get("jetnb") or {}).get("restored")}
-        self._last_write = time.monotonic()  # the first write waits an interval too: a short run writes its log once
         super().notebook_start(**kwargs)
         for index, (outputs, count, meta) in kept.items():
             cell = self.nb.cells[index]
