@@ -456,12 +456,15 @@ class ForkedBackend(LocalBackend):
         """A warm kernel whose environment is the run's, else one forked when nbclient starts it (with the run's
         folder and environment)."""
         km = self.warm.take(request) if self.warm is not None else None
+        warm = km is not None
         if km is None:
             km = ForkedKernelManager(self.zygote, kernel_name=request.kernel_name)
         try:
             return self._execute(request, observer, cancel, km=km)
         finally:
             km.release()
+            if warm:
+                self.warm.done()
 
     def close(self) -> None:
         if self.warm is not None:

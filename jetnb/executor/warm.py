@@ -11,8 +11,9 @@ since) is shut down unused, never handed out. The run binds what is its own
 at bootstrap (``runtime.bootstrap.configure`` moves it to the notebook's
 folder and gives it the run context); nbclient connects its client to a
 kernel that answers at once. Each kernel serves one run and is then shut
-down, never returned: runs share nothing. The pool forks a replacement as
-soon as one is taken. A kernel that died while waiting is dropped, and a
+down, never returned: runs share nothing. The pool forks a replacement
+when that run ends (forking and initialising a kernel takes CPU the run
+would otherwise compete for). A kernel that died while waiting is dropped, and a
 run asking while none is ready gets one forked for it (as before).
 """
 
@@ -62,6 +63,7 @@ class WarmKernels:
         self._ready: deque[tuple[Manager, dict[str, str]]] = deque()  # each with its environment
         self._cond = threading.Condition()
         self._closed = False
+        self._serving = 0  # kernels taken whose run has not ended: their replacements wait (see ``done``)
         self._filler = threading.Thread(target=self._fill, name="jetnb-warm-kernels", daemon=True)
         self._filler.start()
 
@@ -75,20 +77,27 @@ class WarmKernels:
         with self._cond:
             while self._ready and taken is None:
                 km, env = self._ready.popleft()
+                self._cond.notify()  # a kernel passed over is replaced now
                 if env != wanted:
                     stale.append(km)  # forked before a name was withheld, or before the environment changed
                 elif km.is_alive() and self.current(km):
                     taken = km
+                    self._serving += 1
                 else:
                     log.info("a warm kernel died while waiting (or its zygote did); dropped")
                     km.release()
-            self._cond.notify()  # fork the replacements now
         if stale:
             log.info("warm kernels: %d forked with another environment than the run's (changed since, or a name "
                      "withheld since); shut down unused", len(stale))
         for km in stale:
             km.release()
         return taken
+
+    def done(self) -> None:
+        """A run on a taken kernel has ended: fork its replacement now, not while the run needed the CPU."""
+        with self._cond:
+            self._serving = max(self._serving - 1, 0)
+            self._cond.notify()
 
     def close(self) -> None:
         """Stop forking; shut down the kernels still waiting (the zygote kills any it has left when it ends)."""
@@ -105,7 +114,7 @@ class WarmKernels:
     def _fill(self) -> None:
         while True:
             with self._cond:
-                while not self._closed and len(self._ready) >= self.size:
+                while not self._closed and len(self._ready) + self._serving >= self.size:
                     self._cond.wait()
                 if self._closed:
                     return
