@@ -1,13 +1,14 @@
-"""Run latency and kernel memory: a fresh kernel per run (local), pre-started kernels (pool), forked kernels (forked).
+"""Run latency and kernel memory: a fresh kernel per run (local), pre-started kernels (pool), kernels forked when
+the run starts (forked, JETNB_WARM_KERNELS=0: the previous default) and warm forked kernels (forked: the default).
 
-All three start a new kernel for every run, in the same process, through
-the runner as `jetnb serve` calls it, on notebooks/hello.ipynb, with a
-pause between runs (the pool refills meanwhile, as in a server between
+All start a new kernel for every run, in the same process, through the
+run service as `jetnb serve` calls it, on notebooks/hello.ipynb, with a
+pause between runs (the pools refill meanwhile, as in a server between
 triggers). The first run of each backend is not counted (imports, the
-pool filling, the zygote starting). Memory: RSS and PSS (shared pages
-divided among the processes sharing them) from /proc/PID/smaps_rollup of
-KERNELS kernels alive at once, each after `%load_ext jetnb`, ordinary and
-forked; and the zygote's own.
+pool filling, the zygote starting). Memory: RSS, PSS (shared pages divided
+among the processes sharing them) and USS (private pages) from
+/proc/PID/smaps_rollup of KERNELS kernels alive at once, each after
+`%load_ext jetnb`, ordinary and forked; and the zygote's own.
     python benchmarks/fork_latency.py [N]
 """
 
@@ -22,40 +23,65 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-BACKENDS = ("local", "pool", "forked")
+BACKENDS = {"local": ("local", None), "pool": ("pool", None), "forked, no warm": ("forked", "0"),
+            "forked, warm": ("forked", "4")}
 KERNELS = 3
 PAUSE = 1.5  # seconds between runs
 WARM = "get_ipython().run_line_magic('load_ext', 'jetnb')"
 
 
 def smaps(pid: int) -> dict[str, float]:
-    """RSS and PSS of a process, in MiB."""
-    values = {}
+    """RSS, PSS and USS of a process, in MiB."""
+    values = {"Uss": 0.0}
     for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
         key, _, rest = line.partition(":")
         if key in ("Rss", "Pss"):
             values[key] = int(rest.split()[0]) / 1024
+        elif key in ("Private_Clean", "Private_Dirty"):
+            values["Uss"] += int(rest.split()[0]) / 1024
     return values
 
 
-def latencies(backend: str, repeat: int, work: Path) -> list[float]:
-    from jetnb.executor import get_backend
-    from jetnb.service.runner import execute, prepare
-    from jetnb.store import Store
+def latencies(backend: str, warm: str | None, repeat: int, work: Path) -> list[float]:
+    from jetnb.executor import close_backends, get_backend
+    from jetnb.service.request import prepare
+    from jetnb.service.runs import RunService
+    from jetnb.service.strategies import Inline
+    from jetnb.store import Database
 
-    store = Store(work / "jetnb.db")
+    if warm is not None:
+        os.environ["JETNB_WARM_KERNELS"] = warm
+    close_backends()  # a forked backend with the other setting
+    service = RunService(Database(work / "jetnb.db"), runs_dir=work / "runs", strategy=Inline(), backend=backend)
     workflow, params = prepare(REPO / "notebooks" / "hello.ipynb", {"name": "bench"})
-    get_backend(backend)
-    time.sleep(3)  # the pool fills, the zygote imports
+    made = get_backend(backend)
+    time.sleep(3)  # the pools fill, the zygote imports
     samples = []
-    for _ in range(repeat + 1):
+    for count in range(repeat + 1):
+        if count == 1:  # CPU from the second run on: this process, the zygote, its reaped kernels
+            before = cpu_now(made)
         start = time.perf_counter()
-        run_id = execute(store, workflow, params, runs_dir=work / "runs", trigger="bench", trigger_detail=None,
-                         rerun_of=None, progress=None, backend=backend)
+        run_id = service.submit(workflow, params, trigger="bench", started_by="bench")
         samples.append(time.perf_counter() - start)
-        assert store.get_run(run_id)["status"] == "succeeded"
+        assert service.status(run_id) == "succeeded"
         time.sleep(PAUSE)
+    after = cpu_now(made)
+    CPU[backend if warm is None else f"{backend}, warm={warm}"] = [(b - a) / repeat for a, b in zip(before, after)]
     return samples[1:]
+
+
+CPU: dict[str, list[float]] = {}  # backend -> CPU seconds per run: this process, the zygote, kernels it reaped
+
+
+def cpu_now(backend: Any) -> tuple[float, float, float]:
+    """This process's CPU time, and (forked backend) the zygote's own and its reaped children's, from /proc."""
+    zygote = getattr(getattr(backend, "zygote", None), "pid", None)
+    if zygote is None:
+        return time.process_time(), 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    fields = Path(f"/proc/{zygote}/stat").read_text().rsplit(")", 1)[1].split()
+    return (time.process_time(), (int(fields[11]) + int(fields[12])) / ticks,
+            (int(fields[13]) + int(fields[14])) / ticks)
 
 
 def ordinary_kernel(work: Path) -> tuple[Any, Any, int]:
@@ -112,7 +138,7 @@ def memory(start: Any, work: Path) -> dict[str, float]:
         for km, kc, _ in kernels:
             kc.stop_channels()
             km.shutdown_kernel(now=True)
-    return {key: statistics.mean(size[key] for size in sizes) for key in ("Rss", "Pss")}
+    return {key: statistics.mean(size[key] for size in sizes) for key in ("Rss", "Pss", "Uss")}
 
 
 def main(repeat: int) -> None:
@@ -122,20 +148,23 @@ def main(repeat: int) -> None:
     from jetnb.executor import close_backends
 
     load = os.getloadavg()[0]
-    runs = {backend: latencies(backend, repeat, work) for backend in BACKENDS}
+    runs = {label: latencies(backend, warm, repeat, work) for label, (backend, warm) in BACKENDS.items()}
     sizes = {"ordinary kernel": memory(ordinary_kernel, work), "forked kernel": memory(forked_kernel, work)}
     zygote = forked_backend().zygote
     sizes["zygote"] = smaps(zygote.pid)
     print(f"hello.ipynb, n={repeat} runs per backend (first run not counted), pause {PAUSE}s, "
           f"{os.cpu_count()} cores, load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at end")
-    print(f"{'backend':<8} {'median':>8} {'min':>8} {'max':>8}")
+    print(f"{'backend':<16} {'median':>8} {'min':>8} {'max':>8}")
     for backend, samples in runs.items():
-        print(f"{backend:<8} {statistics.median(samples):>7.3f}s {min(samples):>7.3f}s {max(samples):>7.3f}s")
+        print(f"{backend:<16} {statistics.median(samples):>7.3f}s {min(samples):>7.3f}s {max(samples):>7.3f}s")
+    print("\nCPU per run (s): this process / the zygote / its kernels (reaped; forked backends only)")
+    for backend, (own, zygote_cpu, kernels_cpu) in CPU.items():
+        print(f"{backend:<16} {own:>7.3f} / {zygote_cpu:.3f} / {kernels_cpu:.3f}")
     print(f"\nmemory, mean of {KERNELS} warm kernels alive at once (after %load_ext jetnb); zygote imported "
           f"{', '.join(zygote.info['imported']) or 'nothing extra'}")
-    print(f"{'process':<16} {'RSS':>9} {'PSS':>9}")
+    print(f"{'process':<16} {'RSS':>9} {'PSS':>9} {'USS':>9}")
     for name, size in sizes.items():
-        print(f"{name:<16} {size['Rss']:>6.1f}MiB {size['Pss']:>6.1f}MiB")
+        print(f"{name:<16} {size['Rss']:>6.1f}MiB {size['Pss']:>6.1f}MiB {size['Uss']:>6.1f}MiB")
     close_backends()
 
 

@@ -164,7 +164,7 @@ def test_secrets_that_cannot_be_had_are_clear_errors(cli, make_nb, project, env)
         "secrets of at least 6 characters to mask them safely")
 
 
-@pytest.mark.parametrize("backend", ["pool", "forked"])
+@pytest.mark.parametrize("backend", ["local", "pool", "forked"])  # local: jetnb run's head start
 def test_kernels_started_ahead_of_the_run_have_no_withheld_variable(cli, make_nb, project, env, backend):
     initial = ("first = open('/proc/self/environ', 'rb').read().split(b'\\0')  # what the process started with\n"
                f"jetnb.output(initial=sorted(n for n in {WITHHELD!r} if any(v.startswith(n.encode() + b'=') "

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
+from ..secrets.environment import kernel_environment
 from ..service.options import RunOptions
 from .common import (EXIT_INTERRUPTED, backend_option, fail, inline_service, json_option, quiet_option, report,
                      runs_dir_option, store_option, whoami)
@@ -37,13 +38,22 @@ class Launch:
 
 def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str = "manual",
            rerun_of: str | None = None) -> NoReturn:
-    """Validate (exit 2, nothing recorded), run here and now, report. ``location`` may be a URL."""
+    """Validate (exit 2, nothing recorded), run here and now, report. ``location`` may be a URL.
+
+    The local backend's kernel and imports get a head start (``executor.head_start``) while this validates."""
+    from ..executor import head_start
+    from ..executor.fastimport import skip_cloud_clients
     from ..executor.remote import RemoteIOError, is_remote, local_copy
     from ..model.params import ParameterError
     from ..service.runs import RunsFolderError
 
+    head = head_start.prepare() if how.backend == "local" and not how.prepare_only else None
+    if head is not None and not is_remote(location) and not (how.output and is_remote(how.output)):
+        skip_cloud_clients()  # only local files: papermill's S3, Azure, GCS and HDFS clients stay unimported
     try:
         with local_copy(location) as notebook:
+            if head is not None:
+                _begin(head, notebook, how, os.getcwd() if is_remote(location) else str(notebook.resolve().parent))
             workflow, values = _validated(location, notebook, params)
             if how.prepare_only:
                 _prepare_only(location, notebook, values, how)
@@ -66,6 +76,22 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
     except KeyboardInterrupt:
         fail("interrupted", EXIT_INTERRUPTED)
     report(service.store(), run_id, how.as_json, copy_to=how.output)
+
+
+def _begin(head: Any, notebook: Path, how: Launch, folder: str) -> None:
+    """Start the run's kernel from a quick look at the notebook (its kernel, its secrets' names), before it is
+    validated: the kernel's start overlaps with validation; a kernel whose guess was wrong is not used."""
+    from ..model.notebook_file import UnreadableNotebook, read_notebook_json
+    from ..model.workflow import Workflow
+    from ..paths import default_store_path, secrets_path
+    from ..service.run_secrets import expected_withheld
+
+    try:
+        glance = Workflow.from_dict(read_notebook_json(notebook), notebook, schema=False)
+    except (UnreadableNotebook, ValueError, TypeError, KeyError):
+        return  # no head start; validation says what is wrong
+    head.begin(how.options.kernel or glance.kernel_name or "python3", how.options.cwd or folder,
+               kernel_environment(expected_withheld(secrets_path(how.store_path or default_store_path()), glance)))
 
 
 def _validated(location: str, notebook: Path, params: dict[str, Any]) -> tuple[Workflow, dict[str, Any]]:

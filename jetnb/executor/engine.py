@@ -7,7 +7,9 @@ as ``jetnb run``. The backends pass extra keyword arguments through
 papermill: ``builder`` (the ``OutcomeBuilder`` that receives every event),
 ``context`` (the ``RunContext`` handed to the kernel before the first cell),
 ``notebook_path``, ``log_path``, ``cancel`` (a ``CancelSignal``), ``env``
-(the kernel's environment) and ``secrets`` (a ``RunSecrets``).
+(the kernel's environment), ``secrets`` (a ``RunSecrets``) and
+``final_write`` (False: the caller writes the finished log itself, so the
+engine does not write it a last time too).
 
 The engine only forwards events: each is written into the cell it came
 from and handed to the builder; what they mean for the run is the
@@ -150,9 +152,12 @@ class RunLogManager(NotebookExecutionManager):
         self._interval = max(SAVE_EVERY, (self._last_write - started) / SAVE_SHARE)
         self.last_save_time = self.now()
 
+    final_write = True  # False when the caller writes the log right after (the backends' _finish_log)
+
     def notebook_complete(self, **kwargs: Any) -> None:
         super().notebook_complete(**kwargs)
-        self.flush(durable=True, final=True)
+        if self.final_write:
+            self.flush(durable=True, final=True)
 
 
 class JetnbNotebookClient(PapermillNotebookClient):
@@ -173,7 +178,6 @@ class JetnbNotebookClient(PapermillNotebookClient):
         self.suspended: str | None = None
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        self._loop = asyncio.get_running_loop()
         if self.env is not None:
             kwargs.setdefault("env", self.env)
         if "stderr" in kwargs:
@@ -186,6 +190,14 @@ class JetnbNotebookClient(PapermillNotebookClient):
 
     start_new_kernel = run_sync(async_start_new_kernel)
 
+    async def async_start_new_kernel_client(self) -> Any:
+        """nbclient's, noting its event loop for the cancel watcher: also when the kernel was started ahead (a warm
+        or pooled kernel: then ``async_start_new_kernel`` is never called)."""
+        self._loop = asyncio.get_running_loop()
+        return await super().async_start_new_kernel_client()
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)
+
     def papermill_execute_cells(self) -> None:
         threading.Thread(target=self._watch_cancel, name="jetnb-cancel-watch", daemon=True).start()
         try:
@@ -196,7 +208,6 @@ class JetnbNotebookClient(PapermillNotebookClient):
     def _execute_cells(self) -> None:
         self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path))
         self._bootstrap()
-        self._send_secrets()
         self._numbers = cell_numbers(self.nb)
         bind_after = self._parameters_index() if self.secrets is not None and self.secrets.params else None
         failed_at = None
@@ -282,16 +293,6 @@ class JetnbNotebookClient(PapermillNotebookClient):
             self._check_stop()
             raise error(f"{what} failed: {content.get('ename')}: {content.get('evalue')}")
 
-    def _send_secrets(self) -> None:
-        """Hand the run's secret values to ``jetnb.runtime.secrets`` (the side channel: never a cell).
-
-        Without them (``papermill --engine jetnb``), ``jetnb.secret`` reads the
-        environment and the secrets file, as in JupyterLab.
-        """
-        if self.secrets is None:
-            return
-        self._kernel_call("secrets", "receive", self.secrets.to_dict(), what="handing the run's secrets to the kernel")
-
     def _parameters_index(self) -> int | None:
         """The cell after which ``Secret`` parameters are bound: the parameters cell, or papermill's injected one."""
         found = [i for i, cell in enumerate(self.nb.cells)
@@ -336,7 +337,14 @@ class JetnbNotebookClient(PapermillNotebookClient):
         self._run_cell(len(self.nb.cells) - 1)
 
     def _bootstrap(self) -> None:
-        """Load the jetnb extension (unless the notebook does) and the run context, without a cell or history entry."""
+        """Load the jetnb extension (unless the notebook does), the run context and the run's secrets, in one silent
+        call: no cell, no history entry, one round trip.
+
+        The secret values go to ``jetnb.runtime.secrets`` (the side channel:
+        never a cell). Without them (``papermill --engine jetnb``),
+        ``jetnb.secret`` reads the environment and the secrets file, as in
+        JupyterLab.
+        """
         loads_itself = any(Workflow.role_of(cell) == "setup" for cell in self.nb.cells)
         self.context.run_started = time.time()  # the timeout clock starts here
         self.context.handlers = self.workflow.handler_bodies()
@@ -345,7 +353,9 @@ class JetnbNotebookClient(PapermillNotebookClient):
         code = (
             ("" if loads_itself else "get_ipython().run_line_magic('load_ext', 'jetnb')\n") +
             "__import__('jetnb.runtime.bootstrap', fromlist=['configure']).configure("
-            f"__import__('json').loads({json.dumps(json.dumps(self.context.to_dict()))}))\n"
+            f"__import__('json').loads({json.dumps(json.dumps(self.context.to_dict()))}))\n" +
+            ("" if self.secrets is None else
+             f"__import__('jetnb.runtime.secrets', fromlist=['receive']).receive({self.secrets.to_dict()!r})\n")
         )
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         content = (reply or {}).get("content", {})
@@ -421,9 +431,10 @@ class JetnbEngine(NBClientEngine):
                          builder: OutcomeBuilder | None = None, context: RunContext | None = None,
                          notebook_path: str | None = None, log_path: str | None = None,
                          cancel: CancelSignal | None = None, env: dict[str, str] | None = None,
-                         secrets: RunSecrets | None = None, **kwargs: Any) -> Any:
+                         secrets: RunSecrets | None = None, final_write: bool = True, **kwargs: Any) -> Any:
         nb_man = RunLogManager(nb, output_path=log_path or output_path, progress_bar=progress_bar,
                                log_output=log_output, autosave_cell_every=autosave_cell_every)
+        nb_man.final_write = final_write
         nb_man.builder = builder = builder or OutcomeBuilder(NullObserver())
         builder.nb = nb_man.nb
         context = context or RunContext(headless=True)

@@ -47,6 +47,7 @@ from . import Observer, RunRequest
 from .cancel import CancelSignal
 from .kernel_stderr import filtered_stderr
 from .local import LocalBackend
+from .warm import WarmKernels, wanted_size
 from .zygote import MAX_MESSAGE
 
 log = logging.getLogger("jetnb")
@@ -92,8 +93,9 @@ def kernel_args(cmd: list[str]) -> list[str]:
 class ForkedChild:
     """A kernel forked by the zygote, held by a pidfd: liveness and signals without the pid-reuse race."""
 
-    def __init__(self, pid: int, pidfd: int):
+    def __init__(self, pid: int, pidfd: int, zygote_pid: int | None = None):
         self.pid = pid
+        self.zygote_pid = zygote_pid  # the zygote that forked it
         self._pidfd = pidfd
         self._lock = threading.Lock()
 
@@ -147,6 +149,20 @@ class ZygoteProcess:
     def pid(self) -> int | None:
         return self._process.pid if self._process is not None else None
 
+    def usable(self) -> bool:
+        """Whether forking may work (the zygote has not failed for good): warm kernels are worth starting."""
+        return self._broken is None
+
+    def forked_by_current(self, km: ForkedKernelManager) -> bool:
+        """Whether ``km``'s kernel is an ordinary one, or forked by the zygote now running (a kernel of a zygote that
+        died exits within a second: ipykernel watches its parent)."""
+        provisioner = km.provisioner
+        if not isinstance(provisioner, ZygoteProvisioner) or provisioner.child is None:
+            return True
+        with self._lock:
+            process = self._process
+            return process is not None and process.poll() is None and provisioner.child.zygote_pid == process.pid
+
     def say_once(self, reason: str) -> None:
         """Log why a run takes an ordinary kernel, the first time only."""
         with self._lock:
@@ -164,7 +180,7 @@ class ZygoteProcess:
                 raise ForkUnavailable(reply["refused"])
             if "error" in reply:
                 raise RuntimeError(reply["error"])
-            child = ForkedChild(reply["pid"], fds[0])
+            child = ForkedChild(reply["pid"], fds[0], self.pid)
             for gone in [c for c in self._children if not c.alive()]:
                 gone.close()  # its provisioner may not have waited for it; a closed pidfd reads as not alive
                 self._children.discard(gone)
@@ -432,14 +448,25 @@ class ForkedBackend(LocalBackend):
 
     def __init__(self) -> None:
         self.zygote = ZygoteProcess()
+        size = wanted_size()
+        self.warm = (WarmKernels(lambda name: ForkedKernelManager(self.zygote, kernel_name=name),
+                                 self.zygote.forked_by_current, size) if size and self.zygote.usable() else None)
 
     def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
-        """The kernel is forked when nbclient starts it (with the run's folder and environment)."""
-        km = ForkedKernelManager(self.zygote, kernel_name=request.kernel_name)
+        """A warm kernel whose environment is the run's, else one forked when nbclient starts it (with the run's
+        folder and environment)."""
+        km = self.warm.take(request) if self.warm is not None else None
+        warm = km is not None
+        if km is None:
+            km = ForkedKernelManager(self.zygote, kernel_name=request.kernel_name)
         try:
             return self._execute(request, observer, cancel, km=km)
         finally:
             km.release()
+            if warm:
+                self.warm.done()
 
     def close(self) -> None:
+        if self.warm is not None:
+            self.warm.close()
         self.zygote.close()

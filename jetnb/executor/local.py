@@ -8,7 +8,7 @@ from typing import Any
 
 from ..protocol import RunOutcome, RunStatus
 from ..secrets.masking import masker
-from . import Observer, RunRequest
+from . import Observer, RunRequest, head_start
 from .cancel import CancelSignal, StopKind
 from .fastimport import skip_unused_grammar
 from .journal_mirror import JournalMirror
@@ -20,7 +20,14 @@ class LocalBackend:
     name = "local"
 
     def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
-        return self._execute(request, observer, cancel)
+        """On the kernel ``jetnb run`` started ahead (``head_start``) if it is the run's, else on a new one."""
+        km = head_start.take(request)
+        if km is None:
+            return self._execute(request, observer, cancel)
+        try:
+            return self._execute(request, observer, cancel, km=km)
+        finally:
+            head_start.end(km, ran=True)
 
     def _execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal,
                  **engine_kwargs: Any) -> RunOutcome:
@@ -44,21 +51,21 @@ class LocalBackend:
         """Run through papermill; ``engine_kwargs`` reach the notebook client (e.g. a started ``km``)."""
         skip_unused_grammar()
         import nbformat
-        import papermill
+        import papermill  # noqa: F401  first: it registers its engines, this one too, which imports .engine
         from papermill.exceptions import PapermillExecutionError
 
         from .engine import RunStopped
+        from .papermill_call import execute_node
 
         builder = OutcomeBuilder(observer)
         source = nbformat.v4.reads(json.dumps(request.notebook))  # lines joined, as nbclient expects; not re-validated
         status, error = RunStatus.SUCCEEDED, None
         try:
-            papermill.execute_notebook(
+            execute_node(  # no output path: the engine and _finish_log write the log (atomically)
                 source,
-                None,  # papermill's own final write is not atomic; the engine and _finish_log write the log
-                parameters=request.params,
-                engine_name="jetnb",
+                request.params,
                 kernel_name=request.kernel_name,
+                input_path=request.notebook_path,
                 # the kernel's folder, not the process's: papermill's cwd= would chdir the whole process
                 resources={"metadata": {"path": request.cwd}},
                 progress_bar=False,
@@ -67,11 +74,11 @@ class LocalBackend:
                 execution_timeout=request.timeout,
                 builder=builder,
                 context=request.context,
-                notebook_path=request.notebook_path,
                 log_path=request.log_path,
                 cancel=cancel,
                 env=request.env,
                 secrets=request.secrets,
+                final_write=False,  # _finish_log writes the log once the outcome is known
                 **engine_kwargs,
             )
         except RunStopped as exc:

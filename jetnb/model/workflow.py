@@ -131,8 +131,11 @@ class Workflow:
         return cls(path, path.stem, WorkflowConfig(), [], [], [Problem(str(path), None, message)])
 
     @classmethod
-    def from_dict(cls, raw: Any, path: Path) -> Workflow:
-        """The model of a notebook's parsed JSON (any JSON value: a list, a number or a broken dict is a problem)."""
+    def from_dict(cls, raw: Any, path: Path, *, schema: bool = True) -> Workflow:
+        """The model of a notebook's parsed JSON (any JSON value: a list, a number or a broken dict is a problem).
+
+        ``schema=False`` skips nbformat's schema check (and its import): a quick look, e.g. at the kernel and the
+        secrets a notebook names, before it is validated for real."""
         if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
             return cls._broken(path, "not a notebook: no list of cells")
         problems: list[Problem] = []
@@ -141,7 +144,7 @@ class Workflow:
             problems.append(Problem(str(path), number, message))
 
         found = shape_problems(raw)
-        if raw.get("nbformat") == 4:  # notebook-level shape problems are about metadata once nbformat is 4
+        if schema and raw.get("nbformat") == 4:  # notebook-level shape problems are about metadata once nbformat is 4
             found += schema_problems(raw, {number for number, _ in found if number},
                                      any(number is None for number, _ in found))
         for number, message in found:

@@ -148,9 +148,25 @@ class RunSecretsKeeper:
         with self._lock:
             held = dict(self._held.get(run["id"], {}))
         params = {name: held[name] for name in secret_parameters(workflow) if name in held}
-        hooks = [spec["secret_env"] for _, spec in workflow.config.triggers if spec.get("secret_env")]
-        withhold([*declared, *stored, *hooks])  # from now on, kernels started ahead of a run lack them too
+        withhold(_names(workflow, stored))  # from now on, kernels started ahead of a run lack them too
         return Collected(RunSecrets(declared, params), withheld())
+
+
+def expected_withheld(secrets_file: str | Path, workflow: Workflow) -> list[str]:
+    """What ``RunSecretsKeeper.collect`` will withhold for a run of ``workflow``, read ahead (no value checked): the
+    environment of a kernel started before the run (``jetnb run``'s head start), taken only if the guess was right."""
+    try:
+        stored = SecretSources.at(secrets_file).stored()
+    except (SecretsFileError, SecretTooShort):
+        stored = {}
+    return withheld(_names(workflow, stored))
+
+
+def _names(workflow: Workflow, stored: Iterable[str]) -> list[str]:
+    """The variables a run of ``workflow`` withholds beyond jetnb's own: its declared secrets, the secrets file's,
+    its webhooks' secrets."""
+    hooks = [spec["secret_env"] for _, spec in workflow.config.triggers if spec.get("secret_env")]
+    return [*(workflow.config.values.get("secrets") or ()), *stored, *hooks]
 
 
 def _declared(sources: SecretSources, workflow: Workflow) -> dict[str, str | None]:

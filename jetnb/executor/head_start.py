@@ -1,0 +1,123 @@
+"""A head start for ``jetnb run``: its kernel and papermill's imports get going while the CLI parses and validates.
+
+A one-off run would pay for jupyter_client's and papermill's imports and a
+kernel start (together well over a second) one after the other, after
+parsing, validating and recording. ``prepare`` starts a thread at once,
+which imports jupyter_client while the CLI parses and validates; ``begin``
+gives it the kernel's name, folder and environment from a quick look at
+the notebook, and the thread starts the kernel (a process of its own, on
+the other core) and then imports papermill, while the CLI validates, opens
+the store and records the run. The local backend ``take``s the kernel only if it is
+exactly the run's (same kernel name and environment: otherwise it is shut
+down unused, e.g. when a secret became known between the guess and the
+run), and shuts it down after the run as nbclient would have.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from typing import TYPE_CHECKING, Any
+
+from .fastimport import skip_unused_grammar
+
+if TYPE_CHECKING:
+    from . import RunRequest
+
+
+class HeadStart:
+    """One kernel started ahead of one run."""
+
+    def __init__(self) -> None:
+        self.kernel_name: str | None = None
+        self.env: dict[str, str] | None = None
+        self.cwd: str | None = None
+        self.km: Any = None
+        self._asked = threading.Event()
+        self._abandoned = False
+        self._thread = threading.Thread(target=self._run, name="jetnb-head-start", daemon=True)
+        self._thread.start()
+
+    def begin(self, kernel_name: str, cwd: str, env: dict[str, str]) -> None:
+        self.kernel_name, self.cwd, self.env = kernel_name, cwd, env
+        self._asked.set()
+
+    def abandon(self) -> None:
+        """No run after all: the thread stops after its imports, or its kernel is killed."""
+        begun = self._asked.is_set()
+        self._abandoned = True
+        self._asked.set()
+        if begun:  # else the thread stops at once (or dies with the process, a daemon, mid-import)
+            self._thread.join(timeout=60)  # the kernel's start (not its readiness), then the thread returns
+        if self.km is not None:
+            end(self.km)
+            self.km = None
+
+    def _run(self) -> None:
+        from jupyter_client import KernelManager
+        from jupyter_client.asynchronous import AsyncKernelClient
+
+        from .kernel_stderr import filtered_stderr
+
+        self._asked.wait()
+        if self._abandoned:
+            return
+        km = KernelManager(kernel_name=self.kernel_name, client_factory=AsyncKernelClient)
+        stderr = filtered_stderr()
+        try:
+            km.start_kernel(stderr=stderr, env=self.env, cwd=self.cwd)
+            self.km = km
+        except Exception:  # the run starts its own kernel, whose failure is then recorded with the run
+            pass
+        finally:
+            stderr.close()
+        if self._abandoned:  # a validation error: the command is exiting, papermill is not needed
+            return
+        skip_unused_grammar()
+        import papermill  # noqa: F401  what the run needs next (its engines: this package's too, nbclient)
+
+    def take(self, request: RunRequest) -> Any | None:
+        """The kernel, if it is the run's; else None (it is shut down)."""
+        if not self._asked.is_set():
+            return None
+        self._thread.join()
+        km, self.km = self.km, None
+        if km is None:
+            return None
+        if self.kernel_name != request.kernel_name or self.env != request.env or not km.is_alive():
+            end(km)
+            return None
+        return km
+
+
+_current: list[HeadStart] = []
+
+
+def prepare() -> HeadStart:
+    """Start the head start's thread now; the local backend takes its kernel for the next run."""
+    head = HeadStart()
+    _current[:] = [head]
+    return head
+
+
+def take(request: RunRequest) -> Any | None:
+    """The kernel started ahead for this run, or None (none was, or it is not the run's)."""
+    if not _current:
+        return None
+    return _current.pop().take(request)
+
+
+def end(km: Any, *, ran: bool = False) -> None:
+    """Shut the kernel down: gracefully after its run (as nbclient does: the notebook's open files are flushed at
+    its exit), at once if it never ran anything."""
+    try:
+        km.shutdown_kernel(now=not ran)
+    except Exception:  # already gone
+        pass
+
+
+@atexit.register
+def _unused() -> None:
+    """A kernel started for a run that never came (a problem found later, an interrupted CLI)."""
+    while _current:
+        _current.pop().abandon()

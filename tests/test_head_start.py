@@ -1,0 +1,52 @@
+"""``jetnb run``'s head start: the kernel starts before the run is validated and recorded, and is never left behind.
+
+Real CLI processes and kernels; waits are bounded, nothing asserts a duration.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+
+import psutil
+
+from conftest import run_cli
+from test_forked import wait_until
+
+BORN = ("%%result\nimport os, psutil\n"
+        "{'born': psutil.Process().create_time(), 'cwd': os.getcwd()}")
+
+
+def kernels_in(folder: str, since: float) -> list[psutil.Process]:
+    """ipykernel processes started since ``since`` whose folder is ``folder``."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "create_time"]):
+        try:
+            if ("ipykernel_launcher" in " ".join(process.info["cmdline"] or ())
+                    and process.info["create_time"] >= since and process.cwd() == folder):
+                found.append(process)
+        except psutil.Error:
+            continue
+    return found
+
+
+def test_the_kernel_starts_before_the_run_and_runs_it_in_the_notebook_folder(make_nb, project):
+    (project / "flows").mkdir()
+    make_nb("flows/born.ipynb", ["%load_ext jetnb", "%%workflow\nname: born\n", ("params", "n: int = 1"), BORN])
+    done = run_cli("run", "flows/born.ipynb", "-p", "n", "2", "--json", cwd=project)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "succeeded", record["error"]
+    result = record["result"]
+    assert result["born"] < datetime.fromisoformat(record["started_at"]).timestamp()  # started ahead: before the run was recorded as running
+    assert result["cwd"] == str((project / "flows").resolve())
+
+
+def test_a_run_refused_at_validation_leaves_no_kernel(make_nb, project):
+    make_nb("typed.ipynb", ["%load_ext jetnb", "%%workflow\nname: typed\n", ("params", "n: int = 1"), "n"])
+    since = time.time() - 1
+    refused = run_cli("run", "typed.ipynb", "-p", "n", "not a number", cwd=project)
+    assert refused.returncode == 2 and "parameter 'n'" in refused.stderr
+    wait_until(lambda: not kernels_in(str(project), since), "no kernel left by the refused run")
+    assert not (project / "runs").exists() or not any((project / "runs").rglob("*.ipynb"))
