@@ -50,7 +50,7 @@ class HeadStart:
         if begun:  # else the thread stops at once (or dies with the process, a daemon, mid-import)
             self._thread.join(timeout=60)  # the kernel's start (not its readiness), then the thread returns
         if self.km is not None:
-            end(self.km)
+            kill(self.km)  # it never ran anything; at exit there may be no event loop for a shutdown request
             self.km = None
 
     def _run(self) -> None:
@@ -85,7 +85,7 @@ class HeadStart:
         if km is None:
             return None
         if self.kernel_name != request.kernel_name or self.env != request.env or not km.is_alive():
-            end(km)
+            kill(km)
             return None
         return km
 
@@ -107,12 +107,30 @@ def take(request: RunRequest) -> Any | None:
     return _current.pop().take(request)
 
 
-def end(km: Any, *, ran: bool = False) -> None:
-    """Shut the kernel down: gracefully after its run (as nbclient does: the notebook's open files are flushed at
-    its exit), at once if it never ran anything."""
+def end(km: Any) -> None:
+    """Shut the kernel down gracefully after its run, as nbclient does (the notebook's open files are flushed at its
+    exit); a kernel that does not go is killed."""
     try:
-        km.shutdown_kernel(now=not ran)
+        km.shutdown_kernel(now=False)
+    except Exception:
+        kill(km)
+
+
+def kill(km: Any) -> None:
+    """Kill a kernel that never ran anything, synchronously (safe at interpreter exit), and remove its files.
+
+    Its process gets SIGKILL at once, so it cannot write half an initialisation
+    traceback to the terminal or outlive the command."""
+    process = getattr(getattr(km, "provisioner", None), "process", None)
+    try:
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
     except Exception:  # already gone
+        pass
+    try:
+        km.cleanup_resources()
+    except Exception:  # its files are gone already
         pass
 
 

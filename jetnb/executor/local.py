@@ -27,7 +27,7 @@ class LocalBackend:
         try:
             return self._execute(request, observer, cancel, km=km)
         finally:
-            head_start.end(km, ran=True)
+            head_start.end(km)
 
     def _execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal,
                  **engine_kwargs: Any) -> RunOutcome:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import re
 import warnings
 
@@ -26,11 +27,14 @@ MAGIC_CUTOFF = 0.7  # difflib ratio: stepp, reslt, handle, Step are close; time,
 _CELL_MAGIC = re.compile(r"%%(\S+)")
 
 
+@functools.lru_cache(maxsize=4096)
 def syntax_problem(body: str, first_line: int, top_level_await: bool) -> str | None:
     """``line L: syntax error: ...`` for a body whose first line is line ``first_line`` of its cell, or None.
 
     ``top_level_await``: plain cells may ``await`` at top level (IPython's
-    autoawait); ``%%step`` bodies may not (docs/decisions.md).
+    autoawait); ``%%step`` bodies may not (docs/decisions.md). Remembered per
+    body: a run loads its notebook several times (validation, execution,
+    admission), and compiling each cell again each time was most of a load.
     """
     from IPython.core.inputtransformer2 import TransformerManager
 
