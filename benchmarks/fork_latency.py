@@ -22,24 +22,14 @@ import time
 from pathlib import Path
 from typing import Any
 
+from webhook_latency import memory as smaps  # the same /proc reading (this folder is on sys.path)
+
 REPO = Path(__file__).resolve().parent.parent
 BACKENDS = {"local": ("local", None), "pool": ("pool", None), "forked, no warm": ("forked", "0"),
             "forked, warm": ("forked", "4")}
 KERNELS = 3
 PAUSE = 1.5  # seconds between runs
 WARM = "get_ipython().run_line_magic('load_ext', 'jetnb')"
-
-
-def smaps(pid: int) -> dict[str, float]:
-    """RSS, PSS and USS of a process, in MiB."""
-    values = {"Uss": 0.0}
-    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-        key, _, rest = line.partition(":")
-        if key in ("Rss", "Pss"):
-            values[key] = int(rest.split()[0]) / 1024
-        elif key in ("Private_Clean", "Private_Dirty"):
-            values["Uss"] += int(rest.split()[0]) / 1024
-    return values
 
 
 def latencies(backend: str, warm: str | None, repeat: int, work: Path) -> list[float]:
