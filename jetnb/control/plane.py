@@ -122,7 +122,8 @@ class ControlPlane:
             self.note("problem", problem, level=logging.WARNING)
         fresh = [*result.added, *result.changed]
         quiet = len(fresh) + len(result.removed) > LOGGED_CHANGES
-        entries = [self.noted("register", f"{'serving' if served in result.added else 'reloaded'} {served.name} "
+        added = {served.name for served in result.added}  # by name: ``in`` on the list compared whole dataclasses
+        entries = [self.noted("register", f"{'serving' if served.name in added else 'reloaded'} {served.name} "
                               f"({served.path}): {', '.join(t.kind.name for t in served.triggers) or 'no triggers'}",
                               workflow=served.name, quiet=quiet) for served in fresh]
         store = self.store()
