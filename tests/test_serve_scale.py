@@ -112,7 +112,8 @@ def test_a_notebook_whose_digest_matches_the_store_is_served_unparsed(project: P
                        for r in store.registered_workflows())
     restarted.adopt(restarted.scan())
     served = restarted.get("kept")
-    assert served.stored and served.model is None  # nothing parsed yet
+    assert served.model is None  # nothing parsed yet
+    assert not served.stored and served.signature is not None  # registered without its file's (mtime, size): again
     assert restarted.hook("kept")[0] is served and restarted.hook("edited-again") is not None
     assert not restarted.get("edited").stored and restarted.hook("edited") is None
     assert [p.name for p in served.workflow.parameters] == ["n"] and served.model is not None  # loaded on demand

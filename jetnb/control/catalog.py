@@ -7,14 +7,20 @@ served notebook is refused the same way, and the one served first keeps it.
 Parsing a notebook (``Workflow.load``: nbformat's schema, compiling every
 cell) costs milliseconds, so the catalog parses only what changed: a scan
 is given the paths that file-system events named (``watching.py``), and a
-notebook whose bytes match what the store registered (``remember``) is served
-from the stored config and triggers, its full model loaded only when a run
-needs it.
+notebook the store registered (``remember``) is served from the stored config
+and triggers, its full model loaded only when a run needs it — unread when its
+size and modification time are the ones registered, else when its bytes still
+match the registered digest.
+
+A scan may be given a ``budget`` of notebooks to parse: the rest are left
+``pending`` for the next scans, so a server starting on thousands of new
+notebooks answers at once and registers them in batches.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +33,9 @@ from ..triggers.registry import kind as trigger_kind
 from .watching import Changes
 
 _loading = threading.Lock()
+
+
+Signature = tuple[int, int]  # (st_mtime_ns, st_size): the same means the file was not written since
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,7 @@ class ServedWorkflow:
     triggers: list[Trigger]
     model: Workflow | None = field(default=None, repr=False, compare=False)
     stored: bool = False
+    signature: Signature | None = None  # the file's (mtime_ns, size) when it was read
 
     @classmethod
     def of_model(cls, model: Workflow, digest: str) -> ServedWorkflow:
@@ -92,14 +102,17 @@ class Registered:
     digest: str
     config: dict[str, Any]
     triggers: list[tuple[str, str, dict[str, Any]]]  # (key, kind, spec)
+    signature: Signature | None = None  # the file's (mtime_ns, size) when it was registered
 
-    def served(self) -> ServedWorkflow | None:
-        """None when a trigger kind is no longer installed: then the notebook is parsed as if new."""
+    def served(self, signature: Signature) -> ServedWorkflow | None:
+        """None when a trigger kind is no longer installed: then the notebook is parsed as if new. Registered again
+        (``stored`` false) only when the file's ``signature`` is not the one the store has."""
         try:
             triggers = [Trigger(trigger_kind(kind), key, spec) for key, kind, spec in self.triggers]
         except UnknownTrigger:
             return None
-        return ServedWorkflow(self.name, self.path, self.digest, self.config, triggers, stored=True)
+        return ServedWorkflow(self.name, self.path, self.digest, self.config, triggers,
+                              stored=signature == self.signature, signature=signature)
 
 
 @dataclass
@@ -109,6 +122,8 @@ class ScanResult:
     changed: list[ServedWorkflow] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    found: int = 0  # notebooks found in the folder: served, refused for problems, or pending
+    pending: int = 0  # found but not read yet (past the scan's budget)
 
     def __bool__(self) -> bool:
         return bool(self.added or self.changed or self.removed or self.problems)
@@ -116,7 +131,7 @@ class ScanResult:
 
 @dataclass
 class _File:
-    signature: tuple[int, int]  # (mtime_ns, size): unchanged means not re-read
+    signature: Signature  # unchanged means not re-read
     digest: str
     served: ServedWorkflow | None  # None: the notebook has problems
 
@@ -138,6 +153,11 @@ class Catalog:
         self._routes: dict[str, tuple[ServedWorkflow, Trigger]] = {}
         self._files: dict[Path, _File] = {}
         self._remembered: dict[Path, Registered] = {}
+        self._pending: set[Path] = set()  # found, not parsed yet: past a scan's budget
+        self._budget: int | None = None
+        self._dropped: set[str] = set()  # this scan: names the store registered whose notebook is gone or changed
+        self.found = 0  # as of the last adopted scan (see ScanResult)
+        self.pending = 0  # likewise: notebooks the next scans will read
 
     def get(self, name: str) -> ServedWorkflow | None:
         return self.served.get(name)
@@ -153,23 +173,41 @@ class Catalog:
     def adopt(self, result: ScanResult) -> None:
         routes = {t.route: (s, t) for s in result.served.values() for t in s.triggers if t.route is not None}
         self.served, self._routes = result.served, routes
+        self.found, self.pending = result.found, result.pending
 
-    def scan(self, changes: Changes | None = None) -> ScanResult:
-        """Re-read what changed on disk: every notebook, or only ``changes.paths``; problems are reported once per
-        version of a file."""
+    def scan(self, changes: Changes | None = None, budget: int | None = None) -> ScanResult:
+        """Re-read what changed on disk: every notebook, or only ``changes.paths`` (and what is pending); problems
+        are reported once per version of a file. At most ``budget`` notebooks are parsed (in path order); the rest
+        stay ``pending``."""
         result = ScanResult()
         if changes is None or changes.everything:
             paths = self._notebooks()
             gone = set(self._files) - paths
+            self._pending &= paths
+            vanished = self._remembered.keys() - paths  # deleted while no server was running
         else:
             paths, gone = set(), set()
             for named in changes.paths:
                 (paths if named.is_file() and self._eligible(named) else gone).add(named.resolve())
+            self._pending -= gone
+            vanished = gone & self._remembered.keys()
             gone &= set(self._files)
-        touched = {path for path in paths if self._read(path, result)}
+            paths |= self._pending
+        self._dropped = {self._remembered.pop(path).name for path in vanished}
+        self._budget = budget
+        touched: set[Path] = set()
+        try:
+            for path in sorted(paths, key=str):
+                if self._budget == 0 and path not in self._files and path not in self._remembered:
+                    self._pending.add(path)  # its turn comes in a later scan: not even looked at now
+                elif self._read(path, result):
+                    touched.add(path)
+        finally:
+            self._budget = None
         for path in gone:
             del self._files[path]
-        if not touched and not gone:
+        result.found, result.pending = len(self._files) + len(self._pending - self._files.keys()), len(self._pending)
+        if not touched and not gone and not self._dropped:
             result.served = self.served
             return result
         served = self._serve(touched, result)
@@ -178,6 +216,7 @@ class Catalog:
         result.changed = [s for name, s in served.items()
                           if name in old and (old[name].digest, old[name].path) != (s.digest, s.path)]
         result.removed = [name for name in old if name not in served]
+        result.removed += sorted(name for name in self._dropped - served.keys() if name not in old)
         result.served = served
         return result
 
@@ -191,43 +230,85 @@ class Catalog:
         return not any(path.is_relative_to(excluded) for excluded in self.exclude)
 
     def _notebooks(self) -> set[Path]:
-        found = set()
-        for path in self.directory.rglob("*.ipynb"):
-            resolved = path.resolve()
-            if self._eligible(path) and not any(resolved.is_relative_to(e) for e in self.exclude):
-                found.add(resolved)
+        """Every eligible ``*.ipynb``, resolved; one directory listing per folder, no per-file system call but for
+        symbolic links (the folder itself is resolved, and linked folders are not entered, as ``rglob`` does)."""
+        found: set[Path] = set()
+        excluded = {str(e) for e in self.exclude}
+        folders = [str(self.directory)]
+        while folders:
+            try:
+                entries = list(os.scandir(folders.pop()))
+            except OSError:
+                continue
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if entry.is_dir(follow_symlinks=False):
+                        if entry.path not in excluded:
+                            folders.append(entry.path)
+                        continue
+                except OSError:
+                    continue
+                if not entry.name.endswith(".ipynb"):
+                    continue
+                path = Path(entry.path)
+                if entry.is_symlink():
+                    path = path.resolve()
+                    if any(path.is_relative_to(e) for e in self.exclude):
+                        continue
+                found.add(path)
         return found
 
     def _read(self, path: Path, result: ScanResult) -> bool:
         """Bring one file's entry up to date; True when it is new or its content changed."""
+        self._pending.discard(path)  # back only if the budget is spent
         try:
             stat = path.stat()
             known = self._files.get(path)
             signature = (stat.st_mtime_ns, stat.st_size)
             if known and known.signature == signature:
                 return False
-            digest = hashlib.sha256(path.read_bytes()).hexdigest()
+            remembered = self._remembered.get(path) if known is None else None
+            if remembered is not None and remembered.signature == signature and (served := remembered.served(signature)):
+                del self._remembered[path]  # not written since the store registered it: not even read
+                self._files[path] = _File(signature, remembered.digest, served)
+                return True
+            if self._budget == 0:
+                self._pending.add(path)  # it might need parsing, and the budget is spent
+                return False
+            data = path.read_bytes()
         except OSError:
             return False
+        digest = hashlib.sha256(data).hexdigest()
         if known and known.digest == digest:
             known.signature = signature
             return False
-        self._files[path] = _File(signature, digest, self._parse(path, digest, result))
+        served = self._parse(path, data, digest, signature, result)
+        self._files[path] = _File(signature, digest, served)
         return True
 
-    def _parse(self, path: Path, digest: str, result: ScanResult) -> ServedWorkflow | None:
-        remembered = self._remembered.pop(path, None)
-        if remembered is not None and remembered.digest == digest:
-            served = remembered.served()
-            if served is not None:
-                return served
-        model = Workflow.load(path)
+    def _parse(self, path: Path, data: bytes, digest: str, signature: Signature,
+               result: ScanResult) -> ServedWorkflow | None:
+        """The served workflow (from the store's record when the digest matches), None when the notebook has
+        problems."""
+        remembered = self._remembered.get(path)
+        if remembered is not None and remembered.digest == digest and (served := remembered.served(signature)):
+            del self._remembered[path]
+            return served
+        if self._budget is not None:
+            self._budget -= 1
+        if remembered is not None:  # changed since it was registered: the store's record no longer stands
+            self._dropped.add(self._remembered.pop(path).name)
+        model = Workflow.load(path, data)
         if self.admit is not None and not self.admit(model):
             return None
         if model.problems:
             result.problems.extend(str(p) for p in model.problems)
             return None
-        return ServedWorkflow.of_model(model, digest)
+        served = ServedWorkflow.of_model(model, digest)
+        served.signature = signature
+        return served
 
     def _serve(self, fresh: set[Path], result: ScanResult) -> dict[str, ServedWorkflow]:
         previous = {s.path for s in self.served.values()}

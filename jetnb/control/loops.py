@@ -67,7 +67,8 @@ class Loops:
             if self._guarded("firing due triggers", timers.fire_due, now, since):
                 since = max(since, now)
             self._guarded("resuming decided runs", self.plane.service.resume_decided)
-            self._stop.wait(pause(clock, now, timers.next_due()))
+            pending = self.plane.catalog.pending  # notebooks past the last look's parse batch: the next one at once
+            self._stop.wait(MIN_PAUSE if pending else pause(clock, now, timers.next_due()))
 
     def _poll(self) -> None:
         clock, poller = self.plane.clock, Poller(self.plane)

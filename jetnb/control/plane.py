@@ -32,6 +32,7 @@ from .watching import NotebookWatcher
 log = logging.getLogger("jetnb.serve")
 ACTOR = "jetnb serve"
 LOGGED_CHANGES = 50  # more workflows registered at once than this get one summary line, not one line each
+PARSE_BATCH = 500  # notebooks parsed per look: the rest wait for the next look, while the server answers
 AuditEntry = tuple[str, str, str, dict[str, Any]]  # (actor, action, subject, detail)
 
 
@@ -83,7 +84,7 @@ class ControlPlane:
         reaped = self.service.recover()
         if reaped:
             self.note("recover", f"{reaped} run(s) left running by a process that is gone were marked interrupted")
-        self.catalog.remember(Registered(r.name, Path(r.path), r.digest, r.config, r.triggers)
+        self.catalog.remember(Registered(r.name, Path(r.path), r.digest, r.config, r.triggers, r.signature)
                               for r in store.registered_workflows())
         self.watcher.start()  # before the first walk: a notebook saved meanwhile is seen at the next look
         self.sync()
@@ -109,15 +110,19 @@ class ControlPlane:
     def sync(self) -> ScanResult:
         """Re-read what changed in the folder and bring the store's workflows and triggers in line with it.
 
-        Costs nothing when no file-system event came since the last call.
-        The new and changed workflows are registered, with their audit
-        entries, in one transaction; workflows served from the store's own
-        record are already registered.
+        Costs nothing when no file-system event came since the last call and
+        nothing is pending. At most ``PARSE_BATCH`` notebooks are parsed per
+        call (those served from the store's record cost no parse): a server
+        finding thousands of new notebooks serves each batch as it is
+        registered, and the scheduler calls again at once while
+        ``catalog.pending``. The new and changed workflows are registered,
+        with their audit entries, in one transaction per call; workflows
+        served from the store's own record are already registered.
         """
         changes = self.watcher.take()
-        if not changes:
+        if not changes and not self.catalog.pending:
             return ScanResult(served=self.catalog.served)
-        result = self.catalog.scan(changes)
+        result = self.catalog.scan(changes, budget=PARSE_BATCH)
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
         fresh = [*result.added, *result.changed]
@@ -130,14 +135,15 @@ class ControlPlane:
         self._protect_secrets(fresh)
         with store.transaction():
             store.register_workflows([WorkflowRecord(s.name, str(s.path), s.digest, s.config,
-                                                     [(t.key, t.kind.name, t.spec) for t in s.triggers])
+                                                     [(t.key, t.kind.name, t.spec) for t in s.triggers], s.signature)
                                       for s in fresh if not s.stored], now=self.clock.now())
             for name in result.removed:
                 store.remove_workflow(name, now=self.clock.now())
             store.audit_many(entries)
         if quiet:
-            log.info("register: serving %d workflow(s) (%d new or changed, %d gone) from %s", len(result.served),
-                     len(fresh), len(result.removed), self.directory)
+            pending = f"; {result.pending} notebook(s) still to read" if result.pending else ""
+            log.info("register: serving %d workflow(s) (%d new or changed, %d gone) from %s%s", len(result.served),
+                     len(fresh), len(result.removed), self.directory, pending)
         self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)

@@ -76,7 +76,9 @@ class OpenApi(JsonHandler):
 
 class Health(JsonHandler):
     def get(self) -> None:
-        self.answer(200, {"status": "ok", "version": __version__, "workflows": len(self.plane.catalog.served)})
+        catalog = self.plane.catalog
+        self.answer(200, {"status": "ok", "version": __version__, "workflows": len(catalog.served),
+                          "notebooks": catalog.found, "pending": catalog.pending})
 
 
 class Workflows(ApiHandler):

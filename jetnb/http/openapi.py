@@ -70,7 +70,7 @@ _ARTIFACT_FIELDS: dict[str, Schema] = {
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": TEXT}, {"problems": TEXTS, "fields": {"type": "object", "additionalProperties": TEXT}}),
-    "Health": obj({"status": {"const": "ok"}, "version": TEXT, "workflows": WHOLE}),
+    "Health": obj({"status": {"const": "ok"}, "version": TEXT, "workflows": WHOLE, "notebooks": WHOLE, "pending": WHOLE}),
     "WhoAmI": obj({"user": TEXT, "groups": TEXTS, "admin": FLAG}),
     "Parameter": obj({"name": TEXT, "type": TEXT, "default": ANY, "default_source": nullable(TEXT), "help": TEXT}),
     "LastFire": obj({"scheduled_at": TIME, "outcome": {"enum": ["fired", "skipped"]}, "reason": nullable(TEXT),

@@ -22,10 +22,11 @@ class UnreadableNotebook(ValueError):
     """The file cannot be read as a notebook's JSON; the message is the one problem to report."""
 
 
-def read_notebook_json(path: Path) -> Any:
-    """The parsed JSON of ``path`` (any JSON value: the caller checks its shape); UnreadableNotebook says why not."""
+def read_notebook_json(path: Path, data: bytes | None = None) -> Any:
+    """The parsed JSON of ``path`` (any JSON value: the caller checks its shape), or of ``data``, its bytes already
+    read; UnreadableNotebook says why not."""
     try:
-        data = path.read_bytes()
+        data = path.read_bytes() if data is None else data
     except FileNotFoundError:
         raise UnreadableNotebook("file not found") from None
     except OSError as exc:

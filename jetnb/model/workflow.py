@@ -117,11 +117,12 @@ class Workflow:
             raise WorkflowError(self.problems)
 
     @classmethod
-    def load(cls, path: str | Path) -> Workflow:
-        """Read and statically validate a notebook; problems are collected, never raised."""
+    def load(cls, path: str | Path, data: bytes | None = None) -> Workflow:
+        """Read and statically validate a notebook; problems are collected, never raised. ``data``: its bytes, when
+        the caller has read them already (the catalog hashes them)."""
         path = Path(path)
         try:
-            raw = read_notebook_json(path)
+            raw = read_notebook_json(path, data)
         except UnreadableNotebook as exc:
             return cls._broken(path, str(exc))
         return cls.from_dict(raw, path)
@@ -169,7 +170,8 @@ class Workflow:
         """Every cell with its role and header; the config and parameters they declare; whether the parameters
         cell (if any) could be read."""
         cells: list[Cell] = []
-        config, parameters, parameters_ok = parse_workflow_config("")[0], [], True  # no %%workflow: the defaults
+        config: WorkflowConfig | None = None
+        parameters, parameters_ok = [], True
         seen_roles: dict[str, int] = {}
         for number, rawcell in enumerate(raw_cells, start=1):
             source = cell_source(rawcell)
@@ -201,6 +203,8 @@ class Workflow:
                 config, config_problems = parse_workflow_config(body)
                 for message in config_problems:
                     problem(number, f"%%workflow: {message}")
+        if config is None:  # no %%workflow cell: the defaults
+            config = parse_workflow_config("")[0]
         return cells, config, parameters, parameters_ok
 
     @staticmethod

@@ -211,4 +211,10 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (run_id, name)
     );
     """,
+    # 10: each served notebook's size and modification time when it was registered, so a restarting server serves
+    # a notebook not written since from its record without reading it (NULL: read it and compare the digest)
+    """
+    ALTER TABLE workflows ADD COLUMN mtime_ns INTEGER;
+    ALTER TABLE workflows ADD COLUMN size INTEGER;
+    """,
 ]

@@ -24,13 +24,15 @@ class WorkflowNotFound(LookupError):
 
 @dataclass(frozen=True)
 class WorkflowRecord:
-    """A served workflow as registered: where its notebook is, the digest of its bytes, its config and triggers."""
+    """A served workflow as registered: where its notebook is, the digest of its bytes, its config and triggers, and
+    the file's (mtime_ns, size) when it was read."""
 
     name: str
     path: str
     digest: str
     config: dict[str, Any]
     triggers: list[tuple[str, str, dict[str, Any]]]  # (key, kind, spec)
+    signature: tuple[int, int] | None = None
 
 
 class WorkflowsTable:
@@ -46,10 +48,13 @@ class WorkflowsTable:
         now = time.time() if now is None else now
         with self.transaction() as conn:
             conn.executemany(
-                "INSERT INTO workflows (name, path, hash, config, registered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?) "
+                "INSERT INTO workflows (name, path, hash, config, registered_at, updated_at, mtime_ns, size) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET path = excluded.path, hash = excluded.hash, "
-                "config = excluded.config, updated_at = excluded.updated_at, removed_at = NULL",
-                [(r.name, r.path, r.digest, json.dumps(r.config, default=str), now, now) for r in records])
+                "config = excluded.config, updated_at = excluded.updated_at, removed_at = NULL, "
+                "mtime_ns = excluded.mtime_ns, size = excluded.size",
+                [(r.name, r.path, r.digest, json.dumps(r.config, default=str), now, now,
+                  *(r.signature or (None, None))) for r in records])
             conn.executemany(
                 "INSERT INTO triggers (workflow, key, kind, spec, registered_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (workflow, key) DO UPDATE SET spec = excluded.spec",
@@ -62,9 +67,9 @@ class WorkflowsTable:
         triggers: dict[str, list[tuple[str, str, dict[str, Any]]]] = {}
         for row in self.conn.execute("SELECT workflow, key, kind, spec FROM triggers ORDER BY workflow, key"):
             triggers.setdefault(row["workflow"], []).append((row["key"], row["kind"], json.loads(row["spec"])))
-        rows = self.conn.execute("SELECT name, path, hash, config FROM workflows WHERE removed_at IS NULL")
-        return [WorkflowRecord(r["name"], r["path"], r["hash"], json.loads(r["config"]), triggers.get(r["name"], []))
-                for r in rows]
+        rows = self.conn.execute("SELECT name, path, hash, config, mtime_ns, size FROM workflows WHERE removed_at IS NULL")
+        return [WorkflowRecord(r["name"], r["path"], r["hash"], json.loads(r["config"]), triggers.get(r["name"], []),
+                               None if r["mtime_ns"] is None else (r["mtime_ns"], r["size"])) for r in rows]
 
     def remove_workflow(self, name: str, now: float | None = None) -> None:
         """The notebook is gone: its triggers stop; the row stays so pause state and history survive a re-add."""

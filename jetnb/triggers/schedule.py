@@ -118,19 +118,29 @@ ALIASES = ("@yearly", "@annually", "@monthly", "@weekly", "@daily", "@midnight",
 
 def cron_expression(value: Any) -> str:
     """Five fields (or an alias such as ``@daily``) that fire at least once: six- and seven-field forms are refused."""
-    from croniter import CroniterBadDateError, croniter
-
     expression = text(value).strip()
     if expression.lower() not in ALIASES and len(expression.split()) != 5:
         raise ValueError(f"invalid cron expression {expression!r}: expected 5 fields (minute hour day month "
                          f"weekday) or one of {', '.join(ALIASES)}")
+    problem = _cron_problem(expression)
+    if problem:
+        raise ValueError(problem)
+    return expression
+
+
+@lru_cache(maxsize=1024)
+def _cron_problem(expression: str) -> str | None:
+    """croniter's verdict on an expression (about a millisecond); many notebooks share a few expressions, and a
+    server starting on thousands of them asks once per expression."""
+    from croniter import CroniterBadDateError, croniter
+
     if not croniter.is_valid(expression):
-        raise ValueError(f"invalid cron expression {expression!r}")
+        return f"invalid cron expression {expression!r}"
     try:
         croniter(expression, datetime(2000, 1, 1)).get_next(datetime)
     except CroniterBadDateError:
-        raise ValueError(f"cron expression {expression!r} never fires (no such date)") from None
-    return expression
+        return f"cron expression {expression!r} never fires (no such date)"
+    return None
 
 
 class ScheduleKind(TimeKind):
