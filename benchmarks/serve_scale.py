@@ -4,16 +4,21 @@ Writes N notebooks (default 10,000 and, for comparison in the same run,
 1,000), each with a daily schedule that is not due during the measurement,
 starts a real `jetnb serve` on a free loopback port, and measures:
 
-- start, cold: from launch until every workflow is registered in the store
-  (/api/health counts all of them) — the first start
-  parses every notebook;
-- start, warm: the same after a restart (unchanged notebooks are served from
-  the store's record without parsing);
+- start, cold: from launch until the server answers (/api/health), and
+  separately until every workflow is registered (/api/health counts all of
+  them in ``workflows``, none ``pending``) — the first start parses every
+  notebook, in batches, while it already answers;
+- start, warm: the same after a restart (notebooks not written since are
+  served from the store's record without being read);
 - idle CPU: the server's (and its children's) CPU time over IDLE seconds while
   nothing is due, as a share of one core, from /proc.
 
+With ``--baseline DIR`` (a checkout of the previous code, e.g. a worktree of
+main), the same is measured in the same run with that code first on the
+import path, and printed on the line below.
+
 Only public tools: python, subprocess, requests, /proc. Run from the repo root:
-    python benchmarks/serve_scale.py [N ...]
+    python benchmarks/serve_scale.py [--baseline DIR] [N ...]
 """
 
 from __future__ import annotations
@@ -57,58 +62,72 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
-def serve(work: Path, count: int) -> tuple[float, float]:
-    """Start the server, wait until every workflow is listed; seconds to start and idle CPU share."""
+def serve(work: Path, count: int, code: str | None = None) -> tuple[float, float, float]:
+    """Start the server, wait until every workflow is listed; seconds until it answers, until all are registered,
+    and the idle CPU share."""
     log = open(work / "serve.log", "a")
     offset = log.tell()  # this start's lines only
     started = time.perf_counter()
     server = subprocess.Popen([sys.executable, "-m", "jetnb", "serve", "notebooks", "--port", "0"], cwd=work,
                               stdout=log, stderr=subprocess.STDOUT,
-                              env={**os.environ, "HOME": str(work)})
+                              env={**os.environ, "HOME": str(work), **({"PYTHONPATH": code} if code else {})})
     try:
         deadline = time.monotonic() + 900
-        url = None
+        url, answered = None, None
         while True:
             if time.monotonic() > deadline or server.poll() is not None:
                 sys.exit("the server did not start; see " + str(work / "serve.log"))
             if url is None:
                 found = re.search(r"on (http://127\.0\.0\.1:\d+)", (work / "serve.log").read_text()[offset:])
                 url = found.group(1) if found else None
-            elif registered(url) >= count:
+                continue
+            health = registered(url)
+            if health is not None and answered is None:
+                answered = time.perf_counter() - started
+            if health is not None and health["workflows"] >= count and not health.get("pending"):
                 break
-            time.sleep(0.1)
+            time.sleep(0.05)
         start = time.perf_counter() - started
         time.sleep(3)  # the zygote's imports and the warm kernels' start are over
         before = cpu_seconds(server.pid)
         time.sleep(IDLE)
         idle = (cpu_seconds(server.pid) - before) / IDLE
-        return start, idle
+        return answered, start, idle
     finally:
         server.terminate()
         server.wait(timeout=300)
         log.close()
 
 
-def registered(url: str) -> int:
-    """How many workflows the server serves (``/api/health``)."""
+def registered(url: str) -> dict | None:
+    """``/api/health``: how many workflows the server serves and how many notebooks it has still to read; None
+    while it does not answer."""
     try:
         answer = requests.get(f"{url}/api/health", timeout=30)
     except requests.RequestException:
-        return 0
-    return int(answer.json()["workflows"]) if answer.ok else 0
+        return None
+    return answer.json() if answer.ok else None
 
 
-def main(counts: list[int]) -> None:
+def main(counts: list[int], baseline: str | None) -> None:
     print(f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}; idle CPU over {IDLE:g}s")
-    print(f"{'workflows':>10} {'start (cold)':>13} {'start (warm)':>13} {'idle CPU':>9}")
+    print("answers: until /api/health answers; all: until every workflow is registered")
+    print(f"{'workflows':>10} {'cold answers':>13} {'cold all':>9} {'warm answers':>13} {'warm all':>9} "
+          f"{'idle CPU':>9}")
     for count in counts:
-        work = Path(tempfile.mkdtemp(prefix="jetnb-bench-scale-"))
-        (work / "notebooks").mkdir()
-        write_notebooks(work / "notebooks", count)
-        cold, _ = serve(work, count)
-        warm, idle = serve(work, count)
-        print(f"{count:>10} {cold:>12.1f}s {warm:>12.1f}s {idle * 100:>8.1f}%")
+        for label, code in [("", None), *([(f"baseline {baseline}", baseline)] if baseline else [])]:
+            work = Path(tempfile.mkdtemp(prefix="jetnb-bench-scale-"))
+            (work / "notebooks").mkdir()
+            write_notebooks(work / "notebooks", count)
+            cold_answers, cold, _ = serve(work, count, code)
+            warm_answers, warm, idle = serve(work, count, code)
+            print(f"{count:>10} {cold_answers:>12.1f}s {cold:>8.1f}s {warm_answers:>12.1f}s {warm:>8.1f}s "
+                  f"{idle * 100:>8.1f}% {label}", flush=True)
 
 
 if __name__ == "__main__":
-    main([int(n) for n in sys.argv[1:]] or [1000, 10000])
+    arguments = sys.argv[1:]
+    previous = None
+    if arguments[:1] == ["--baseline"]:
+        previous, arguments = str(Path(arguments[1]).resolve()), arguments[2:]
+    main([int(n) for n in arguments] or [1000, 10000], previous)

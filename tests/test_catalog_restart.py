@@ -65,6 +65,8 @@ def test_a_restart_reads_only_what_changed_while_the_server_was_down(project: Pa
         kept, edited, touched_served = catalog.get("kept"), catalog.get("edited"), catalog.get("touched")
         assert kept.stored and kept.model is None  # size and mtime as registered: served from the record, unread
         assert after["kept"]["updated_at"] == before["kept"]["updated_at"]
+        assert len(plane.store().audit_log("workflow:kept", action="workflow.register")) == 1  # not registered again
+        assert len(plane.store().audit_log("workflow:edited", action="workflow.register")) == 2
         assert edited.model is not None and not edited.stored  # parsed again, registered again
         assert catalog.hook("edited-again") is not None and catalog.hook("edited") is None
         assert after["edited"]["hash"] != before["edited"]["hash"]

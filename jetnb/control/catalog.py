@@ -270,10 +270,12 @@ class Catalog:
             if known and known.signature == signature:
                 return False
             remembered = self._remembered.get(path) if known is None else None
-            if remembered is not None and remembered.signature == signature and (served := remembered.served(signature)):
-                del self._remembered[path]  # not written since the store registered it: not even read
-                self._files[path] = _File(signature, remembered.digest, served)
-                return True
+            if remembered is not None and remembered.signature == signature:
+                served = remembered.served(signature)
+                if served is not None:  # not written since the store registered it: not even read
+                    del self._remembered[path]
+                    self._files[path] = _File(signature, remembered.digest, served)
+                    return True
             if self._budget == 0:
                 self._pending.add(path)  # it might need parsing, and the budget is spent
                 return False

@@ -32,7 +32,7 @@ from .watching import NotebookWatcher
 log = logging.getLogger("jetnb.serve")
 ACTOR = "jetnb serve"
 LOGGED_CHANGES = 50  # more workflows registered at once than this get one summary line, not one line each
-PARSE_BATCH = 500  # notebooks parsed per look: the rest wait for the next look, while the server answers
+PARSE_BATCH = 200  # notebooks parsed per look: the rest wait for the next look, while the server answers
 AuditEntry = tuple[str, str, str, dict[str, Any]]  # (actor, action, subject, detail)
 
 
@@ -126,24 +126,30 @@ class ControlPlane:
         for problem in result.problems:
             self.note("problem", problem, level=logging.WARNING)
         fresh = [*result.added, *result.changed]
+        registering = [served for served in fresh if not served.stored]  # the rest: the store's record, unchanged
         quiet = len(fresh) + len(result.removed) > LOGGED_CHANGES
         added = {served.name for served in result.added}  # by name: ``in`` on the list compared whole dataclasses
-        entries = [self.noted("register", f"{'serving' if served.name in added else 'reloaded'} {served.name} "
-                              f"({served.path}): {', '.join(t.kind.name for t in served.triggers) or 'no triggers'}",
-                              workflow=served.name, quiet=quiet) for served in fresh]
+        told = [(served, self.noted("register", f"{'serving' if served.name in added else 'reloaded'} {served.name} "
+                                    f"({served.path}): "
+                                    f"{', '.join(t.kind.name for t in served.triggers) or 'no triggers'}",
+                                    workflow=served.name, quiet=quiet))
+                for served in fresh if not (quiet and served.stored)]
+        entries = [entry for served, entry in told if not served.stored]  # audited: what the store now registers
         store = self.store()
         self._protect_secrets(fresh)
         with store.transaction():
             store.register_workflows([WorkflowRecord(s.name, str(s.path), s.digest, s.config,
                                                      [(t.key, t.kind.name, t.spec) for t in s.triggers], s.signature)
-                                      for s in fresh if not s.stored], now=self.clock.now())
+                                      for s in registering], now=self.clock.now())
             for name in result.removed:
                 store.remove_workflow(name, now=self.clock.now())
             store.audit_many(entries)
         if quiet:
+            kept = len(fresh) - len(registering)
+            stored = f"; {kept} as the store registered them" if kept else ""
             pending = f"; {result.pending} notebook(s) still to read" if result.pending else ""
-            log.info("register: serving %d workflow(s) (%d new or changed, %d gone) from %s%s", len(result.served),
-                     len(fresh), len(result.removed), self.directory, pending)
+            log.info("register: serving %d workflow(s) (%d new or changed, %d gone) from %s%s%s", len(result.served),
+                     len(registering), len(result.removed), self.directory, stored, pending)
         self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
