@@ -169,3 +169,27 @@ def test_a_server_answers_while_it_registers_many_new_notebooks(server):
     srv.start()  # restart: every notebook from the store's record at once
     health = srv.api("GET", "/api/health", token=None).json()
     assert health["workflows"] == count
+
+
+def test_batches_refuse_clashing_names_as_one_full_scan_does(project: Path):
+    folder = project / "notebooks"
+    folder.mkdir()
+    notebook(hooked("x", "h"), folder / "a.ipynb")
+    notebook(hooked("x", "other"), folder / "b.ipynb")  # the name a.ipynb has
+    notebook(hooked("y", "h"), folder / "c.ipynb")  # the webhook a.ipynb has
+    notebook(hooked("z", "z"), folder / "d.ipynb")
+    whole = Catalog(folder)
+    whole.adopt(everything := whole.scan())
+    batched, problems = Catalog(folder), []
+    for _ in range(6):  # bounded: four looks of one notebook each
+        result = batched.scan(budget=1)
+        batched.adopt(result)
+        problems += result.problems
+        if not batched.pending:
+            break
+    assert {n: s.path.name for n, s in batched.served.items()} == {n: s.path.name for n, s in whole.served.items()} \
+        == {"x": "a.ipynb", "z": "d.ipynb"}
+    assert sorted(problems) == sorted(everything.problems) and len(problems) == 2
+    assert "b.ipynb: not served: workflow name 'x' is already served from" in problems[0]
+    assert "c.ipynb: not served: webhook name 'h' is already served by workflow 'x'" in problems[1]
+    assert batched.hook("h")[0].name == "x" and batched.hook("z")[0].name == "z"

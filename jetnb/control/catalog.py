@@ -196,12 +196,15 @@ class Catalog:
         self._dropped = {self._remembered.pop(path).name for path in vanished}
         self._budget = budget
         touched: set[Path] = set()
+        adding = True  # only notebooks not known before were read (so far)
         try:
             for path in sorted(paths, key=str):
-                if self._budget == 0 and path not in self._files and path not in self._remembered:
+                known = path in self._files
+                if self._budget == 0 and not known and path not in self._remembered:
                     self._pending.add(path)  # its turn comes in a later scan: not even looked at now
                 elif self._read(path, result):
                     touched.add(path)
+                    adding = adding and not known
         finally:
             self._budget = None
         for path in gone:
@@ -210,7 +213,7 @@ class Catalog:
         if not touched and not gone and not self._dropped:
             result.served = self.served
             return result
-        served = self._serve(touched, result)
+        served = self._serve(touched, result, adding=adding and not gone and not self._dropped)
         old = self.served
         result.added = [s for name, s in served.items() if name not in old]
         result.changed = [s for name, s in served.items()
@@ -312,11 +315,19 @@ class Catalog:
         served.signature = signature
         return served
 
-    def _serve(self, fresh: set[Path], result: ScanResult) -> dict[str, ServedWorkflow]:
-        previous = {s.path for s in self.served.values()}
-        order = sorted(self._files, key=lambda p: (p not in previous, str(p)))  # already served first: keep names
-        served: dict[str, ServedWorkflow] = {}
-        routes: dict[str, str] = {}
+    def _serve(self, fresh: set[Path], result: ScanResult, *, adding: bool = False) -> dict[str, ServedWorkflow]:
+        """What to serve: the workflows already served keep their names and routes, then every other notebook in
+        path order. ``adding``: only new notebooks were read and nothing changed or went (a batch of a large start),
+        so the served ones stay as they are and only the new ones are tried after them — what going over every
+        file would decide (a notebook refused for a clash still clashes), without doing it for each batch."""
+        if adding:
+            order = sorted(fresh, key=str)
+            served = dict(self.served)
+            routes = {route: workflow.name for route, (workflow, _) in self._routes.items()}
+        else:
+            previous = {s.path for s in self.served.values()}
+            order = sorted(self._files, key=lambda p: (p not in previous, str(p)))  # already served first: keep names
+            served, routes = {}, {}
         for path in order:
             candidate = self._files[path].served
             if candidate is None:
