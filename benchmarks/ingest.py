@@ -1,0 +1,117 @@
+"""The ingest row of docs/performance.md on its own: async webhook deliveries, 16 concurrent senders, durable 202s.
+
+Starts a real `jetnb serve` (webhook_latency's ``Server``) whose ingest
+workflow holds its one slot with a sleeping run, so every delivery is
+durably queued and none executes: the row measures ingest, not runs.
+Then, for SECONDS each:
+
+- the lean client: 16 keep-alive HTTP/1.1 connections over asyncio in one
+  process, each sending a small POST and reading the 202 before the next
+  (the client's own cost per request is a few tens of microseconds, so the
+  row measures the server, not the client);
+- with ``--requests``, also webhook_latency's client (16 threads, each
+  with a ``requests.Session``), whose own Python CPU on the same two cores
+  caps what it can send.
+
+Each request carries its own ``X-Delivery-Id``, so the server's dedupe
+rows are written as a real sender's would be. Afterwards the store is
+checked: every 202 is a queued run with its delivery row.
+
+    python benchmarks/ingest.py [SECONDS] [--requests] [--profile]
+
+``--profile`` runs the server under ``py-spy record`` (if installed) and
+writes a flame graph SVG next to the server's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from webhook_latency import SENDERS, Server, ingest as requests_ingest  # this folder is on sys.path
+
+SECONDS = 10.0
+REQUEST = ("POST /hooks/ingest HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+           "X-Delivery-Id: {delivery}\r\nContent-Length: 2\r\n\r\n{{}}")
+
+
+async def sender(host: str, port: int, numbers: itertools.count, stop: float, samples: list[float],
+                 acked: list[str]) -> None:
+    """One keep-alive connection: POST, read the whole answer, repeat until ``stop``."""
+    reader, writer = await asyncio.open_connection(host, port)
+    try:
+        while time.monotonic() < stop:
+            delivery = f"bench-{next(numbers)}"
+            started = time.perf_counter()
+            writer.write(REQUEST.format(delivery=delivery).encode())
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = int(head.lower().split(b"content-length:")[1].split(b"\r\n")[0])
+            body = await reader.readexactly(length)
+            samples.append(time.perf_counter() - started)
+            if not head.startswith(b"HTTP/1.1 202"):
+                sys.exit(f"ingest: {head.splitlines()[0].decode()} {body[:200]!r}")
+            acked.append(delivery)
+    finally:
+        writer.close()
+
+
+async def lean(url: str, seconds: float) -> tuple[float, float, float, list[str]]:
+    host, port = url.removeprefix("http://").split(":")
+    samples: list[float] = []
+    acked: list[str] = []
+    numbers = itertools.count()
+    started = time.perf_counter()
+    stop = time.monotonic() + seconds
+    await asyncio.gather(*(sender(host, int(port), numbers, stop, samples, acked) for _ in range(SENDERS)))
+    elapsed = time.perf_counter() - started
+    samples.sort()
+    return (len(samples) / elapsed, samples[len(samples) // 2] * 1000,
+            samples[int(len(samples) * 0.99) - 1] * 1000, acked)
+
+
+def check_store(server: Server, acked: list[str]) -> None:
+    """Every acknowledged delivery is a queued run with its delivery row (nothing answered 202 is missing)."""
+    conn = sqlite3.connect(server.work / ".jetnb" / "jetnb.db")
+    rows = dict(conn.execute("SELECT d.delivery_id, r.status FROM deliveries d JOIN runs r ON r.id = d.run_id "
+                             "WHERE d.hook = 'ingest'"))
+    conn.close()
+    missing = [d for d in acked if d not in rows]
+    if missing:
+        sys.exit(f"ingest: {len(missing)} acknowledged deliveries are not in the store, e.g. {missing[:3]}")
+    print(f"store: all {len(acked)} acknowledged deliveries recorded with their runs")
+
+
+def main() -> None:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    seconds = float(args[0]) if args else SECONDS
+    load = os.getloadavg()
+    with Server("forked", args=("--grace", "1")) as server:
+        spy = None
+        if "--profile" in sys.argv and shutil.which("py-spy"):
+            svg = server.work / "ingest-profile.svg"
+            spy = subprocess.Popen(["py-spy", "record", "-o", str(svg), "-p", str(server.process.pid),
+                                    "-d", str(int(seconds) + 2), "-t"], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+            time.sleep(1)
+        rate, p50, p99, acked = asyncio.run(lean(server.url, seconds))
+        if spy is not None:
+            spy.wait()
+            print(f"profile: {svg}")
+        check_store(server, acked)
+        old = requests_ingest(server) if "--requests" in sys.argv else None
+    print(f"{os.cpu_count()} cores; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start, "
+          f"{os.getloadavg()[0]:.2f} at end; {seconds:g}s per client, {SENDERS} senders")
+    print(f"lean client (asyncio, keep-alive): {rate:.0f} req/s, p50 {p50:.1f}ms, p99 {p99:.1f}ms")
+    if old is not None:
+        print(f"requests client (threads, webhook_latency.py): {old[0]:.0f} req/s, p99 {old[1]:.1f}ms")
+
+
+if __name__ == "__main__":
+    main()
