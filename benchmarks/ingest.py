@@ -19,8 +19,9 @@ checked: every 202 is a queued run with its delivery row.
 
     python benchmarks/ingest.py [SECONDS] [--requests] [--profile]
 
-``--profile`` runs the server under ``py-spy record`` (if installed) and
-writes a flame graph SVG next to the server's log.
+``--profile`` samples the server with ``py-spy record`` (if installed) and
+writes its collapsed stacks (one line per stack, per thread) next to the
+server's log.
 """
 
 from __future__ import annotations
@@ -76,6 +77,21 @@ async def lean(url: str, seconds: float) -> tuple[float, float, float, list[str]
             samples[int(len(samples) * 0.99) - 1] * 1000, acked)
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user + system) of each of a process's threads, from /proc ("main" and thread ids: CPython
+    does not name its threads for the OS)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    found: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name = "main" if task.name == str(pid) else task.name
+            fields = (task / "stat").read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        found[name] = found.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return found
+
+
 def check_store(server: Server, acked: list[str]) -> None:
     """Every acknowledged delivery is a queued run with its delivery row (nothing answered 202 is missing)."""
     conn = sqlite3.connect(server.work / ".jetnb" / "jetnb.db")
@@ -94,13 +110,16 @@ def main() -> None:
     load = os.getloadavg()
     with Server("forked", args=("--grace", "1")) as server:
         spy = None
-        if "--profile" in sys.argv and shutil.which("py-spy"):
-            svg = server.work / "ingest-profile.svg"
-            spy = subprocess.Popen(["py-spy", "record", "-o", str(svg), "-p", str(server.process.pid),
+        pyspy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        if "--profile" in sys.argv and pyspy:
+            svg = server.work / "ingest-profile.txt"
+            spy = subprocess.Popen([pyspy, "record", "-o", str(svg), "-p", str(server.process.pid), "-f", "raw", "--nonblocking", "-r", "250",
                                     "-d", str(int(seconds) + 2), "-t"], stdout=subprocess.DEVNULL,
                                    stderr=subprocess.DEVNULL)
             time.sleep(1)
+        before, client_before = thread_cpu(server.process.pid), time.process_time()
         rate, p50, p99, acked = asyncio.run(lean(server.url, seconds))
+        after, client = thread_cpu(server.process.pid), time.process_time() - client_before
         if spy is not None:
             spy.wait()
             print(f"profile: {svg}")
@@ -109,6 +128,10 @@ def main() -> None:
     print(f"{os.cpu_count()} cores; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start, "
           f"{os.getloadavg()[0]:.2f} at end; {seconds:g}s per client, {SENDERS} senders")
     print(f"lean client (asyncio, keep-alive): {rate:.0f} req/s, p50 {p50:.1f}ms, p99 {p99:.1f}ms")
+    per = {name: (after[name] - before.get(name, 0.0)) / len(acked) * 1e6 for name in after}
+    shown = ", ".join(f"{name} {us:.0f}" for name, us in sorted(per.items(), key=lambda kv: -kv[1]) if us >= 1)
+    print(f"CPU per request (us): server {sum(per.values()):.0f} ({shown}); lean client "
+          f"{client / len(acked) * 1e6:.0f}")
     if old is not None:
         print(f"requests client (threads, webhook_latency.py): {old[0]:.0f} req/s, p99 {old[1]:.1f}ms")
 

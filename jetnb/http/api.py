@@ -25,6 +25,7 @@ from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound,
 from ..control.catalog import ServedWorkflow
 from . import downloads, openapi
 from .base import BadBody, JsonHandler, json_object
+from .handoff import committed
 from .runs import BadQuery, NoRunLog, run_log, runs_page
 from .views import workflow_view
 
@@ -101,7 +102,7 @@ class WorkflowRuns(ApiHandler):
         if not isinstance(params, dict):
             return self.refuse(400, f"params: expected a JSON object, got {type(params).__name__}")
         try:
-            run_id = await asyncio.wrap_future(self.plane.accept(served.workflow, typed(params), trigger="api",
+            run_id = await committed(self.plane.accept(served.workflow, typed(params), trigger="api",
                                                                  started_by=self.user))
         except ParameterError as exc:
             return self.refuse_params(exc, served.workflow)

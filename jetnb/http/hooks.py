@@ -29,6 +29,7 @@ from ..store import Store
 from ..store.deliveries import PRUNED
 from .auth import HookRefused, verify_hook
 from .base import BadBody, JsonHandler
+from .handoff import committed
 from .hook_body import delivery_params, read_body
 
 DELIVERY_HEADERS = ("X-Delivery-Id", "X-GitHub-Delivery")
@@ -75,30 +76,28 @@ class Hook(JsonHandler):
             return self.refuse(422, "bad parameters", problems=exc.problems, fields=exc.fields)
         delivery = verified.delivery_id or self._delivery_id(hook)
         store = self.plane.store()
-        if delivery and (first := store.delivery_run(hook["name"], delivery)):
-            return self._duplicate(store, served.name, hook["name"], delivery, first)
+        if verified.replay_key and delivery and (first := store.delivery_run(hook["name"], delivery)):
+            return self._duplicate(store, served.name, hook["name"], delivery, first)  # before it counts as a replay
         if verified.replay_key and (first := store.delivery_run(hook["name"], verified.replay_key)):
             self.plane.note("replay", f"webhook {hook['name']}: a signed body accepted before (run {first}) came "
                             "again under another delivery id; refused", workflow=served.name, level=logging.WARNING)
             return self.refuse(401, "replayed delivery: this signed body was accepted before under another delivery "
                                     "id (GitHub-style signatures sign neither a time nor the id)")
-        keys = [key for key in (delivery, verified.replay_key) if key]
-        detail = {"hook": hook["name"], "delivery_id": delivery}
+        keys = tuple((hook["name"], key) for key in (delivery, verified.replay_key) if key)
+        fired = f"{served.name} webhook {hook['name']}{f' delivery {delivery}' if delivery else ''}"
         try:  # answered only once the run and its delivery ids are committed (with other deliveries: one fsync)
-            run_id = await asyncio.wrap_future(self.plane.accept(
-                served.workflow, params, trigger="webhook", started_by=f"webhook:{hook['name']}", detail=detail,
-                also=lambda s, rid: [s.record_delivery(hook["name"], key, rid) for key in keys]))
-        except AlreadyDelivered as exc:  # the same delivery id in flight twice at once: the first one won
-            run = store.get_run(exc.run_id, with_steps=False)
-            return self.answer(200, {"run_id": exc.run_id, "status": run["status"], "duplicate": True})
+            run_id = await committed(self.plane.accept(
+                served.workflow, params, trigger="webhook", started_by=f"webhook:{hook['name']}",
+                detail={"hook": hook["name"], "delivery_id": delivery}, deliveries=keys,
+                note=lambda rid: self.plane.noted("fire", f"{fired} -> run {rid}", workflow=served.name, quiet=True,
+                                                  run_id=rid)))
+        except AlreadyDelivered as exc:  # seen before, or in flight twice at once (the first one won)
+            return self._duplicate(store, served.name, hook["name"], delivery or verified.replay_key, exc.run_id)
         except ParameterError as exc:
             return self.refuse(422, "bad parameters", problems=exc.problems,
                                fields=exc.fields)
         except RunsFolderError as exc:
             return self.refuse(503, str(exc))
-        self.plane.note("fire", f"{served.name} webhook {hook['name']}"
-                        f"{f' delivery {delivery}' if delivery else ''} -> run {run_id}", workflow=served.name,
-                        run_id=run_id)
         if hook["response"] == "sync":
             return await self._answer_when_done(run_id, float(hook["timeout"]))
         self.answer(202, {"run_id": run_id, "status": "queued"})

@@ -65,9 +65,10 @@ class Dispatcher:
     def submit(self, run_id: str) -> None:
         with self._cond:
             if run_id not in self._futures:
+                if not self._arrived and not self._sorting:  # else a worker was woken for arrivals and takes these too
+                    self._cond.notify()
                 self._arrived.append(run_id)
                 self._futures[run_id] = Future()
-                self._cond.notify()
 
     def future(self, run_id: str) -> Future | None:
         """Resolves to the run's final (or waiting) status; None when the run is not in this server's hands."""

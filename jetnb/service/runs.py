@@ -37,8 +37,10 @@ from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from .. import artifact_files as files
 from ..runfiles import artifacts_dir, journal_dir
 from ..store import Database, RunIdTaken, RunStateError, Store, new_run_id
+from ..store.intake import NewRun
+from ..store.runs import ID_DRAWS
 from .admission import Admission
-from .commits import GroupCommit
+from .commits import AuditEntry, GroupCommit
 from .notify import Notifier
 from .options import RunOptions
 from .recorder import Progress, RunRecorder
@@ -48,7 +50,6 @@ from .strategies import Strategy
 
 log = logging.getLogger("jetnb")
 RESUMABLE = (RunStatus.WAITING, RunStatus.FAILED, RunStatus.INTERRUPTED)
-ID_DRAWS = 8  # new run ids drawn at most when the drawn one is taken (see RunIdTaken)
 CANCEL_POLL = 0.25  # seconds between looks for cancel requests made by other processes
 
 
@@ -130,16 +131,24 @@ class RunService:
         return run_id
 
     def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
-               detail: dict[str, Any] | None = None, also: Callable[[Store, str], None] | None = None) -> Future[str]:
+               detail: dict[str, Any] | None = None, deliveries: tuple[tuple[str, str], ...] = (),
+               note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
         """``submit`` for acknowledged work (a webhook, an API call), group-committed with other callers' runs.
 
         Validates now (ParameterError, RunsFolderError); the future resolves to
-        the run id once the run and ``also``'s rows are durably committed and
-        the run is handed to the strategy, or to the exception ``also`` raised
-        (nothing of this run is then written).
+        the run id once the run, its ``deliveries`` keys ((hook, id) pairs)
+        and ``note`` (an audit entry, given the run id) are durably committed
+        and the run is handed to the strategy, or to AlreadyDelivered (nothing
+        of this run written) when one of the keys was recorded before.
         """
-        write = self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail, also=also)
-        return self.commits().submit(write, then=self.start)
+        new, held = self._validated(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                                    deliveries=deliveries)
+
+        def then(run_id: str) -> None:
+            self.secrets.hold(run_id, held)
+            self.start(run_id)
+
+        return self.commits().accept(new, then=then, note=note)
 
     def commits(self) -> GroupCommit:
         """The group committer (started on first use: only servers acknowledge work)."""
@@ -167,25 +176,16 @@ class RunService:
                    detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
                    also: Callable[[Store, str], None] | None = None, options: RunOptions | None = None,
                    location: str | None = None) -> Callable[[Store], str]:
-        """Validate now (ParameterError, RunsFolderError before anything is written); the returned call writes the
-        queued run (and ``also``'s rows) on the store it is given and returns the run id.
-
-        ``Secret`` parameters are stored as ``***``; their values are held in
-        this process (``self.secrets``) for the run's executions."""
-        stored, held = self.secrets.split(workflow, coerce_params(workflow.parameters, params))
-        self.writable_folder(workflow.name)
-        notebook, durable = location or real_path(workflow.path), self.strategy.durable
-        kept = options.to_dict() if options else None
+        """Validate now (``_validated``); the returned call writes the queued run (and ``also``'s rows) on the
+        store it is given and returns the run id."""
+        new, held = self._validated(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                                    rerun_of=rerun_of, exclusive=exclusive, options=options, location=location)
 
         def write(store: Store) -> str:
             for _ in range(ID_DRAWS):
                 run_id = new_run_id()
                 try:
-                    store.create_run(
-                        run_id=run_id, workflow=workflow.name, notebook=notebook, params=stored, trigger=trigger,
-                        trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
-                        durable=durable, log_path=join(self._runs_dir, workflow.name, f"{run_id}.ipynb"),
-                        options=kept)
+                    store.create_run(run_id=run_id, log_path=new.log_path(run_id), **new.fields)
                     break
                 except RunIdTaken:
                     continue
@@ -197,6 +197,24 @@ class RunService:
             return run_id
 
         return write
+
+    def _validated(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+                   detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
+                   options: RunOptions | None = None, location: str | None = None,
+                   deliveries: tuple[tuple[str, str], ...] = ()) -> tuple[NewRun, dict[str, str]]:
+        """The run to record and its Secret values to hold; ParameterError or RunsFolderError before anything is
+        written.
+
+        ``Secret`` parameters are stored as ``***``; their values are held in
+        this process (``self.secrets``) for the run's executions."""
+        stored, held = self.secrets.split(workflow, coerce_params(workflow.parameters, params))
+        self.writable_folder(workflow.name)
+        runs_dir, name = self._runs_dir, workflow.name
+        fields = {"workflow": name, "notebook": location or real_path(workflow.path), "params": stored,
+                  "trigger": trigger, "trigger_detail": detail, "rerun_of": rerun_of, "started_by": started_by,
+                  "exclusive": exclusive, "durable": self.strategy.durable,
+                  "options": options.to_dict() if options else None}
+        return NewRun(fields, lambda run_id: join(runs_dir, name, f"{run_id}.ipynb"), deliveries), held
 
     def writable_folder(self, workflow: str = "") -> None:
         """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not.

@@ -27,6 +27,24 @@ class DeliveriesTable:
             return None
         return row[0] or PRUNED
 
+    def delivered(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """Of these (hook, delivery id) keys, the ones recorded before: key -> run id, or ``PRUNED``. One query."""
+        found: dict[tuple[str, str], str] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), 400):  # 2 parameters a key: well inside SQLite's limit
+            chunk = unique[start:start + 400]
+            rows = self.conn.execute("SELECT hook, delivery_id, run_id FROM deliveries WHERE (hook, delivery_id) IN "
+                                     f"(VALUES {', '.join('(?, ?)' for _ in chunk)})",
+                                     [part for key in chunk for part in key])
+            found.update({(r[0], r[1]): r[2] or PRUNED for r in rows})
+        return found
+
+    def record_deliveries(self, rows: list[tuple[str, str, str]]) -> None:
+        """(hook, delivery id, run id) rows, new ones (see ``delivered``), in the caller's transaction."""
+        now = time.time()
+        self.conn.executemany("INSERT INTO deliveries (hook, delivery_id, run_id, received_at) VALUES (?, ?, ?, ?)",
+                              [(*row, now) for row in rows])
+
     def record_delivery(self, hook: str, delivery_id: str, run_id: str) -> None:
         """Raises AlreadyDelivered when the id was recorded first by another delivery (two in flight at once)."""
         try:

@@ -1,0 +1,65 @@
+"""Acknowledged submissions written as a batch: a group commit's runs and delivery ids in a few statements,
+whatever the batch's size.
+
+The group committer (``service/commits.py``) hands over every submission
+that arrived while it was committing the previous batch. Written one by
+one, each needed its own savepoint and half a dozen statements; here the
+whole batch is one look-up of its delivery ids, one draw of run ids and
+one insert per table. A submission whose delivery id (or signed body) was
+accepted before, or earlier in the same batch, is not written: its
+outcome is ``AlreadyDelivered`` naming the first run, as ``record_delivery``
+says for one.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .deliveries import AlreadyDelivered
+from .runs import run_row
+
+
+@dataclass(frozen=True)
+class NewRun:
+    """One submission: ``create_run``'s fields (without the id and the log's path, which names the id) and the keys
+    that dedupe it."""
+
+    fields: dict[str, Any]
+    log_path: Callable[[str], str]  # the run log's path or URL, given the run id
+    deliveries: tuple[tuple[str, str], ...] = ()  # (hook, delivery id or replay key), recorded with the run
+
+
+class IntakeTable:
+    """Mixin for ``Store``: many new runs at once."""
+
+    conn: sqlite3.Connection
+    delivered: Callable[[list[tuple[str, str]]], dict[tuple[str, str], str]]
+    free_run_ids: Callable[[int, float], list[str]]
+    insert_runs: Callable[[list[dict[str, Any]]], None]
+    record_deliveries: Callable[[list[tuple[str, str, str]]], None]
+
+    def create_runs(self, new: list[NewRun]) -> list[str | AlreadyDelivered]:
+        """Write ``new`` in the caller's transaction; per submission its run id, or AlreadyDelivered (nothing
+        written for it). Raises RunIdTaken (nothing usable written) if no free ids could be drawn."""
+        first = self.delivered([key for item in new for key in item.deliveries])
+        now = time.time()
+        ids = iter(self.free_run_ids(len(new), now))
+        outcomes: list[str | AlreadyDelivered] = []
+        runs, deliveries = [], []
+        for item in new:
+            seen = next((key for key in item.deliveries if key in first), None)
+            if seen is not None:
+                outcomes.append(AlreadyDelivered(*seen, first[seen]))
+                continue
+            run_id = next(ids)
+            runs.append(run_row(run_id, now, log_path=item.log_path(run_id), **item.fields))
+            for key in item.deliveries:
+                first[key] = run_id
+                deliveries.append((*key, run_id))
+            outcomes.append(run_id)
+        self.insert_runs(runs)
+        self.record_deliveries(deliveries)
+        return outcomes
