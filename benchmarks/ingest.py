@@ -9,6 +9,9 @@ Then, for SECONDS each:
   process, each sending a small POST and reading the 202 before the next
   (the client's own cost per request is a few tens of microseconds, so the
   row measures the server, not the client);
+- the same lean client against a bare Tornado handler that answers 202 at
+  once (no store, no validation), in its own process: the ceiling of the
+  HTTP server jetnb is built on, on this machine at this moment;
 - with ``--requests``, also webhook_latency's client (16 threads, each
   with a ``requests.Session``), whose own Python CPU on the same two cores
   caps what it can send.
@@ -77,6 +80,45 @@ async def lean(url: str, seconds: float) -> tuple[float, float, float, list[str]
             samples[int(len(samples) * 0.99) - 1] * 1000, acked)
 
 
+class Bare:
+    """A Tornado server whose one handler answers every POST with a 202 like jetnb's, at once."""
+
+    def __init__(self):
+        self.process = subprocess.Popen([sys.executable, __file__, "--bare-server"], stdout=subprocess.PIPE, text=True)
+        self.url = f"http://127.0.0.1:{self.process.stdout.readline().strip()}"
+
+    def __enter__(self) -> "Bare":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def bare_server() -> None:
+    import json
+    import tornado.web
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+
+    class Accept(tornado.web.RequestHandler):
+        def check_xsrf_cookie(self) -> None:
+            pass
+
+        async def post(self, name: str) -> None:
+            self.set_status(202)
+            self.set_header("Content-Type", "application/json; charset=utf-8")
+            self.finish(json.dumps({"run_id": "20261202-000000-000000", "status": "queued"}))
+
+    async def serve() -> None:
+        sockets = bind_sockets(0, "127.0.0.1")
+        HTTPServer(tornado.web.Application([(r"/hooks/([^/]+)", Accept)], xsrf_cookies=True)).add_sockets(sockets)
+        print(sockets[0].getsockname()[1], flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(serve())
+
+
 def thread_cpu(pid: int) -> dict[str, float]:
     """CPU seconds (user + system) of each of a process's threads, from /proc ("main" and thread ids: CPython
     does not name its threads for the OS)."""
@@ -105,6 +147,8 @@ def check_store(server: Server, acked: list[str]) -> None:
 
 
 def main() -> None:
+    if "--bare-server" in sys.argv:
+        return bare_server()
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     seconds = float(args[0]) if args else SECONDS
     load = os.getloadavg()
@@ -125,9 +169,13 @@ def main() -> None:
             print(f"profile: {svg}")
         check_store(server, acked)
         old = requests_ingest(server) if "--requests" in sys.argv else None
+    with Bare() as bare:
+        bare_rate, bare_p50, bare_p99, _ = asyncio.run(lean(bare.url, seconds))
     print(f"{os.cpu_count()} cores; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start, "
           f"{os.getloadavg()[0]:.2f} at end; {seconds:g}s per client, {SENDERS} senders")
     print(f"lean client (asyncio, keep-alive): {rate:.0f} req/s, p50 {p50:.1f}ms, p99 {p99:.1f}ms")
+    print(f"bare Tornado 202, same client (the HTTP server's ceiling here): {bare_rate:.0f} req/s, p50 "
+          f"{bare_p50:.1f}ms, p99 {bare_p99:.1f}ms")
     per = {name: (after[name] - before.get(name, 0.0)) / len(acked) * 1e6 for name in after}
     shown = ", ".join(f"{name} {us:.0f}" for name, us in sorted(per.items(), key=lambda kv: -kv[1]) if us >= 1)
     print(f"CPU per request (us): server {sum(per.values()):.0f} ({shown}); lean client "

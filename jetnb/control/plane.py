@@ -177,11 +177,11 @@ class ControlPlane:
 
     def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str | None = None,
                detail: dict[str, Any] | None = None, deliveries: tuple[tuple[str, str], ...] = (),
-               note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
+               unless_paused: bool = False, note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
         """``launch`` for work acknowledged to a caller (webhooks, the API): validated now, then group-committed with
         other callers' runs; the future resolves to the run id once it is durable (see ``RunService.accept``)."""
         return self.service.accept(workflow, params, trigger=trigger, started_by=started_by or f"trigger:{trigger}",
-                                   detail=detail, deliveries=deliveries, note=note)
+                                   detail=detail, deliveries=deliveries, unless_paused=unless_paused, note=note)
 
     def is_paused(self, name: str) -> bool:
         return self.store().is_paused(name)

@@ -132,17 +132,18 @@ class RunService:
 
     def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
                detail: dict[str, Any] | None = None, deliveries: tuple[tuple[str, str], ...] = (),
-               note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
+               unless_paused: bool = False, note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
         """``submit`` for acknowledged work (a webhook, an API call), group-committed with other callers' runs.
 
         Validates now (ParameterError, RunsFolderError); the future resolves to
         the run id once the run, its ``deliveries`` keys ((hook, id) pairs)
         and ``note`` (an audit entry, given the run id) are durably committed
-        and the run is handed to the strategy, or to AlreadyDelivered (nothing
-        of this run written) when one of the keys was recorded before.
+        and the run is handed to the strategy, or (nothing of this run
+        written) to AlreadyDelivered when one of the keys was recorded before,
+        or to WorkflowPaused when ``unless_paused`` and the workflow is paused.
         """
         new, held = self._validated(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
-                                    deliveries=deliveries)
+                                    deliveries=deliveries, unless_paused=unless_paused)
 
         def then(run_id: str) -> None:
             self.secrets.hold(run_id, held)
@@ -201,7 +202,8 @@ class RunService:
     def _validated(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
                    detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
                    options: RunOptions | None = None, location: str | None = None,
-                   deliveries: tuple[tuple[str, str], ...] = ()) -> tuple[NewRun, dict[str, str]]:
+                   deliveries: tuple[tuple[str, str], ...] = (),
+                   unless_paused: bool = False) -> tuple[NewRun, dict[str, str]]:
         """The run to record and its Secret values to hold; ParameterError or RunsFolderError before anything is
         written.
 
@@ -214,7 +216,7 @@ class RunService:
                   "trigger": trigger, "trigger_detail": detail, "rerun_of": rerun_of, "started_by": started_by,
                   "exclusive": exclusive, "durable": self.strategy.durable,
                   "options": options.to_dict() if options else None}
-        return NewRun(fields, lambda run_id: join(runs_dir, name, f"{run_id}.ipynb"), deliveries), held
+        return NewRun(fields, lambda run_id: join(runs_dir, name, f"{run_id}.ipynb"), deliveries, unless_paused), held
 
     def writable_folder(self, workflow: str = "") -> None:
         """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not.

@@ -28,15 +28,18 @@ class DeliveriesTable:
         return row[0] or PRUNED
 
     def delivered(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
-        """Of these (hook, delivery id) keys, the ones recorded before: key -> run id, or ``PRUNED``. One query."""
+        """Of these (hook, delivery id) keys, the ones recorded before: key -> run id, or ``PRUNED``; one indexed
+        query per hook among them (a batch's keys are mostly one hook's)."""
+        by_hook: dict[str, list[str]] = {}
+        for hook, delivery_id in dict.fromkeys(keys):
+            by_hook.setdefault(hook, []).append(delivery_id)
         found: dict[tuple[str, str], str] = {}
-        unique = list(dict.fromkeys(keys))
-        for start in range(0, len(unique), 400):  # 2 parameters a key: well inside SQLite's limit
-            chunk = unique[start:start + 400]
-            rows = self.conn.execute("SELECT hook, delivery_id, run_id FROM deliveries WHERE (hook, delivery_id) IN "
-                                     f"(VALUES {', '.join('(?, ?)' for _ in chunk)})",
-                                     [part for key in chunk for part in key])
-            found.update({(r[0], r[1]): r[2] or PRUNED for r in rows})
+        for hook, ids in by_hook.items():
+            for start in range(0, len(ids), 500):
+                chunk = ids[start:start + 500]
+                rows = self.conn.execute("SELECT delivery_id, run_id FROM deliveries WHERE hook = ? AND delivery_id "
+                                         f"IN ({', '.join('?' for _ in chunk)})", [hook, *chunk])
+                found.update({(hook, r[0]): r[1] or PRUNED for r in rows})
         return found
 
     def record_deliveries(self, rows: list[tuple[str, str, str]]) -> None:

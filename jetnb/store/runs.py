@@ -119,8 +119,9 @@ class RunsTable:
         Ids carry 24 random bits per second, so at a thousand runs a second
         some draws collide: those are drawn again (RunIdTaken after ``ID_DRAWS``)."""
         ids: set[str] = set()
+        stamp = new_run_id(now)[:-6]
         for _ in range(ID_DRAWS):
-            drawn = {new_run_id(now) for _ in range(count - len(ids))} - ids
+            drawn = {stamp + secrets.token_hex(3) for _ in range(count - len(ids))} - ids
             marks = ", ".join("?" for _ in drawn)
             taken = {r[0] for r in self.conn.execute(f"SELECT id FROM runs WHERE id IN ({marks})", list(drawn))}
             ids |= drawn - taken
