@@ -147,7 +147,7 @@ class RunService:
 
         def then(run_id: str) -> None:
             self.secrets.hold(run_id, held)
-            self.start(run_id)
+            self.start(run_id, workflow.name)
 
         return self.commits().accept(new, then=then, note=note)
 
@@ -232,9 +232,10 @@ class RunService:
         except OSError as exc:
             raise RunsFolderError(f"cannot write run logs under {folder}: {exc.strerror or exc}") from None
 
-    def start(self, run_id: str) -> None:
-        """Hand a committed queued run to the strategy (inline, a thread, the dispatcher)."""
-        self.strategy.submit(run_id)
+    def start(self, run_id: str, workflow: str | None = None) -> None:
+        """Hand a committed queued run (of ``workflow``, if the caller knows) to the strategy (inline, a thread, the
+        dispatcher)."""
+        self.strategy.submit(run_id, workflow)
 
     def active(self, workflow: str) -> int:
         """Runs of ``workflow`` queued or running, in any process (what ``overlap`` looks at)."""
