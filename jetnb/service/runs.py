@@ -20,6 +20,7 @@ import errno
 import logging
 import os
 import threading
+import time
 import traceback
 from concurrent.futures import Future
 from functools import lru_cache
@@ -51,6 +52,7 @@ from .strategies import Strategy
 log = logging.getLogger("jetnb")
 RESUMABLE = (RunStatus.WAITING, RunStatus.FAILED, RunStatus.INTERRUPTED)
 CANCEL_POLL = 0.25  # seconds between looks for cancel requests made by other processes
+FOLDER_RECHECK = 1.0  # seconds a runs folder found writable is not looked at again (every submission asks)
 
 
 @lru_cache(maxsize=4096)
@@ -99,6 +101,7 @@ class RunService:
         self._executing: dict[str, CancelSignal] = {}
         self._lock = threading.Lock()
         self._limits: dict[tuple[str, int], tuple[int, bool]] = {}  # (notebook, mtime) -> (concurrency, ok)
+        self._folders_ok: dict[str, float] = {}  # runs folder -> when (monotonic) it was last found writable
         self._watcher: threading.Thread | None = None
         self.secrets = RunSecretsKeeper(secrets_path(db.path))
         self._commits: GroupCommit | None = None
@@ -220,17 +223,26 @@ class RunService:
 
     def writable_folder(self, workflow: str = "") -> None:
         """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not.
-        A URL is checked when the first run log is written there (object stores have no folders to check)."""
+        A URL is checked when the first run log is written there (object stores have no folders to check).
+
+        A folder found writable is looked at again only after ``FOLDER_RECHECK``
+        seconds (a server under load asks at every submission); one that goes
+        bad meanwhile fails the run when its log is written, recorded."""
         if self.runs_dir is None:
             return
         folder = os.path.join(self._runs_dir, workflow) if workflow else self._runs_dir
+        now = time.monotonic()
+        if self._folders_ok.get(folder, -FOLDER_RECHECK) > now - FOLDER_RECHECK:
+            return
         try:
-            if not os.path.isdir(folder):  # one stat when it exists (every submission asks)
+            if not os.path.isdir(folder):
                 os.makedirs(folder, exist_ok=True)
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise PermissionError(errno.EACCES, "permission denied", folder)
         except OSError as exc:
+            self._folders_ok.pop(folder, None)
             raise RunsFolderError(f"cannot write run logs under {folder}: {exc.strerror or exc}") from None
+        self._folders_ok[folder] = now
 
     def start(self, run_id: str, workflow: str | None = None) -> None:
         """Hand a committed queued run (of ``workflow``, if the caller knows) to the strategy (inline, a thread, the
