@@ -7,8 +7,8 @@ Then, for SECONDS each:
 
 - the lean client: 16 keep-alive HTTP/1.1 connections over asyncio in one
   process, each sending a small POST and reading the 202 before the next
-  (the client's own cost per request is a few tens of microseconds, so the
-  row measures the server, not the client);
+  (its own CPU per request, printed, is about a third of a bare Tornado
+  server's, so the row measures the server more than the client);
 - the same lean client against a bare Tornado handler that answers 202 at
   once (no store, no validation), in its own process: the ceiling of the
   HTTP server jetnb is built on, on this machine at this moment;
@@ -20,7 +20,11 @@ Each request carries its own ``X-Delivery-Id``, so the server's dedupe
 rows are written as a real sender's would be. Afterwards the store is
 checked: every 202 is a queued run with its delivery row.
 
-    python benchmarks/ingest.py [SECONDS] [--requests] [--profile]
+    python benchmarks/ingest.py [SECONDS] [--requests] [--profile] [--baseline=DIR]
+
+``--baseline=DIR`` measures a second server started from the jetnb package
+in DIR (on PYTHONPATH), e.g. main's code exported with
+``mkdir DIR && git archive main jetnb | tar -x -C DIR``, in the same run.
 
 ``--profile`` samples the server with ``py-spy record`` (if installed) and
 writes its collapsed stacks (one line per stack, per thread) next to the
@@ -155,9 +159,9 @@ def hold_the_slot(server: Server) -> None:
     sys.exit("ingest: the run holding the slot did not start")
 
 
-def batch_sizes(server: Server) -> list[int]:
-    """Deliveries per group commit, from the server's log (one "fire:" line per commit). Empty with main's code,
-    which logs a line per delivery and no batch size."""
+def fire_lines(server: Server) -> list[int]:
+    """Deliveries per "fire:" line of the server's log: one line per group commit on this code ("N accepted in one
+    commit"), one per delivery on main's."""
     sizes = []
     for line in (server.work / "serve.log").read_text().splitlines():
         if " fire: " in line and "webhook ingest" in line:
@@ -166,7 +170,7 @@ def batch_sizes(server: Server) -> list[int]:
     return sizes
 
 
-def check_store(server: Server, acked: list[str]) -> None:
+def check_store(server: Server, acked: list[str]) -> str:
     """Every acknowledged delivery is a queued run with its delivery row (nothing answered 202 is missing)."""
     conn = sqlite3.connect(server.work / ".jetnb" / "jetnb.db")
     rows = dict(conn.execute("SELECT d.delivery_id, r.status FROM deliveries d JOIN runs r ON r.id = d.run_id "
@@ -175,7 +179,39 @@ def check_store(server: Server, acked: list[str]) -> None:
     missing = [d for d in acked if d not in rows]
     if missing:
         sys.exit(f"ingest: {len(missing)} acknowledged deliveries are not in the store, e.g. {missing[:3]}")
-    print(f"store: all {len(acked)} acknowledged deliveries recorded with their runs")
+    return f"store: all {len(acked)} acknowledged deliveries recorded with their runs"
+
+
+def measure(seconds: float, env: dict[str, str] | None = None) -> list[str]:
+    """One server (``env``: e.g. PYTHONPATH naming another jetnb), the lean client for ``seconds``: printed lines."""
+    with Server("forked", env=env, args=("--grace", "1")) as server:
+        hold_the_slot(server)
+        spy = None
+        pyspy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+        if "--profile" in sys.argv and pyspy:
+            stacks = server.work / "ingest-profile.txt"
+            spy = subprocess.Popen([pyspy, "record", "-o", str(stacks), "-p", str(server.process.pid), "-f", "raw",
+                                    "--nonblocking", "-r", "250", "-d", str(int(seconds) + 2), "-t"],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(1)
+        before, client_before = thread_cpu(server.process.pid), time.process_time()
+        rate, p50, p99, acked = asyncio.run(lean(server.url, seconds))
+        after, client = thread_cpu(server.process.pid), time.process_time() - client_before
+        lines = [f"lean client: {rate:.0f} req/s, p50 {p50:.1f}ms, p99 {p99:.1f}ms"]
+        if spy is not None:
+            spy.wait()
+            lines.append(f"profile: {stacks}")
+        lines.append(check_store(server, acked))
+        if sizes := fire_lines(server):
+            lines.append(f"log: {len(sizes)} fire lines for {sum(sizes)} deliveries, at most {max(sizes)} a line")
+        per = {name: (after[name] - before.get(name, 0.0)) / len(acked) * 1e6 for name in after}
+        shown = ", ".join(f"{name} {us:.0f}" for name, us in sorted(per.items(), key=lambda kv: -kv[1]) if us >= 1)
+        lines.append(f"CPU per request (us): server {sum(per.values()):.0f} ({shown}); lean client "
+                     f"{client / len(acked) * 1e6:.0f}")
+        if "--requests" in sys.argv:
+            old_rate, old_p99 = requests_ingest(server)
+            lines.append(f"requests client (threads, webhook_latency.py): {old_rate:.0f} req/s, p99 {old_p99:.1f}ms")
+    return lines
 
 
 def main() -> None:
@@ -183,44 +219,23 @@ def main() -> None:
         return bare_server()
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
     seconds = float(args[0]) if args else SECONDS
+    baseline = next((a.partition("=")[2] for a in sys.argv if a.startswith("--baseline=")), None)
     load = os.getloadavg()
-    with Server("forked", args=("--grace", "1")) as server:
-        hold_the_slot(server)
-        spy = None
-        pyspy = shutil.which("py-spy", path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-        if "--profile" in sys.argv and pyspy:
-            svg = server.work / "ingest-profile.txt"
-            spy = subprocess.Popen([pyspy, "record", "-o", str(svg), "-p", str(server.process.pid), "-f", "raw", "--nonblocking", "-r", "250",
-                                    "-d", str(int(seconds) + 2), "-t"], stdout=subprocess.DEVNULL,
-                                   stderr=subprocess.DEVNULL)
-            time.sleep(1)
-        before, client_before = thread_cpu(server.process.pid), time.process_time()
-        rate, p50, p99, acked = asyncio.run(lean(server.url, seconds))
-        after, client = thread_cpu(server.process.pid), time.process_time() - client_before
-        if spy is not None:
-            spy.wait()
-            print(f"profile: {svg}")
-        check_store(server, acked)
-        sizes = batch_sizes(server)
-        old = requests_ingest(server) if "--requests" in sys.argv else None
+    results = {"this code": measure(seconds)}
+    if baseline:
+        results[f"baseline ({baseline})"] = measure(seconds, {"PYTHONPATH": baseline})
     with Bare() as bare:
         bare_before = sum(thread_cpu(bare.process.pid).values())
         bare_rate, bare_p50, bare_p99, bare_acked = asyncio.run(lean(bare.url, seconds))
         bare_cpu = (sum(thread_cpu(bare.process.pid).values()) - bare_before) / len(bare_acked) * 1e6
     print(f"{os.cpu_count()} cores; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} at start, "
           f"{os.getloadavg()[0]:.2f} at end; {seconds:g}s per client, {SENDERS} senders")
-    print(f"lean client (asyncio, keep-alive): {rate:.0f} req/s, p50 {p50:.1f}ms, p99 {p99:.1f}ms")
+    for name, lines in results.items():
+        print(f"{name}:")
+        for line in lines:
+            print(f"  {line}")
     print(f"bare Tornado 202, same client (the HTTP server's ceiling here): {bare_rate:.0f} req/s, p50 "
           f"{bare_p50:.1f}ms, p99 {bare_p99:.1f}ms, CPU {bare_cpu:.0f}us per request")
-    if sizes:
-        print(f"group commit: {len(sizes)} commits with deliveries, {sum(sizes) / len(sizes):.1f} per commit on "
-              f"average, at most {max(sizes)}")
-    per = {name: (after[name] - before.get(name, 0.0)) / len(acked) * 1e6 for name in after}
-    shown = ", ".join(f"{name} {us:.0f}" for name, us in sorted(per.items(), key=lambda kv: -kv[1]) if us >= 1)
-    print(f"CPU per request (us): server {sum(per.values()):.0f} ({shown}); lean client "
-          f"{client / len(acked) * 1e6:.0f}")
-    if old is not None:
-        print(f"requests client (threads, webhook_latency.py): {old[0]:.0f} req/s, p99 {old[1]:.1f}ms")
 
 
 if __name__ == "__main__":
