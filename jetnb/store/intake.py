@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from .deliveries import AlreadyDelivered
-from .runs import run_row
+from .runs import run_row, this_process
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class IntakeTable:
         paused = self.paused_among({item.fields["workflow"] for item in new if item.unless_paused})
         now = time.time()
         ids = iter(self.free_run_ids(len(new), now))
+        process = this_process()
         outcomes: list[str | AlreadyDelivered | WorkflowPaused] = []
         runs, deliveries = [], []
         for item in new:
@@ -71,7 +72,7 @@ class IntakeTable:
                 outcomes.append(AlreadyDelivered(*seen, first[seen]))
                 continue
             run_id = next(ids)
-            runs.append(run_row(run_id, now, log_path=item.log_path(run_id), **item.fields))
+            runs.append(run_row(run_id, now, log_path=item.log_path(run_id), process=process, **item.fields))
             for key in item.deliveries:
                 first[key] = run_id
                 deliveries.append((*key, run_id))

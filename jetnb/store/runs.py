@@ -47,9 +47,11 @@ def new_run_id(now: float | None = None) -> str:
 def run_row(run_id: str, now: float, *, workflow: str, notebook: str, params: dict[str, Any], trigger: str,
             trigger_detail: dict[str, Any] | None = None, log_path: str | None = None, rerun_of: str | None = None,
             status: str = RunStatus.QUEUED, started_by: str | None = None, exclusive: bool = False,
-            durable: bool = False, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A new run's row as written (JSON columns encoded and masked), in ``_RUN_COLUMNS`` order."""
-    host, pid = this_process()
+            durable: bool = False, options: dict[str, Any] | None = None,
+            process: tuple[str, int] | None = None) -> dict[str, Any]:
+    """A new run's row as written (JSON columns encoded and masked), in ``_RUN_COLUMNS`` order; ``process`` is
+    ``this_process()`` when the caller has it (a batch asks once)."""
+    host, pid = process or this_process()
     return encode({
         "id": run_id, "workflow": workflow, "notebook": notebook, "status": str(status), "trigger": trigger,
         "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
@@ -121,7 +123,8 @@ class RunsTable:
         ids: set[str] = set()
         stamp = new_run_id(now)[:-6]
         for _ in range(ID_DRAWS):
-            drawn = {stamp + secrets.token_hex(3) for _ in range(count - len(ids))} - ids
+            random = secrets.token_hex(3 * (count - len(ids)))  # one system call for the batch's random bits
+            drawn = {stamp + random[start:start + 6] for start in range(0, len(random), 6)} - ids
             marks = ", ".join("?" for _ in drawn)
             taken = {r[0] for r in self.conn.execute(f"SELECT id FROM runs WHERE id IN ({marks})", list(drawn))}
             ids |= drawn - taken
