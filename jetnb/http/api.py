@@ -10,7 +10,6 @@ Jupyter user (``callers.py`` says who; the handlers act as that principal).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import quote
 
