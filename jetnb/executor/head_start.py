@@ -54,15 +54,13 @@ class HeadStart:
             self.km = None
 
     def _run(self) -> None:
-        from jupyter_client import KernelManager
-        from jupyter_client.asynchronous import AsyncKernelClient
-
         from .kernel_stderr import filtered_stderr
+        from .run_kernel import new_manager
 
         self._asked.wait()
         if self._abandoned:
             return
-        km = KernelManager(kernel_name=self.kernel_name, client_factory=AsyncKernelClient)
+        km = new_manager(self.kernel_name)
         stderr = filtered_stderr()
         try:
             km.start_kernel(stderr=stderr, env=self.env, cwd=self.cwd)
