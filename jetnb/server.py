@@ -46,8 +46,8 @@ class StoreInUse(RuntimeError):
 
 def make_app(plane: ControlPlane, token: str) -> tornado.web.Application:
     return tornado.web.Application([
+        (r"/hooks/([^/]+)", hooks.Hook),  # first: Tornado tries the routes in order, and deliveries come most often
         *api.routes(),
-        (r"/hooks/([^/]+)", hooks.Hook),
         *pages.routes(),
     ], jetnb_plane=plane, jetnb_callers=Tokens(token), jetnb_root="", default_handler_class=base.NotFound,
         log_function=_log_refusal, xsrf_cookies=True,

@@ -23,6 +23,7 @@ from ..secrets.environment import withhold
 from ..secrets.masking import SecretTooShort, masker
 from ..service.dispatcher import Dispatcher
 from ..service.retention import prune
+from ..service.commits import AuditEntry
 from ..service.runs import RunService
 from ..store import Database, Store, WorkflowRecord
 from .catalog import Catalog, Registered, ScanResult, ServedWorkflow
@@ -33,7 +34,6 @@ log = logging.getLogger("jetnb.serve")
 ACTOR = "jetnb serve"
 LOGGED_CHANGES = 50  # more workflows registered at once than this get one summary line, not one line each
 PARSE_BATCH = 200  # notebooks parsed per look: the rest wait for the next look, while the server answers
-AuditEntry = tuple[str, str, str, dict[str, Any]]  # (actor, action, subject, detail)
 
 
 class ControlPlane:
@@ -189,11 +189,12 @@ class ControlPlane:
             log.warning("prune: %s", problem)
 
     def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str | None = None,
-               detail: dict[str, Any] | None = None, also: Callable[[Store, str], None] | None = None) -> Future[str]:
+               detail: dict[str, Any] | None = None, deliveries: tuple[tuple[str, str], ...] = (),
+               unless_paused: bool = False, note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
         """``launch`` for work acknowledged to a caller (webhooks, the API): validated now, then group-committed with
         other callers' runs; the future resolves to the run id once it is durable (see ``RunService.accept``)."""
         return self.service.accept(workflow, params, trigger=trigger, started_by=started_by or f"trigger:{trigger}",
-                                   detail=detail, also=also)
+                                   detail=detail, deliveries=deliveries, unless_paused=unless_paused, note=note)
 
     def is_paused(self, name: str) -> bool:
         return self.store().is_paused(name)

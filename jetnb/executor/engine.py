@@ -53,9 +53,10 @@ from .cancel import CancelSignal, StopKind  # noqa: E402
 from .kernel_stderr import filtered_stderr  # noqa: E402
 from .notebook_io import save_notebook  # noqa: E402
 from .outcome import OutcomeBuilder  # noqa: E402
+from .run_kernel import RunKernelManager  # noqa: E402
 
-SAVE_EVERY = 0.25  # seconds at least between writes of the run log: a burst of events costs one write
-SAVE_SHARE = 0.2  # writes take at most this share of the run's time, however long the notebook grows
+SAVE_EVERY = 1.0  # seconds at least between writes of the run log: a burst of events costs one write
+SAVE_SHARE = 0.05  # writes take at most this share of the run's time, however long the notebook grows
 _CELL_META_SKIP = ("event", "cell", "value")
 
 
@@ -165,6 +166,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
 
     def __init__(self, nb_man: RunLogManager, builder: OutcomeBuilder, context: RunContext, notebook_path: str,
                  cancel: CancelSignal, env: dict[str, str] | None, secrets: RunSecrets | None, **kw: Any):
+        kw.setdefault("kernel_manager_class", RunKernelManager)  # a kernel it starts itself runs headless too
         super().__init__(nb_man, **kw)
         self.builder = builder
         self.context = context
@@ -206,7 +208,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
             self._ended.set()
 
     def _execute_cells(self) -> None:
-        self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path))
+        self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path), schema=False)  # validated before the run
         self._bootstrap()
         self._numbers = cell_numbers(self.nb)
         bind_after = self._parameters_index() if self.secrets is not None and self.secrets.params else None

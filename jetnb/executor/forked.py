@@ -36,7 +36,6 @@ from typing import Any, cast
 
 import zmq
 import zmq.asyncio
-from jupyter_client import KernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.utils import run_sync
@@ -47,6 +46,7 @@ from . import Observer, RunRequest
 from .cancel import CancelSignal
 from .kernel_stderr import filtered_stderr
 from .local import LocalBackend
+from .run_kernel import RunKernelManager
 from .warm import WarmKernels, wanted_size
 from .zygote import MAX_MESSAGE
 
@@ -407,7 +407,7 @@ async def _receive(channel: Any, msg_id: str, until: float, match: Any = None) -
     return False
 
 
-class ForkedKernelManager(KernelManager):
+class ForkedKernelManager(RunKernelManager):
     """A KernelManager whose kernel comes from the zygote (``ZygoteProvisioner``); never restarted."""
 
     def __init__(self, zygote: ZygoteProcess, **kwargs: Any):

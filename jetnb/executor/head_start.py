@@ -54,15 +54,13 @@ class HeadStart:
             self.km = None
 
     def _run(self) -> None:
-        from jupyter_client import KernelManager
-        from jupyter_client.asynchronous import AsyncKernelClient
-
         from .kernel_stderr import filtered_stderr
+        from .run_kernel import new_manager
 
         self._asked.wait()
         if self._abandoned:
             return
-        km = KernelManager(kernel_name=self.kernel_name, client_factory=AsyncKernelClient)
+        km = new_manager(self.kernel_name)
         stderr = filtered_stderr()
         try:
             km.start_kernel(stderr=stderr, env=self.env, cwd=self.cwd)
@@ -110,8 +108,10 @@ def take(request: RunRequest) -> Any | None:
 def end(km: Any) -> None:
     """Shut the kernel down gracefully after its run, as nbclient does (the notebook's open files are flushed at its
     exit); a kernel that does not go is killed."""
-    try:
-        km.shutdown_kernel(now=False)
+    try:  # shutdown_kernel's steps, looking for the exit every 10 ms instead of every 100
+        km.request_shutdown()
+        km.finish_shutdown(pollinterval=0.01)
+        km.cleanup_resources()
     except Exception:
         kill(km)
 

@@ -39,11 +39,9 @@ class KernelPool:
         threading.Thread(target=self._fill, name=f"jetnb-kernel-pool-{kernel_name}", daemon=True).start()
 
     def _start(self) -> Any:
-        from jupyter_client import KernelManager
-        from jupyter_client.asynchronous import AsyncKernelClient
+        from .run_kernel import new_manager
 
-        # an async client, as nbclient's own default: a blocking one never notices a kernel that dies mid-cell
-        manager = KernelManager(kernel_name=self.kernel_name, client_factory=AsyncKernelClient)
+        manager = new_manager(self.kernel_name)
         stderr = filtered_stderr()
         try:
             manager.start_kernel(stderr=stderr, env=kernel_environment(withheld()))

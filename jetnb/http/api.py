@@ -10,7 +10,6 @@ Jupyter user (``callers.py`` says who; the handlers act as that principal).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import quote
 
@@ -25,6 +24,7 @@ from ..store import ApprovalError, RunNotFound, RunStateError, WorkflowNotFound,
 from ..control.catalog import ServedWorkflow
 from . import downloads, openapi
 from .base import BadBody, JsonHandler, json_object
+from .handoff import committed
 from .runs import BadQuery, NoRunLog, run_log, runs_page
 from .views import workflow_view
 
@@ -103,7 +103,7 @@ class WorkflowRuns(ApiHandler):
         if not isinstance(params, dict):
             return self.refuse(400, f"params: expected a JSON object, got {type(params).__name__}")
         try:
-            run_id = await asyncio.wrap_future(self.plane.accept(served.workflow, typed(params), trigger="api",
+            run_id = await committed(self.plane.accept(served.workflow, typed(params), trigger="api",
                                                                  started_by=self.user))
         except ParameterError as exc:
             return self.refuse_params(exc, served.workflow)

@@ -3,11 +3,13 @@
 In order: unknown hook 404; body over the hook's ``max_body`` 413; failed
 authentication 401 (a wrong or missing signature or token, a stale
 Standard Webhooks timestamp, a GitHub-signed body replayed under a new
-delivery id); paused workflow 409; malformed JSON or form, or a JSON
-non-object 400; parameters the notebook refuses, or a ``pick`` path the body
-lacks, 422 (what the body gives is ``hook_body``'s); a delivery id seen before answers 200
-with the first delivery's run and starts nothing. Otherwise the run and the
-delivery id are committed together and only then answered: 202 with the run
+delivery id); malformed JSON or form, or a JSON non-object 400; parameters
+the notebook refuses, or a ``pick`` path the body lacks, 422 (what the body
+gives is ``hook_body``'s); a paused workflow 409 and a delivery id seen
+before 200 with the first delivery's run, starting nothing, both read in the
+transaction that would record the run (group-committed with other
+deliveries, ``service/commits.py``). Otherwise the run and the delivery id
+are committed together and only then answered: 202 with the run
 id (``response: async``), or, for ``response: sync``, the run's result or
 error once it ends (200 succeeded, 500 failed or interrupted), or 202 if it
 takes longer than the hook's ``timeout``.
@@ -23,12 +25,12 @@ import tornado.web
 
 from ..model.params import ParameterError
 from ..service.runs import RunsFolderError
-from ..store import AlreadyDelivered
 from ..protocol import FINAL_STATUSES
-from ..store import Store
+from ..store import AlreadyDelivered, Store, WorkflowPaused
 from ..store.deliveries import PRUNED
 from .auth import HookRefused, verify_hook
 from .base import BadBody, JsonHandler
+from .handoff import committed
 from .hook_body import delivery_params, read_body
 
 DELIVERY_HEADERS = ("X-Delivery-Id", "X-GitHub-Delivery")
@@ -60,8 +62,6 @@ class Hook(JsonHandler):
             verified = verify_hook(hook, self.request.headers, body)
         except HookRefused as exc:
             return self.refuse(401, str(exc))
-        if self.plane.is_paused(served.name):
-            return self.refuse(409, f"workflow {served.name!r} is paused; unpause it to accept deliveries")
         try:
             received = read_body(body, self.request.headers.get("Content-Type"))
         except BadBody as exc:
@@ -75,30 +75,30 @@ class Hook(JsonHandler):
             return self.refuse(422, "bad parameters", problems=exc.problems, fields=exc.fields)
         delivery = verified.delivery_id or self._delivery_id(hook)
         store = self.plane.store()
-        if delivery and (first := store.delivery_run(hook["name"], delivery)):
-            return self._duplicate(store, served.name, hook["name"], delivery, first)
+        if verified.replay_key and delivery and (first := store.delivery_run(hook["name"], delivery)):
+            return self._duplicate(store, served.name, hook["name"], delivery, first)  # before it counts as a replay
         if verified.replay_key and (first := store.delivery_run(hook["name"], verified.replay_key)):
             self.plane.note("replay", f"webhook {hook['name']}: a signed body accepted before (run {first}) came "
                             "again under another delivery id; refused", workflow=served.name, level=logging.WARNING)
             return self.refuse(401, "replayed delivery: this signed body was accepted before under another delivery "
                                     "id (GitHub-style signatures sign neither a time nor the id)")
-        keys = [key for key in (delivery, verified.replay_key) if key]
-        detail = {"hook": hook["name"], "delivery_id": delivery}
+        keys = tuple((hook["name"], key) for key in (delivery, verified.replay_key) if key)
+        fired = f"{served.name} webhook {hook['name']}{f' delivery {delivery}' if delivery else ''}"
         try:  # answered only once the run and its delivery ids are committed (with other deliveries: one fsync)
-            run_id = await asyncio.wrap_future(self.plane.accept(
-                served.workflow, params, trigger="webhook", started_by=f"webhook:{hook['name']}", detail=detail,
-                also=lambda s, rid: [s.record_delivery(hook["name"], key, rid) for key in keys]))
-        except AlreadyDelivered as exc:  # the same delivery id in flight twice at once: the first one won
-            run = store.get_run(exc.run_id, with_steps=False)
-            return self.answer(200, {"run_id": exc.run_id, "status": run["status"], "duplicate": True})
+            run_id = await committed(self.plane.accept(
+                served.workflow, params, trigger="webhook", started_by=f"webhook:{hook['name']}",
+                detail={"hook": hook["name"], "delivery_id": delivery}, deliveries=keys, unless_paused=True,
+                note=lambda rid: self.plane.noted("fire", f"{fired} -> run {rid}", workflow=served.name, quiet=True,
+                                                  run_id=rid)))
+        except AlreadyDelivered as exc:  # seen before, or in flight twice at once (the first one won)
+            return self._duplicate(store, served.name, hook["name"], delivery or verified.replay_key, exc.run_id)
+        except WorkflowPaused as exc:  # read when the run would have been committed
+            return self.refuse(409, str(exc))
         except ParameterError as exc:
             return self.refuse(422, "bad parameters", problems=exc.problems,
                                fields=exc.fields)
         except RunsFolderError as exc:
             return self.refuse(503, str(exc))
-        self.plane.note("fire", f"{served.name} webhook {hook['name']}"
-                        f"{f' delivery {delivery}' if delivery else ''} -> run {run_id}", workflow=served.name,
-                        run_id=run_id)
         if hook["response"] == "sync":
             return await self._answer_when_done(run_id, float(hook["timeout"]))
         self.answer(202, {"run_id": run_id, "status": "queued"})

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import Future
-from typing import Any, Callable
+from typing import Any
 
 from ..control.catalog import Catalog
 from ..control.pausing import pause_by_hand
@@ -60,9 +60,8 @@ class LabPlane:
                rerun_of: str | None = None) -> str:
         return self.service.submit(workflow, params, trigger=trigger, started_by=started_by, rerun_of=rerun_of)
 
-    def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
-               also: Callable[[Store, str], None] | None = None) -> Future[str]:
-        return self.service.accept(workflow, params, trigger=trigger, started_by=started_by, also=also)
+    def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str) -> Future[str]:
+        return self.service.accept(workflow, params, trigger=trigger, started_by=started_by)
 
     def set_paused(self, name: str, paused: bool, reason: str, *, by: str) -> bool:
         """Only a workflow some ``jetnb serve`` has registered can be paused (``WorkflowNotFound`` otherwise)."""

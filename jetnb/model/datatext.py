@@ -112,7 +112,7 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
 def load_json(text: str) -> Any:
     """Strict JSON: no NaN or Infinity, integer literals bounded, nesting bounded; TextError says where."""
     try:
-        value = json.loads(text, parse_constant=_no_constant, parse_int=_json_int)
+        value = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise TextError(f"line {exc.lineno} column {exc.colno}: {exc.msg}") from None
     except RecursionError:
@@ -132,6 +132,10 @@ def _json_int(digits: str) -> int:
     if len(digits) > MAX_NUMBER_CHARS:
         raise ValueError(f"a number of more than {MAX_NUMBER_CHARS} characters")
     return int(digits)
+
+
+_DECODER = json.JSONDecoder(parse_constant=_no_constant, parse_int=_json_int)  # built once: json.loads with hooks
+# builds a decoder per call
 
 
 def load_json_or_yaml(text: str) -> Any:

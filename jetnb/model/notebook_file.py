@@ -22,15 +22,22 @@ class UnreadableNotebook(ValueError):
     """The file cannot be read as a notebook's JSON; the message is the one problem to report."""
 
 
-def read_notebook_json(path: Path, data: bytes | None = None) -> Any:
-    """The parsed JSON of ``path`` (any JSON value: the caller checks its shape), or of ``data``, its bytes already
-    read; UnreadableNotebook says why not."""
+def read_notebook_json(path: Path) -> Any:
+    """The parsed JSON of ``path`` (any JSON value: the caller checks its shape); UnreadableNotebook says why not."""
+    return parse_notebook_json(read_notebook_bytes(path))
+
+
+def read_notebook_bytes(path: Path) -> bytes:
     try:
-        data = path.read_bytes() if data is None else data
+        return path.read_bytes()
     except FileNotFoundError:
         raise UnreadableNotebook("file not found") from None
     except OSError as exc:
         raise UnreadableNotebook(f"cannot read the file: {exc.strerror or exc}") from None
+
+
+def parse_notebook_json(data: bytes) -> Any:
+    """The parsed JSON of a notebook file's bytes, bounded as the module says; UnreadableNotebook says why not."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -10,7 +10,11 @@ code that would not compile.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import hashlib
+import os
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -18,7 +22,7 @@ from ..triggers.registry import kind as trigger_kind
 from .cell_code import magic_problem, syntax_problem
 from .config import WorkflowConfig, parse_workflow_config
 from .headers import MAGICS, Header, HeaderError, parse_header, split_cell
-from .notebook_file import UnreadableNotebook, read_notebook_json
+from .notebook_file import UnreadableNotebook, parse_notebook_json, read_notebook_bytes
 from .notebook_shape import cell_source, cell_tags, cell_type, kernelspec_field, shape_problems
 from .params import Parameter, ParameterError, coerce_params, parse_parameters, typed
 from .reactions import declared_template_problems, handler_of, named_calls
@@ -119,13 +123,29 @@ class Workflow:
     @classmethod
     def load(cls, path: str | Path, data: bytes | None = None) -> Workflow:
         """Read and statically validate a notebook; problems are collected, never raised. ``data``: its bytes, when
-        the caller has read them already (the catalog hashes them)."""
+        the caller has read them already (the catalog hashes them).
+
+        A run reads its notebook several times (the CLI, the run service, its
+        notifications), and a 400-cell notebook takes tens of milliseconds to
+        validate: the model of the same bytes at the same path is reused
+        (``_Recent``). Callers treat the model as read-only.
+        """
         path = Path(path)
         try:
-            raw = read_notebook_json(path, data)
+            data = read_notebook_bytes(path) if data is None else data
         except UnreadableNotebook as exc:
             return cls._broken(path, str(exc))
-        return cls.from_dict(raw, path)
+        key = (os.path.realpath(path), hashlib.blake2b(data, digest_size=16).digest())
+        known = _RECENT.get(key)
+        if known is not None and known.path == path:
+            return known
+        if known is not None and not known.problems:  # the same file named another way: the caller's name
+            return replace(known, path=path)
+        try:
+            raw = parse_notebook_json(data)
+        except UnreadableNotebook as exc:
+            return cls._broken(path, str(exc))
+        return _RECENT.put(key, cls.from_dict(raw, path))
 
     @classmethod
     def _broken(cls, path: Path, message: str) -> Workflow:
@@ -353,3 +373,30 @@ class Workflow:
         parameters = [p.name for p in self.parameters] if parameters_ok else None
         for message in declared_template_problems(self.config.values, parameters, uses):
             self.problems.append(Problem(str(self.path), workflow_cell, f"%%workflow: {message}"))
+
+
+class _Recent:
+    """The models of the last few notebooks loaded, by (path, digest of the bytes): a changed file is a new key."""
+
+    SIZE = 32
+
+    def __init__(self) -> None:
+        self._models: OrderedDict[tuple[str, bytes], Workflow] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[str, bytes]) -> Workflow | None:
+        with self._lock:
+            model = self._models.get(key)
+            if model is not None:
+                self._models.move_to_end(key)
+            return model
+
+    def put(self, key: tuple[str, bytes], model: Workflow) -> Workflow:
+        with self._lock:
+            self._models[key] = model
+            while len(self._models) > self.SIZE:
+                self._models.popitem(last=False)
+        return model
+
+
+_RECENT = _Recent()

@@ -2,11 +2,23 @@
 
 A durable commit (``synchronous=FULL``) waits for the disk; doing one per
 delivery caps a server at a few hundred deliveries a second. Here callers
-hand their writes (``submit``) to one thread, which runs every write that
-arrived meanwhile in one transaction, each inside a savepoint so that one
-failing write (a duplicate delivery id) rolls back alone, commits once, and
-only then resolves each caller's future. A caller that answers after its
-future resolves has promised only what is on disk.
+hand their writes to one thread, which commits every write that arrived
+meanwhile in one transaction and only then resolves each caller's future.
+A caller that answers after its future resolves has promised only what is
+on disk.
+
+Two kinds of write share a batch:
+
+- new runs (``accept``): rows, written for the whole batch in a few
+  statements (``store/intake.py``), their delivery ids deduplicated there;
+  a refused one (``AlreadyDelivered``) writes nothing and fails alone;
+- anything else (``submit``): a function of the store, run inside its own
+  savepoint so that one failing write rolls back alone.
+
+The thread competes for the interpreter with the server's event loop, and
+each SQLite statement lets the other thread in; so a batch costs a fixed
+handful of statements, not several per write, and the log gets one line
+per batch, not one per write.
 """
 
 from __future__ import annotations
@@ -16,13 +28,15 @@ import queue
 import threading
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any, Callable, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar, Union
 
 from ..store import Database, Store
+from ..store.intake import NewRun
 
 log = logging.getLogger("jetnb")
 T = TypeVar("T")
 MAX_BATCH = 512  # writes per commit at most: a batch's transaction stays short for the other writers
+AuditEntry = tuple[str, str, str, dict[str, Any]]  # (actor, action, subject, detail with the log line's "message")
 
 
 @dataclass
@@ -34,12 +48,25 @@ class Write(Generic[T]):
     future: Future[T] = field(default_factory=Future)
 
 
+@dataclass
+class Accepted:
+    """One new run to record; ``note`` (given its id) is the audit entry written with it and logged after."""
+
+    new: NewRun
+    then: Callable[[str], None] | None = None
+    note: Callable[[str], AuditEntry] | None = None
+    future: Future[str] = field(default_factory=Future)
+
+
+Item = Union[Write[Any], Accepted]
+
+
 class GroupCommit:
     """One thread committing batches of writes on a durable connection of ``db``."""
 
     def __init__(self, db: Database):
         self.db = db
-        self._queue: queue.SimpleQueue[Write[Any] | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._run, name="jetnb-group-commit", daemon=True)
         self._closed = False
         self._lock = threading.Lock()
@@ -48,13 +75,21 @@ class GroupCommit:
 
     def submit(self, work: Callable[[Store], T], then: Callable[[T], None] | None = None) -> Future[T]:
         """Run ``work`` in the next batch; the future resolves (``then`` called first) once it is committed."""
-        write: Write[T] = Write(work, then)
+        return self._put(Write(work, then))
+
+    def accept(self, new: NewRun, then: Callable[[str], None] | None = None,
+               note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
+        """Record ``new`` in the next batch; the future resolves to its run id (``then`` called first) once it is
+        committed, or to AlreadyDelivered when one of its delivery ids was recorded before."""
+        return self._put(Accepted(new, then, note))
+
+    def _put(self, item: Any) -> Future[Any]:
         with self._lock:
             if not self._closed:
-                self._queue.put(write)
-                return write.future
-        write.future.set_exception(RuntimeError("the server is stopping: nothing more is accepted"))
-        return write.future
+                self._queue.put(item)
+                return item.future
+        item.future.set_exception(RuntimeError("the server is stopping: nothing more is accepted"))
+        return item.future
 
     def close(self) -> None:
         """Commit what was submitted, then end the thread."""
@@ -86,27 +121,50 @@ class GroupCommit:
             self.db.release()
 
     @staticmethod
-    def _commit(store: Store, batch: list[Write[Any]]) -> None:
-        outcomes: list[tuple[Write[Any], BaseException | None, Any]] = []
+    def _commit(store: Store, batch: list[Item]) -> None:
+        accepted = [item for item in batch if isinstance(item, Accepted)]
+        outcomes: list[tuple[Item, BaseException | None, Any]] = []
+        notes: list[AuditEntry] = []
         try:
             with store.transaction():
+                if accepted:
+                    for item, made in zip(accepted, store.create_runs([item.new for item in accepted])):
+                        failed = isinstance(made, Exception)
+                        outcomes.append((item, made if failed else None, None if failed else made))
+                        if not failed and item.note is not None:
+                            notes.append(item.note(made))
+                    store.audit_many(notes)
                 for write in batch:
-                    try:
-                        with store.savepoint():
-                            outcomes.append((write, None, write.work(store)))
-                    except Exception as exc:  # this caller's failure (its writes rolled back), not the batch's
-                        outcomes.append((write, exc, None))
+                    if isinstance(write, Write):
+                        try:
+                            with store.savepoint():
+                                outcomes.append((write, None, write.work(store)))
+                        except Exception as exc:  # this caller's failure (its writes rolled back), not the batch's
+                            outcomes.append((write, exc, None))
         except Exception as exc:  # the commit itself failed: nothing of the batch is on disk
-            for write in batch:
-                write.future.set_exception(exc)
+            for item in batch:
+                item.future.set_exception(exc)
             return
-        for write, error, value in outcomes:
+        for item, error, value in outcomes:
             if error is not None:
-                write.future.set_exception(error)
+                item.future.set_exception(error)
                 continue
-            if write.then is not None:
+            if item.then is not None:
                 try:
-                    write.then(value)
+                    item.then(value)
                 except Exception:
                     log.exception("after a group commit")
-            write.future.set_result(value)
+            item.future.set_result(value)
+        _log_notes(notes)
+
+
+def _log_notes(notes: list[AuditEntry]) -> None:
+    """One line for a batch's notes (they are each in the audit log): under load, not a line per delivery."""
+    if not notes:
+        return
+    kind = notes[0][1].partition(".")[2]
+    if len(notes) == 1:
+        log.info("%s: %s", kind, notes[0][3]["message"])
+    else:
+        log.info("%s: %d accepted in one commit: %s ... %s", kind, len(notes), notes[0][3]["message"],
+                 notes[-1][3]["message"])

@@ -62,12 +62,21 @@ class Dispatcher:
             thread.start()
             self._threads.append(thread)
 
-    def submit(self, run_id: str) -> None:
+    def submit(self, run_id: str, workflow: str | None = None) -> None:
+        """Queue a run; with its ``workflow`` known (and nothing waiting to be sorted ahead of it) straight behind
+        that workflow's runs, waking a worker only if the workflow may be asked about now."""
         with self._cond:
-            if run_id not in self._futures:
-                self._arrived.append(run_id)
-                self._futures[run_id] = Future()
+            if run_id in self._futures:
+                return
+            self._futures[run_id] = Future()
+            if workflow is not None and not self._arrived and not self._sorting:
+                self._queues.setdefault(workflow, deque()).append(run_id)
+                if workflow not in self._asking and self._blocked.get(workflow, 0.0) <= time.monotonic():
+                    self._cond.notify()
+                return
+            if not self._arrived and not self._sorting:  # else a worker was woken for arrivals and takes these too
                 self._cond.notify()
+            self._arrived.append(run_id)
 
     def future(self, run_id: str) -> Future | None:
         """Resolves to the run's final (or waiting) status; None when the run is not in this server's hands."""
@@ -136,7 +145,9 @@ class Dispatcher:
                     self._queues.setdefault(workflows[run_id], deque()).append(run_id)
                 elif run_id in self._futures:  # not in the store (never committed): nothing to run
                     self._resolve(run_id, RunStatus.CANCELLED)
-            self._cond.notify_all()
+            now = time.monotonic()  # this worker asks about one workflow next; wake others only for the rest
+            askable = sum(1 for w in self._queues if w not in self._asking and self._blocked.get(w, 0.0) <= now)
+            self._cond.notify(max(askable - 1, 0))
 
     def _candidate(self) -> tuple[str, str] | None:
         """A workflow not blocked nor being asked about, with its oldest queued run; marked as being asked."""

@@ -32,13 +32,14 @@ class RunRecorder:
         self._step_by_cell = {cell.number: cell.step_name for cell in workflow.steps}
         self.total = len(workflow.steps)
         keep = ("kind", "status", "started_at", "finished_at", "duration", "error", "detail")
-        store.reset_steps(self.run_id)
-        for seq, cell in enumerate(workflow.steps, start=1):
-            self._seq_by_cell[cell.number] = seq
-            done = (completed or {}).get(cell.step_name)
-            fields = {k: done[k] for k in keep} if done else {
-                "kind": "result" if cell.role == "result" else "step", "status": StepStatus.PENDING}
-            store.save_step(self.run_id, seq, name=cell.step_name, cell=cell.number, **fields)
+        with store.transaction():  # one commit for the plan, however many steps
+            store.reset_steps(self.run_id)
+            for seq, cell in enumerate(workflow.steps, start=1):
+                self._seq_by_cell[cell.number] = seq
+                done = (completed or {}).get(cell.step_name)
+                fields = {k: done[k] for k in keep} if done else {
+                    "kind": "result" if cell.role == "result" else "step", "status": StepStatus.PENDING}
+                store.save_step(self.run_id, seq, name=cell.step_name, cell=cell.number, **fields)
 
     def event(self, event: Event) -> None:
         if isinstance(event, StepEvent):

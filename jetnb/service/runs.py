@@ -20,6 +20,7 @@ import errno
 import logging
 import os
 import threading
+import time
 import traceback
 from concurrent.futures import Future
 from functools import lru_cache
@@ -37,8 +38,10 @@ from ..protocol import HandlerRequest, Principal, RunOutcome, RunStatus
 from .. import artifact_files as files
 from ..runfiles import artifacts_dir, journal_dir
 from ..store import Database, RunIdTaken, RunStateError, Store, new_run_id
+from ..store.intake import NewRun
+from ..store.runs import ID_DRAWS
 from .admission import Admission
-from .commits import GroupCommit
+from .commits import AuditEntry, GroupCommit
 from .notify import Notifier
 from .options import RunOptions
 from .recorder import Progress, RunRecorder
@@ -48,8 +51,8 @@ from .strategies import Strategy
 
 log = logging.getLogger("jetnb")
 RESUMABLE = (RunStatus.WAITING, RunStatus.FAILED, RunStatus.INTERRUPTED)
-ID_DRAWS = 8  # new run ids drawn at most when the drawn one is taken (see RunIdTaken)
 CANCEL_POLL = 0.25  # seconds between looks for cancel requests made by other processes
+FOLDER_RECHECK = 1.0  # seconds a runs folder found writable is not looked at again (every submission asks)
 
 
 @lru_cache(maxsize=4096)
@@ -98,6 +101,7 @@ class RunService:
         self._executing: dict[str, CancelSignal] = {}
         self._lock = threading.Lock()
         self._limits: dict[tuple[str, int], tuple[int, bool]] = {}  # (notebook, mtime) -> (concurrency, ok)
+        self._folders_ok: dict[str, float] = {}  # runs folder -> when (monotonic) it was last found writable
         self._watcher: threading.Thread | None = None
         self.secrets = RunSecretsKeeper(secrets_path(db.path))
         self._commits: GroupCommit | None = None
@@ -130,16 +134,25 @@ class RunService:
         return run_id
 
     def accept(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
-               detail: dict[str, Any] | None = None, also: Callable[[Store, str], None] | None = None) -> Future[str]:
+               detail: dict[str, Any] | None = None, deliveries: tuple[tuple[str, str], ...] = (),
+               unless_paused: bool = False, note: Callable[[str], AuditEntry] | None = None) -> Future[str]:
         """``submit`` for acknowledged work (a webhook, an API call), group-committed with other callers' runs.
 
         Validates now (ParameterError, RunsFolderError); the future resolves to
-        the run id once the run and ``also``'s rows are durably committed and
-        the run is handed to the strategy, or to the exception ``also`` raised
-        (nothing of this run is then written).
+        the run id once the run, its ``deliveries`` keys ((hook, id) pairs)
+        and ``note`` (an audit entry, given the run id) are durably committed
+        and the run is handed to the strategy, or (nothing of this run
+        written) to AlreadyDelivered when one of the keys was recorded before,
+        or to WorkflowPaused when ``unless_paused`` and the workflow is paused.
         """
-        write = self._recording(workflow, params, trigger=trigger, started_by=started_by, detail=detail, also=also)
-        return self.commits().submit(write, then=self.start)
+        new, held = self._validated(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                                    deliveries=deliveries, unless_paused=unless_paused)
+
+        def then(run_id: str) -> None:
+            self.secrets.hold(run_id, held)
+            self.start(run_id, workflow.name)
+
+        return self.commits().accept(new, then=then, note=note)
 
     def commits(self) -> GroupCommit:
         """The group committer (started on first use: only servers acknowledge work)."""
@@ -167,25 +180,16 @@ class RunService:
                    detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
                    also: Callable[[Store, str], None] | None = None, options: RunOptions | None = None,
                    location: str | None = None) -> Callable[[Store], str]:
-        """Validate now (ParameterError, RunsFolderError before anything is written); the returned call writes the
-        queued run (and ``also``'s rows) on the store it is given and returns the run id.
-
-        ``Secret`` parameters are stored as ``***``; their values are held in
-        this process (``self.secrets``) for the run's executions."""
-        stored, held = self.secrets.split(workflow, coerce_params(workflow.parameters, params))
-        self.writable_folder(workflow.name)
-        notebook, durable = location or real_path(workflow.path), self.strategy.durable
-        kept = options.to_dict() if options else None
+        """Validate now (``_validated``); the returned call writes the queued run (and ``also``'s rows) on the
+        store it is given and returns the run id."""
+        new, held = self._validated(workflow, params, trigger=trigger, started_by=started_by, detail=detail,
+                                    rerun_of=rerun_of, exclusive=exclusive, options=options, location=location)
 
         def write(store: Store) -> str:
             for _ in range(ID_DRAWS):
                 run_id = new_run_id()
                 try:
-                    store.create_run(
-                        run_id=run_id, workflow=workflow.name, notebook=notebook, params=stored, trigger=trigger,
-                        trigger_detail=detail, rerun_of=rerun_of, started_by=started_by, exclusive=exclusive,
-                        durable=durable, log_path=join(self._runs_dir, workflow.name, f"{run_id}.ipynb"),
-                        options=kept)
+                    store.create_run(run_id=run_id, log_path=new.log_path(run_id), **new.fields)
                     break
                 except RunIdTaken:
                     continue
@@ -198,23 +202,52 @@ class RunService:
 
         return write
 
+    def _validated(self, workflow: Workflow, params: dict[str, Any], *, trigger: str, started_by: str,
+                   detail: dict[str, Any] | None = None, rerun_of: str | None = None, exclusive: bool = False,
+                   options: RunOptions | None = None, location: str | None = None,
+                   deliveries: tuple[tuple[str, str], ...] = (),
+                   unless_paused: bool = False) -> tuple[NewRun, dict[str, str]]:
+        """The run to record and its Secret values to hold; ParameterError or RunsFolderError before anything is
+        written.
+
+        ``Secret`` parameters are stored as ``***``; their values are held in
+        this process (``self.secrets``) for the run's executions."""
+        stored, held = self.secrets.split(workflow, coerce_params(workflow.parameters, params))
+        self.writable_folder(workflow.name)
+        runs_dir, name = self._runs_dir, workflow.name
+        fields = {"workflow": name, "notebook": location or real_path(workflow.path), "params": stored,
+                  "trigger": trigger, "trigger_detail": detail, "rerun_of": rerun_of, "started_by": started_by,
+                  "exclusive": exclusive, "durable": self.strategy.durable,
+                  "options": options.to_dict() if options else None}
+        return NewRun(fields, lambda run_id: join(runs_dir, name, f"{run_id}.ipynb"), deliveries, unless_paused), held
+
     def writable_folder(self, workflow: str = "") -> None:
         """The (workflow's) folder of run logs exists and takes files; RunsFolderError (before recording) if not.
-        A URL is checked when the first run log is written there (object stores have no folders to check)."""
+        A URL is checked when the first run log is written there (object stores have no folders to check).
+
+        A folder found writable is looked at again only after ``FOLDER_RECHECK``
+        seconds (a server under load asks at every submission); one that goes
+        bad meanwhile fails the run when its log is written, recorded."""
         if self.runs_dir is None:
             return
         folder = os.path.join(self._runs_dir, workflow) if workflow else self._runs_dir
+        now = time.monotonic()
+        if self._folders_ok.get(folder, -FOLDER_RECHECK) > now - FOLDER_RECHECK:
+            return
         try:
-            if not os.path.isdir(folder):  # one stat when it exists (every submission asks)
+            if not os.path.isdir(folder):
                 os.makedirs(folder, exist_ok=True)
             if not os.access(folder, os.W_OK | os.X_OK):
                 raise PermissionError(errno.EACCES, "permission denied", folder)
         except OSError as exc:
+            self._folders_ok.pop(folder, None)
             raise RunsFolderError(f"cannot write run logs under {folder}: {exc.strerror or exc}") from None
+        self._folders_ok[folder] = now
 
-    def start(self, run_id: str) -> None:
-        """Hand a committed queued run to the strategy (inline, a thread, the dispatcher)."""
-        self.strategy.submit(run_id)
+    def start(self, run_id: str, workflow: str | None = None) -> None:
+        """Hand a committed queued run (of ``workflow``, if the caller knows) to the strategy (inline, a thread, the
+        dispatcher)."""
+        self.strategy.submit(run_id, workflow)
 
     def active(self, workflow: str) -> int:
         """Runs of ``workflow`` queued or running, in any process (what ``overlap`` looks at)."""

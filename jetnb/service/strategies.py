@@ -47,8 +47,9 @@ class Strategy(Protocol):
 
     def bind(self, service: Executes) -> None: ...
 
-    def submit(self, run_id: str) -> None:
-        """Execute the recorded, queued run (now, later or elsewhere)."""
+    def submit(self, run_id: str, workflow: str | None = None) -> None:
+        """Execute the recorded, queued run (now, later or elsewhere); ``workflow`` is its workflow's name when the
+        caller knows it (the dispatcher then need not read it from the store)."""
         ...
 
     def discard(self, run_id: str) -> None:
@@ -94,7 +95,7 @@ class Inline:
     def bind(self, service: Executes) -> None:
         self.service = service
 
-    def submit(self, run_id: str) -> None:
+    def submit(self, run_id: str, workflow: str | None = None) -> None:
         self._pending.append(run_id)
         if self._busy:
             return  # a handler notebook or a resume asked for by the run in progress: it runs next
@@ -141,7 +142,7 @@ class Threads:
     def bind(self, service: Executes) -> None:
         self.service = service
 
-    def submit(self, run_id: str) -> None:
+    def submit(self, run_id: str, workflow: str | None = None) -> None:
         threading.Thread(target=self._run, args=(run_id,), name=f"jetnb-run-{run_id}", daemon=True).start()
 
     def _run(self, run_id: str) -> None:

@@ -6,9 +6,10 @@ from .database import Database
 from .db import StoreError, default_store_path
 from .deliveries import AlreadyDelivered
 from .fires import AlreadyFired
+from .intake import WorkflowPaused
 from .runs import RunIdTaken, RunNotFound, RunStateError, new_run_id, public_run
 from .store import Store
 from .workflows import WorkflowNotFound, WorkflowRecord
 
 __all__ = ["ApprovalError", "decision_of", "may_decide", "public_approval", "Database", "Store", "RunNotFound",
-           "RunStateError", "RunIdTaken", "StoreError", "WorkflowNotFound", "WorkflowRecord", "AlreadyFired", "AlreadyDelivered", "default_store_path", "new_run_id", "public_run"]
+           "RunStateError", "RunIdTaken", "StoreError", "WorkflowNotFound", "WorkflowRecord", "AlreadyFired", "AlreadyDelivered", "WorkflowPaused", "default_store_path", "new_run_id", "public_run"]

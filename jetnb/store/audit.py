@@ -26,7 +26,7 @@ class AuditLog:
         """Several (actor, action, subject, detail) entries at once, in the caller's transaction."""
         at = now()
         self.conn.executemany("INSERT INTO audit (at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
-                              [(at, actor, action, subject, json.dumps(detail, default=str) if detail else None)
+                              [(at, actor, action, subject, to_json(detail) if detail else None)
                                for actor, action, subject, detail in entries])
 
     def audit_log(self, subject: str | None = None, *, action: str | None = None,

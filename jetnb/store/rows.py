@@ -20,9 +20,12 @@ def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 
 
+_ENCODER = json.JSONEncoder(default=str)  # built once: json.dumps with ``default`` builds an encoder per call
+
+
 def to_json(value: Any) -> str:
     """A JSON column's text, masked."""
-    return masker.mask_json(json.dumps(value, default=str))
+    return masker.mask_json(_ENCODER.encode(value))
 
 
 def encode(fields: dict[str, Any], names: tuple[str, ...], text: tuple[str, ...] = ()) -> dict[str, Any]:

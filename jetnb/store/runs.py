@@ -22,6 +22,7 @@ from .rows import decode, encode, iso
 
 _JSON_FIELDS = ("trigger_detail", "params", "result", "outputs", "error", "options")
 _TEXT_FIELDS = ("cancel_reason",)
+ID_DRAWS = 8  # new run ids drawn at most when the drawn ones are taken (see RunIdTaken)
 
 
 class RunNotFound(LookupError):
@@ -41,6 +42,27 @@ def new_run_id(now: float | None = None) -> str:
     """Sortable and readable: ``20261126-091500-3f9c1a``."""
     stamp = datetime.fromtimestamp(now or time.time(), timezone.utc).strftime("%Y%m%d-%H%M%S")
     return f"{stamp}-{secrets.token_hex(3)}"
+
+
+def run_row(run_id: str, now: float, *, workflow: str, notebook: str, params: dict[str, Any], trigger: str,
+            trigger_detail: dict[str, Any] | None = None, log_path: str | None = None, rerun_of: str | None = None,
+            status: str = RunStatus.QUEUED, started_by: str | None = None, exclusive: bool = False,
+            durable: bool = False, options: dict[str, Any] | None = None,
+            process: tuple[str, int] | None = None) -> dict[str, Any]:
+    """A new run's row as written (JSON columns encoded and masked), in ``_RUN_COLUMNS`` order; ``process`` is
+    ``this_process()`` when the caller has it (a batch asks once)."""
+    host, pid = process or this_process()
+    return encode({
+        "id": run_id, "workflow": workflow, "notebook": notebook, "status": str(status), "trigger": trigger,
+        "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
+        "created_at": now, "host": host, "pid": pid, "started_by": started_by, "exclusive": int(exclusive),
+        "durable": int(durable), "options": options,
+    }, _JSON_FIELDS, _TEXT_FIELDS)
+
+
+_RUN_COLUMNS = ("id", "workflow", "notebook", "status", "trigger", "trigger_detail", "params", "log_path", "rerun_of",
+                "created_at", "host", "pid", "started_by", "exclusive", "durable", "options")
+_INSERT_RUN = f"INSERT INTO runs ({', '.join(_RUN_COLUMNS)}) VALUES ({', '.join('?' for _ in _RUN_COLUMNS)})"
 
 
 def this_process() -> tuple[str, int]:
@@ -77,22 +99,38 @@ class RunsTable:
         """
         now = time.time()
         run_id = run_id or new_run_id(now)
-        host, pid = this_process()
-        row = encode({
-            "id": run_id, "workflow": workflow, "notebook": notebook, "status": str(status), "trigger": trigger,
-            "trigger_detail": trigger_detail, "params": params, "log_path": log_path, "rerun_of": rerun_of,
-            "created_at": now, "host": host, "pid": pid, "started_by": started_by, "exclusive": int(exclusive),
-            "durable": int(durable), "options": options,
-        }, _JSON_FIELDS, _TEXT_FIELDS)
+        row = run_row(run_id, now, workflow=workflow, notebook=notebook, params=params, trigger=trigger,
+                      trigger_detail=trigger_detail, log_path=log_path, rerun_of=rerun_of, status=status,
+                      started_by=started_by, exclusive=exclusive, durable=durable, options=options)
         try:
             with self.transaction() as conn:
-                conn.execute(f"INSERT INTO runs ({', '.join(row)}) VALUES ({', '.join('?' for _ in row)})",
-                             list(row.values()))
+                conn.execute(_INSERT_RUN, list(row.values()))
         except sqlite3.IntegrityError as exc:
             if "runs.id" in str(exc):
                 raise RunIdTaken(run_id) from None
             raise
         return run_id
+
+    def insert_runs(self, rows: list[dict[str, Any]]) -> None:
+        """Rows made by ``run_row`` in one statement, in the caller's transaction (ids from ``free_run_ids``)."""
+        self.conn.executemany(_INSERT_RUN, [list(row.values()) for row in rows])
+
+    def free_run_ids(self, count: int, now: float) -> list[str]:
+        """``count`` new run ids, distinct and not in the store; inside the caller's transaction they stay free.
+
+        Ids carry 24 random bits per second, so at a thousand runs a second
+        some draws collide: those are drawn again (RunIdTaken after ``ID_DRAWS``)."""
+        ids: set[str] = set()
+        stamp = new_run_id(now)[:-6]
+        for _ in range(ID_DRAWS):
+            random = secrets.token_hex(3 * (count - len(ids)))  # one system call for the batch's random bits
+            drawn = {stamp + random[start:start + 6] for start in range(0, len(random), 6)} - ids
+            marks = ", ".join("?" for _ in drawn)
+            taken = {r[0] for r in self.conn.execute(f"SELECT id FROM runs WHERE id IN ({marks})", list(drawn))}
+            ids |= drawn - taken
+            if len(ids) == count:
+                return sorted(ids)
+        raise RunIdTaken(f"no {count} free run ids in {ID_DRAWS} draws")
 
     def update_run(self, run_id: str, **fields: Any) -> None:
         row = encode({k: (str(v) if isinstance(v, RunStatus) else v) for k, v in fields.items()}, _JSON_FIELDS,

@@ -15,6 +15,7 @@ from .audit import AuditLog
 from .db import connect, default_store_path
 from .deliveries import DeliveriesTable
 from .fires import FiresTable
+from .intake import IntakeTable
 from .pruning import PruningTable
 from .runs import RunsTable
 from .snapshots import SnapshotsTable
@@ -24,7 +25,7 @@ from .workflows import WorkflowsTable
 
 
 class Store(RunsTable, StepsTable, ActionsTable, ArtifactsTable, ApprovalsTable, WorkflowsTable, FiresTable,
-            DeliveriesTable, SnapshotsTable, UsersTable, AuditLog, PruningTable):
+            DeliveriesTable, IntakeTable, SnapshotsTable, UsersTable, AuditLog, PruningTable):
     """The SQLite store; cheap to open, safe to share between processes (WAL, busy timeout).
 
     One ``Store`` per thread: a transaction belongs to its connection.

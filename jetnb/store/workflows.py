@@ -98,9 +98,17 @@ class WorkflowsTable:
         return _state(row)
 
     def is_paused(self, name: str) -> bool:
-        """One indexed read (a webhook asks at every delivery); an unknown workflow is not paused."""
+        """One indexed read (time triggers and data sources ask before each fire); an unknown workflow is not paused."""
         row = self.conn.execute("SELECT paused FROM workflows WHERE name = ?", (name,)).fetchone()
         return bool(row and row[0])
+
+    def paused_among(self, names: set[str]) -> set[str]:
+        """Which of these workflows are paused (one read for a batch of submissions)."""
+        if not names:
+            return set()
+        marks = ", ".join("?" for _ in names)
+        return {r[0] for r in self.conn.execute(f"SELECT name FROM workflows WHERE paused = 1 AND name IN ({marks})",
+                                                list(names))}
 
     def workflow_states(self, *, include_removed: bool = False) -> list[dict[str, Any]]:
         where = "" if include_removed else " WHERE removed_at IS NULL"
