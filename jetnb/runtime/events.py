@@ -10,6 +10,8 @@ is a kernel (a widget's run service).
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,9 +32,43 @@ def emit(event: Event, text: str | None = None, *, keep: bool = False) -> Any:
     from IPython import get_ipython
     from IPython.display import display
 
-    if get_ipython() is None:
+    shell = get_ipython()
+    if shell is None:
         return None
-    return display(bundle(event, text), raw=True, display_id=True if keep else None)
+    with flushing_only_pending(shell):
+        return display(bundle(event, text), raw=True, display_id=True if keep else None)
+
+
+@contextmanager
+def flushing_only_pending(shell: Any) -> Iterator[None]:
+    """Within the block, ipykernel's display publisher flushes stdout and stderr only if they hold output.
+
+    ipykernel flushes both streams before every display, so that a display
+    shows after what was printed before it; each flush is a round trip to
+    its I/O thread (~0.5 ms), and a step shows and updates its status line
+    at least twice, most often with nothing printed in between: 4 of the 8
+    round trips a ``%%step`` cell cost. A stream whose pending-flush mark
+    is unknown (another kernel, another ipykernel) is flushed as before.
+    """
+    publisher = getattr(shell, "display_pub", None)
+    if publisher is None or not callable(getattr(publisher, "_flush_streams", None)):
+        yield
+        return
+
+    def flush_pending() -> None:
+        for stream in (sys.stdout, sys.stderr):
+            if getattr(stream, "_flush_pending", True):
+                stream.flush()
+
+    with _overriding:  # iterator items report from several threads
+        publisher._flush_streams = flush_pending  # this instance only, for this block
+        try:
+            yield
+        finally:
+            del publisher._flush_streams
+
+
+_overriding = threading.Lock()
 
 
 @contextmanager

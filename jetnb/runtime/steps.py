@@ -7,11 +7,13 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
+from IPython import get_ipython
+
 from ..durations import format_duration
 from ..model.headers import Header
 from ..protocol import StepEvent, bundle
 from . import context, gate, journal
-from .events import emit
+from .events import emit, flushing_only_pending
 from .execution import CompiledBody, compile_body, describe_error
 from .handlers import run_handler
 from .iterate import run_items
@@ -44,7 +46,8 @@ class StepReporter:
         for key, value in changes.items():
             setattr(self.event, key, value)
         if self._handle is not None:
-            self._handle.update(bundle(self.event), raw=True)
+            with flushing_only_pending(get_ipython()):
+                self._handle.update(bundle(self.event), raw=True)
 
     def finish(self, status: str, **details: Any) -> None:
         self.update(status=status, finished_at=now_iso(),
