@@ -87,7 +87,7 @@ def _begin(head: Any, notebook: Path, how: Launch, folder: str) -> None:
     from ..service.run_secrets import expected_withheld
 
     try:
-        glance = Workflow.from_dict(read_notebook_json(notebook), notebook, schema=False)
+        glance = Workflow.from_dict(read_notebook_json(notebook), notebook, full=False)
     except (UnreadableNotebook, ValueError, TypeError, KeyError):
         return  # no head start; validation says what is wrong
     head.begin(how.options.kernel or glance.kernel_name or "python3", how.options.cwd or folder,

@@ -208,7 +208,7 @@ class JetnbNotebookClient(PapermillNotebookClient):
             self._ended.set()
 
     def _execute_cells(self) -> None:
-        self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path), schema=False)  # validated before the run
+        self.workflow = Workflow.from_dict(self.nb, Path(self.notebook_path), full=False)  # validated before the run
         self._bootstrap()
         self._numbers = cell_numbers(self.nb)
         bind_after = self._parameters_index() if self.secrets is not None and self.secrets.params else None

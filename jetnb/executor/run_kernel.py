@@ -5,8 +5,11 @@ SQLite history is pure cost there: every cell is written to
 ``~/.ipython/profile_default/history.sqlite`` by a background thread (a
 transaction per cell), and concurrent runs contend for that one file's
 lock. ``HEADLESS`` turns it off (``In``, ``_i`` and ``%history`` of the run
-itself still work, from memory). The options are added only when the
-kernel's command runs ipykernel: other kernels do not know them.
+itself still work, from memory). It also drops the 0.5 ms ipykernel sleeps
+before each reply, for front ends that might show a reply before the
+output it follows: nbclient waits for the kernel's idle status, which
+comes after every output on the same channel. The options are added only
+when the kernel's command runs ipykernel: other kernels do not know them.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from typing import Any
 
 from jupyter_client import KernelManager
 
-HEADLESS = ["--HistoryManager.enabled=False"]
+HEADLESS = ["--HistoryManager.enabled=False", "--IPythonKernel._execute_sleep=0"]
 
 
 def runs_ipykernel(cmd: list[str]) -> bool:

@@ -152,11 +152,12 @@ class Workflow:
         return cls(path, path.stem, WorkflowConfig(), [], [], [Problem(str(path), None, message)])
 
     @classmethod
-    def from_dict(cls, raw: Any, path: Path, *, schema: bool = True) -> Workflow:
+    def from_dict(cls, raw: Any, path: Path, *, full: bool = True) -> Workflow:
         """The model of a notebook's parsed JSON (any JSON value: a list, a number or a broken dict is a problem).
 
-        ``schema=False`` skips nbformat's schema check (and its import): a quick look, e.g. at the kernel and the
-        secrets a notebook names, before it is validated for real."""
+        ``full=False`` skips nbformat's schema check (and its import) and compiling the code cells: a quick look,
+        e.g. at the kernel and the secrets a notebook names before it is validated for real, or at the steps of a
+        notebook that was."""
         if not isinstance(raw, dict) or not isinstance(raw.get("cells"), list):
             return cls._broken(path, "not a notebook: no list of cells")
         problems: list[Problem] = []
@@ -165,13 +166,13 @@ class Workflow:
             problems.append(Problem(str(path), number, message))
 
         found = shape_problems(raw)
-        if schema and raw.get("nbformat") == 4:  # notebook-level shape problems are about metadata once nbformat is 4
+        if full and raw.get("nbformat") == 4:  # notebook-level shape problems are about metadata once nbformat is 4
             found += schema_problems(raw, {number for number, _ in found if number},
                                      any(number is None for number, _ in found))
         for number, message in found:
             problem(number, message)
         cells, config, parameters, parameters_ok = cls._read_cells(raw["cells"], problem)
-        if cls._is_python(raw):
+        if full and cls._is_python(raw):
             cls._check_code(cells, problem)
         if parameters_ok:
             cls._check_trigger_params(config, parameters, next((c.number for c in cells if c.role == "workflow"), None),
