@@ -54,6 +54,13 @@ class HeadStart:
             self.km = None
 
     def _run(self) -> None:
+        # IPython first, before anything that imports parts of it: the CLI's validation imports IPython too (its
+        # transformer compiles step bodies), and two threads importing parts of one package whose modules import
+        # each other can each hold a lock the other waits for; Python then hands one of them a half-initialised
+        # module (ImportError "partially initialized module 'IPython.paths'"). A thread holding no other import
+        # lock only makes the other wait.
+        import IPython  # noqa: F401
+
         from .kernel_stderr import filtered_stderr
         from .run_kernel import new_manager
 

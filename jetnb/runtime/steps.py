@@ -7,8 +7,6 @@ from datetime import datetime, timezone
 from functools import partial
 from typing import Any
 
-from IPython import get_ipython
-
 from ..durations import format_duration
 from ..model.headers import Header
 from ..protocol import StepEvent, bundle
@@ -45,7 +43,9 @@ class StepReporter:
     def update(self, **changes: Any) -> None:
         for key, value in changes.items():
             setattr(self.event, key, value)
-        if self._handle is not None:
+        if self._handle is not None:  # only in IPython (``emit`` gave a handle)
+            from IPython import get_ipython
+
             with flushing_only_pending(get_ipython()):
                 self._handle.update(bundle(self.event), raw=True)
 
