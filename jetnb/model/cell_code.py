@@ -36,6 +36,7 @@ def syntax_problem(body: str, first_line: int, top_level_await: bool) -> str | N
     body: a run loads its notebook several times (validation, execution,
     admission), and compiling each cell again each time was most of a load.
     """
+    import IPython  # noqa: F401  the package before its submodule (see executor/head_start.py: two threads import it)
     from IPython.core.inputtransformer2 import TransformerManager
 
     dropped = _leading_blank_lines(body)
