@@ -10,6 +10,9 @@ See docs/decisions.md.
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 
 def skip_unused_grammar() -> None:
@@ -27,3 +30,23 @@ def skip_cloud_clients() -> None:
     for name in CLOUD_CLIENTS:
         if name not in sys.modules:
             sys.modules[name] = None  # type: ignore[assignment]
+
+
+_importing = threading.RLock()
+
+
+@contextmanager
+def one_importer() -> Iterator[None]:
+    """Around imports of IPython, jupyter_client, nbformat and papermill: one thread at a time.
+
+    ``jetnb run`` imports papermill and starts the kernel in a background
+    thread (``head_start.py``) while its main thread validates the notebook,
+    which imports IPython and nbformat too, or downloads it with papermill's
+    I/O. Two threads importing parts of packages whose modules import each
+    other can each hold a module lock the other waits for; Python then hands
+    one of them a half-initialised module ("ImportError: cannot import name
+    ... from partially initialized module"). Under this lock the second
+    thread waits for the first one's import instead.
+    """
+    with _importing:
+        yield

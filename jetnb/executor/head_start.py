@@ -19,7 +19,7 @@ import atexit
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .fastimport import skip_unused_grammar
+from .fastimport import one_importer, skip_unused_grammar
 
 if TYPE_CHECKING:
     from . import RunRequest
@@ -54,15 +54,9 @@ class HeadStart:
             self.km = None
 
     def _run(self) -> None:
-        # IPython first, before anything that imports parts of it: the CLI's validation imports IPython too (its
-        # transformer compiles step bodies), and two threads importing parts of one package whose modules import
-        # each other can each hold a lock the other waits for; Python then hands one of them a half-initialised
-        # module (ImportError "partially initialized module 'IPython.paths'"). A thread holding no other import
-        # lock only makes the other wait.
-        import IPython  # noqa: F401
-
-        from .kernel_stderr import filtered_stderr
-        from .run_kernel import new_manager
+        with one_importer():  # the CLI's validation imports some of the same packages meanwhile
+            from .kernel_stderr import filtered_stderr
+            from .run_kernel import new_manager
 
         self._asked.wait()
         if self._abandoned:
@@ -79,7 +73,8 @@ class HeadStart:
         if self._abandoned:  # a validation error: the command is exiting, papermill is not needed
             return
         skip_unused_grammar()
-        import papermill  # noqa: F401  what the run needs next (its engines: this package's too, nbclient)
+        with one_importer():
+            import papermill  # noqa: F401  what the run needs next (its engines: this package's too, nbclient)
 
     def take(self, request: RunRequest) -> Any | None:
         """The kernel, if it is the run's; else None (it is shut down)."""

@@ -10,7 +10,7 @@ from ..protocol import RunOutcome, RunStatus
 from ..secrets.masking import masker
 from . import Observer, RunRequest, head_start
 from .cancel import CancelSignal, StopKind
-from .fastimport import skip_unused_grammar
+from .fastimport import one_importer, skip_unused_grammar
 from .journal_mirror import JournalMirror
 from .notebook_io import save_notebook
 from .outcome import OutcomeBuilder
@@ -50,12 +50,13 @@ class LocalBackend:
                    **engine_kwargs: Any) -> RunOutcome:
         """Run through papermill; ``engine_kwargs`` reach the notebook client (e.g. a started ``km``)."""
         skip_unused_grammar()
-        import nbformat
-        import papermill  # noqa: F401  first: it registers its engines, this one too, which imports .engine
-        from papermill.exceptions import PapermillExecutionError
+        with one_importer():  # the head start's thread may still be importing papermill
+            import nbformat
+            import papermill  # noqa: F401  first: it registers its engines, this one too, which imports .engine
+            from papermill.exceptions import PapermillExecutionError
 
-        from .engine import RunStopped
-        from .papermill_call import execute_node
+            from .engine import RunStopped
+            from .papermill_call import execute_node
 
         builder = OutcomeBuilder(observer)
         source = nbformat.v4.reads(json.dumps(request.notebook))  # lines joined, as nbclient expects; not re-validated

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Iterator
 from urllib.parse import urlsplit
 
-from .fastimport import skip_unused_grammar
+from .fastimport import one_importer, skip_unused_grammar
 from ..files import write_atomic
 from .notebook_io import is_local
 
@@ -114,7 +114,8 @@ def handlers() -> Any:
     global _io
     if _io is None:
         skip_unused_grammar()
-        from papermill.iorw import papermill_io
+        with one_importer():  # jetnb run's head start may be importing papermill in another thread
+            from papermill.iorw import papermill_io
 
         github = [(scheme, papermill_io.get_handler(scheme)) for scheme in ("http://github.com/", "https://github.com/")]
         for scheme, handler in [("http://", _CheckedHttp), ("https://", _CheckedHttp), *github]:

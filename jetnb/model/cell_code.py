@@ -36,8 +36,10 @@ def syntax_problem(body: str, first_line: int, top_level_await: bool) -> str | N
     body: a run loads its notebook several times (validation, execution,
     admission), and compiling each cell again each time was most of a load.
     """
-    import IPython  # noqa: F401  the package before its submodule (see executor/head_start.py: two threads import it)
-    from IPython.core.inputtransformer2 import TransformerManager
+    from ..executor.fastimport import one_importer  # as schema.py: the executor's import guard, imported on use
+
+    with one_importer():  # jetnb run's head start may be importing IPython in another thread
+        from IPython.core.inputtransformer2 import TransformerManager
 
     dropped = _leading_blank_lines(body)
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if top_level_await else 0

@@ -24,10 +24,11 @@ def schema_problems(raw: dict[str, Any], broken_cells: set[int], broken_metadata
     nbformat neither repeats the finding nor trips over it (its error
     reporting adds ``"_cell"`` to the cell type).
     """
-    from ..executor.fastimport import skip_unused_grammar
+    from ..executor.fastimport import one_importer, skip_unused_grammar
 
     skip_unused_grammar()
-    from nbformat.validator import iter_validate
+    with one_importer():
+        from nbformat.validator import iter_validate
 
     minor = _minor(raw)
     cells = [_placeholder(number, minor) if number in broken_cells else cell
