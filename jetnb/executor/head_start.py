@@ -20,6 +20,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .fastimport import one_importer, skip_unused_grammar
+from .kernel_stderr import StderrGate, filtered_stderr
 
 if TYPE_CHECKING:
     from . import RunRequest
@@ -34,6 +35,7 @@ class HeadStart:
         self.cwd: str | None = None
         self.km: Any = None
         self._asked = threading.Event()
+        self.gate = StderrGate()  # the kernel's stderr reaches the terminal only if a run takes the kernel
         self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="jetnb-head-start", daemon=True)
         self._thread.start()
@@ -46,6 +48,7 @@ class HeadStart:
         """No run after all: the thread stops after its imports, or its kernel is killed."""
         begun = self._asked.is_set()
         self._abandoned = True
+        self.gate.close()
         self._asked.set()
         if begun:  # else the thread stops at once (or dies with the process, a daemon, mid-import)
             self._thread.join(timeout=60)  # the kernel's start (not its readiness), then the thread returns
@@ -55,14 +58,13 @@ class HeadStart:
 
     def _run(self) -> None:
         with one_importer():  # the CLI's validation imports some of the same packages meanwhile
-            from .kernel_stderr import filtered_stderr
             from .run_kernel import new_manager
 
         self._asked.wait()
         if self._abandoned:
             return
         km = new_manager(self.kernel_name)
-        stderr = filtered_stderr()
+        stderr = filtered_stderr(self.gate)
         try:
             km.start_kernel(stderr=stderr, env=self.env, cwd=self.cwd)
             self.km = km
@@ -83,10 +85,13 @@ class HeadStart:
         self._thread.join()
         km, self.km = self.km, None
         if km is None:
+            self.gate.close()
             return None
         if self.kernel_name != request.kernel_name or self.env != request.env or not km.is_alive():
+            self.gate.close()
             kill(km)
             return None
+        self.gate.open()
         return km
 
 
