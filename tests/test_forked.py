@@ -402,13 +402,20 @@ def test_cancel_interrupts_or_kills_the_running_cell_of_a_run(backend, make_nb, 
 def test_concurrent_runs_each_get_their_own_forked_kernel(use, make_nb, project):
     path = probe_notebook(make_nb, "concurrent.ipynb")
     results: dict[str, dict[str, Any]] = {}
-    workers = [threading.Thread(target=lambda m=mark: results.update({m: run(project, path, mark=m)}))
-               for mark in ("left", "right")]
+    raised: dict[str, str] = {}
+
+    def run_as(mark: str) -> None:
+        try:
+            results[mark] = run(project, path, mark=mark)
+        except Exception as exc:  # the assertion below says what it was
+            raised[mark] = f"{type(exc).__name__}: {exc}"
+
+    workers = [threading.Thread(target=run_as, args=(mark,)) for mark in ("left", "right")]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join(120)
-    assert sorted(results) == ["left", "right"]
+    assert not raised and sorted(results) == ["left", "right"], raised
     assert all(r["status"] == "succeeded" for r in results.values()), [r["error"] for r in results.values()]
     left, right = results["left"]["result"], results["right"]["result"]
     assert left["pid"] != right["pid"] and left["ppid"] == right["ppid"] == use.zygote.pid

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 
 import pytest
@@ -15,6 +16,30 @@ def test_new_store_is_wal_and_at_latest_schema(tmp_path):
     assert store.conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     indexes = {r[0] for r in store.conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert {"runs_by_time", "runs_by_workflow", "runs_by_status"} <= indexes
+
+
+def test_threads_opening_a_store_that_does_not_exist_yet_all_get_it(tmp_path):
+    """Before a new file is in WAL mode, SQLite answers one of two connections setting it up "locked" at once (no busy
+    wait); the first look of a server's group committer and its scanner, or two runs, open the store together."""
+    refused: list[str] = []
+    for attempt in range(40):  # bounded; without the retry about one attempt in ten was refused
+        path = tmp_path / f"s{attempt}" / "jetnb.db"
+        together = threading.Barrier(6)
+
+        def open_it() -> None:
+            together.wait(10)
+            try:
+                Store(path).close()
+            except RuntimeError as exc:
+                refused.append(str(exc))
+
+        threads = [threading.Thread(target=open_it) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert Store(path).conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    assert refused == []
 
 
 def test_store_from_the_future_is_refused(tmp_path):
