@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -245,3 +247,43 @@ def test_new_creates_a_runnable_workflow_from_each_template(cli, project):
         assert run["status"] == "succeeded" and run["workflow"] == f"my-{template}"
     assert "already exists" in cli("new", "my-blank").stderr
     assert "unknown template 'fancy'" in cli("new", "x", "--template", "fancy").stderr
+
+
+
+def test_a_schedule_that_loses_the_race_with_the_io_threads_close_runs_at_once():
+    """At a kernel's shutdown ipykernel's main thread stops the I/O thread and closes its wake-up pipes while the
+    control thread, which saw the thread alive a moment before, flushes stdout through its pipe: "Socket operation
+    on non-socket", a traceback in the server's log. A real ``IOPubThread`` on a real socket, that interleaving made
+    certain."""
+    import zmq
+    from ipykernel.iostream import IOPubThread
+
+    from jetnb.runtime.closing_iopub import tolerate_closing_iopub
+
+    context = zmq.Context()
+    pub = IOPubThread(context.socket(zmq.PUB))
+    try:
+        pub.start()
+        tolerate_closing_iopub(pub)
+        tolerate_closing_iopub(pub)  # once per kernel: a second call changes nothing
+        woken = threading.Event()
+        pub.schedule(woken.set)  # this thread's wake-up pipe, through the running I/O thread
+        assert woken.wait(10)
+        pub.stop()  # the main thread's shutdown: the I/O thread joined, every wake-up pipe closed
+        pub.thread.is_alive = lambda: True  # what the control thread saw a moment before
+        ran: list[str] = []
+        pub.schedule(lambda: ran.append("flush"))
+        assert ran == ["flush"]
+    finally:
+        vars(pub.thread).pop("is_alive", None)
+        atexit.unregister(pub.stop)  # stopped already
+        pub.close()
+        context.term()
+
+
+def test_a_runs_kernel_is_told_to_tolerate_the_race(cli, make_nb):
+    path = make_nb("told.ipynb", ["%load_ext jetnb", "%%workflow\nname: told",
+                                  "%%result\nimport sys\n{'told': sys.stdout.pub_thread._jetnb_tolerant}"])
+    result = cli("run", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    assert run_json(result)["result"] == {"told": True}

@@ -70,8 +70,8 @@ class KernelPool:
         self._wanted.release()
         while not self._ready.empty():
             manager = self._ready.get_nowait()
-            if manager is not None:
-                manager.shutdown_kernel()
+            if manager is not None:  # it never ran anything: nothing to let finish, so no shutdown request
+                manager.shutdown_kernel(now=True)
 
 
 class PooledBackend(LocalBackend):
