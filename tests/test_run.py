@@ -258,7 +258,7 @@ def test_a_schedule_that_loses_the_race_with_the_io_threads_close_runs_at_once()
     import zmq
     from ipykernel.iostream import IOPubThread
 
-    from jetnb.runtime.closing_iopub import tolerate_closing_iopub
+    from jetnb.runtime.headless_io import tolerate_closing_iopub
 
     context = zmq.Context()
     pub = IOPubThread(context.socket(zmq.PUB))
@@ -287,3 +287,32 @@ def test_a_runs_kernel_is_told_to_tolerate_the_race(cli, make_nb):
     result = cli("run", str(path), "--json")
     assert result.returncode == 0, result.stderr
     assert run_json(result)["result"] == {"told": True}
+
+
+def test_a_steps_prints_displays_and_stderr_keep_their_order_in_the_run_log(cli, make_nb, project):
+    """A run's kernel sends pending output ahead of a display without waiting for its I/O thread: the order in the
+    run log is still the order the step wrote in (and what a loop prints comes in one piece, not lost)."""
+    path = make_nb("order.ipynb", [
+        "%load_ext jetnb",
+        "%%workflow\nname: order",
+        "%%step mixed\nimport sys\nfrom IPython.display import display\n"
+        "for n in range(3):\n"
+        "    print(f'out {n}')\n"
+        "    print(f'err {n}', file=sys.stderr)\n"
+        "    display({'text/plain': f'shown {n}'}, raw=True)\n"
+        "print('\\n'.join(f'line {i}' for i in range(2000)))\n"
+        "display({'text/plain': 'last'}, raw=True)",
+    ])
+    result = cli("run", str(path))
+    assert result.returncode == 0, result.stderr
+    log_line = next(line for line in result.stdout.splitlines() if line.startswith("run log: "))
+    cell = nbformat.read(project / log_line.removeprefix("run log: "), as_version=4).cells[-1]
+    seen = [(o.output_type, o.get("name"), o.get("text") or o.get("data", {}).get("text/plain")) for o in cell.outputs]
+    assert seen[0][0] == "display_data" and "step mixed" in seen[0][2]  # the step's line comes first
+    expected = []
+    for n in range(3):
+        expected += [("stream", "stdout", f"out {n}\n"), ("stream", "stderr", f"err {n}\n"),
+                     ("display_data", None, f"shown {n}")]
+    assert seen[1:10] == expected
+    assert seen[10][:2] == ("stream", "stdout") and seen[10][2] == "".join(f"line {i}\n" for i in range(2000))
+    assert seen[11:] == [("display_data", None, "last")]

@@ -4,13 +4,13 @@ run deadline."""
 from __future__ import annotations
 
 import os
-import sys
 import time
 from typing import Any
 
+from IPython import get_ipython
+
 from ..protocol import RunContext
-from . import context
-from .closing_iopub import tolerate_closing_iopub
+from . import context, headless_io
 from .deadlines import set_run_deadline
 from .journal import Journal
 
@@ -18,7 +18,7 @@ from .journal import Journal
 def configure(data: dict[str, Any]) -> context.KernelRun:
     """Called once before the first cell with ``RunContext.to_dict()``; a fresh state per run."""
     run_context = RunContext.from_dict(data)
-    tolerate_closing_iopub(getattr(sys.stdout, "pub_thread", None))  # before the kernel's shutdown, at the run's end
+    headless_io.install(get_ipython())
     if run_context.cwd:
         os.chdir(run_context.cwd)  # a pre-started kernel began elsewhere; relative paths mean the notebook's folder
     for name in run_context.withheld_env:  # a pre-started kernel inherited them; secrets and jetnb's credentials

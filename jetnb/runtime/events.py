@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from ..protocol import Event, bundle
+from .headless_io import in_order
 
 Sink = Callable[[Event], None]
 _sink: ContextVar[Sink | None] = ContextVar("jetnb_event_sink", default=None)
@@ -51,8 +52,8 @@ def flushing_only_pending(shell: Any) -> Iterator[None]:
     is unknown (another kernel, another ipykernel) is flushed as before.
     """
     publisher = getattr(shell, "display_pub", None)
-    if publisher is None or not callable(getattr(publisher, "_flush_streams", None)):
-        yield
+    if publisher is None or not callable(getattr(publisher, "_flush_streams", None)) or in_order(publisher):
+        yield  # a run's kernel sends pending output before every display already (``headless_io``)
         return
 
     def flush_pending() -> None:
