@@ -31,12 +31,8 @@ import sys
 import threading
 import time
 import uuid
-from queue import Empty
 from typing import Any, cast
 
-import zmq
-import zmq.asyncio
-from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.utils import run_sync
 
@@ -46,7 +42,7 @@ from . import Observer, RunRequest
 from .cancel import CancelSignal
 from .kernel_stderr import filtered_stderr
 from .local import LocalBackend
-from .run_kernel import RunKernelManager
+from .run_kernel import RunKernelClient, RunKernelManager
 from .warm import WarmKernels, wanted_size
 from .zygote import MAX_MESSAGE
 
@@ -56,9 +52,6 @@ START_TIMEOUT = 120.0  # seconds for the zygote's imports (pandas and the like o
 REPLY_TIMEOUT = 30.0  # seconds for a fork request (the zygote waits 10 s at most for the new kernel's setup)
 STOP_TIMEOUT = 5.0  # seconds for the zygote to end once told to
 EXIT_TIMEOUT = 30.0  # seconds ``wait`` gives a kernel already told to exit
-SHELL_WAIT = 1.0  # seconds for a kernel_info reply before asking again, as jupyter_client's wait_for_ready does
-IOPUB_WAIT = 0.05  # seconds for the reply's idle status on IOPub before asking again (it comes in ~1 ms)
-RECONNECT_IVL = 10  # ms between the client's attempts to reach a kernel that is still binding (ZMQ's default: 100)
 PYTHON_NAMES = {"python", f"python{sys.version_info[0]}", "python{}.{}".format(*sys.version_info[:2])}
 # The zygote runs as `python -Xfrozen_modules=off`, as `ipykernel install` writes kernel specs (debugpy wants it),
 # so it serves both those specs and the native one (the same code either way).
@@ -362,58 +355,13 @@ class ZygoteProvisioner(LocalProvisioner):
         await self.send_signal(signal.SIGTERM)
 
 
-class ForkedKernelClient(AsyncKernelClient):
-    """An async client whose ready check is one kernel_info round trip that also proves IOPub delivers.
-
-    jupyter_client's ``wait_for_ready`` ends by draining IOPub until it has
-    been quiet for 0.2 s, which is most of a forked run's start. Here the
-    kernel's idle status for our own kernel_info request is the proof that
-    IOPub is subscribed; nothing else is awaited. Async (as nbclient's own
-    default), so nbclient notices a kernel that dies in the middle of a cell.
-    """
-
-    def _context_default(self) -> zmq.asyncio.Context:
-        context = super()._context_default()
-        context.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL)  # a forked kernel binds its ports ~0.2 s after fork
-        return context
-
-    async def wait_for_ready(self, timeout: float | None = None) -> None:  # type: ignore[override]
-        deadline = time.monotonic() + (timeout if timeout is not None else 60.0)
-        while time.monotonic() < deadline:
-            if await self._answered(self.kernel_info(), deadline):
-                return
-            if not await self._async_is_alive():
-                raise RuntimeError("Kernel died before replying to kernel_info")
-        raise RuntimeError(f"Kernel didn't respond in {timeout} seconds")
-
-    async def _answered(self, msg_id: str, deadline: float) -> bool:
-        """The shell reply to ``msg_id``, then its idle status on IOPub; False if either is not there in time."""
-        def idle(msg: dict[str, Any]) -> bool:
-            return msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle"
-
-        return (await _receive(self.shell_channel, msg_id, min(time.monotonic() + SHELL_WAIT, deadline))
-                and await _receive(self.iopub_channel, msg_id, min(time.monotonic() + IOPUB_WAIT, deadline), idle))
-
-
-async def _receive(channel: Any, msg_id: str, until: float, match: Any = None) -> bool:
-    """Whether a message answering ``msg_id`` (and ``match``) arrives on ``channel`` before ``until``."""
-    while (left := until - time.monotonic()) > 0:
-        try:
-            msg = await channel.get_msg(timeout=left)
-        except Empty:
-            return False
-        if msg["parent_header"].get("msg_id") == msg_id and (match is None or match(msg)):
-            return True
-    return False
-
-
 class ForkedKernelManager(RunKernelManager):
     """A KernelManager whose kernel comes from the zygote (``ZygoteProvisioner``); never restarted."""
 
     def __init__(self, zygote: ZygoteProcess, **kwargs: Any):
-        super().__init__(client_factory=ForkedKernelClient, **kwargs)
+        super().__init__(**kwargs)
         self.zygote = zygote
-        self._clients: list[ForkedKernelClient] = []
+        self._clients: list[RunKernelClient] = []
 
     async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
         if self.provisioner is None:
@@ -426,9 +374,9 @@ class ForkedKernelManager(RunKernelManager):
 
     restart_kernel = run_sync(_async_restart_kernel)
 
-    def client(self, **kwargs: Any) -> ForkedKernelClient:  # type: ignore[override]
+    def client(self, **kwargs: Any) -> RunKernelClient:  # type: ignore[override]
         """A client as usual; remembered, so ``release`` can close its sockets (nbclient leaves them open)."""
-        kc = cast(ForkedKernelClient, super().client(**kwargs))
+        kc = cast(RunKernelClient, super().client(**kwargs))
         self._clients.append(kc)
         return kc
 
