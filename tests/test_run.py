@@ -316,3 +316,21 @@ def test_a_steps_prints_displays_and_stderr_keep_their_order_in_the_run_log(cli,
     assert seen[1:10] == expected
     assert seen[10][:2] == ("stream", "stdout") and seen[10][2] == "".join(f"line {i}\n" for i in range(2000))
     assert seen[11:] == [("display_data", None, "last")]
+
+
+def test_a_step_that_forks_workers_which_print_still_ends(cli, make_nb):
+    """Output written in a forked child goes through ipykernel's pipe to the parent; the run kernel's one-at-a-time
+    flush starts afresh in each child (a lock held at the fork would never be released there)."""
+    path = make_nb("forks.ipynb", [
+        "%load_ext jetnb",
+        "%%workflow\nname: forks",
+        "%%step fan_out\nimport multiprocessing\n"
+        "with multiprocessing.get_context('fork').Pool(2) as pool:\n"
+        "    squares = pool.starmap(pow, [(n, 2) for n in range(6)])\n"
+        "    pool.map(print, ['from a child'] * 4)\n"
+        "print('parent done', squares)",
+        "%%result\n{'squares': squares}",
+    ])
+    result = cli("run", str(path), "--json", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert run_json(result)["result"] == {"squares": [0, 1, 4, 9, 16, 25]}

@@ -29,6 +29,7 @@ this does the same when the race is lost.
 """
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from typing import Any, Callable
@@ -78,14 +79,15 @@ def flush_only_pending(stream: Any) -> bool:
     if not (hasattr(stream, "_flush_pending") and callable(getattr(stream, "_flush", None))):
         return False
     flush, send = stream.flush, stream._flush
-    one_at_a_time = threading.RLock()  # re-entrant: a forked child's write inside a hook flushes in its own thread
+    one_at_a_time = [threading.RLock()]  # re-entrant: a forked child's write inside a hook flushes in its own thread
+    os.register_at_fork(after_in_child=lambda: one_at_a_time.__setitem__(0, threading.RLock()))  # never held there
 
     def lazy() -> None:
         if _pending(stream):
             flush()
 
     def serialised() -> None:
-        with one_at_a_time:
+        with one_at_a_time[0]:
             send()
 
     stream.flush, stream._flush = lazy, serialised
