@@ -6,6 +6,9 @@ Real CLI processes and kernels; waits are bounded, nothing asserts a duration.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from datetime import datetime
 
@@ -50,3 +53,48 @@ def test_a_run_refused_at_validation_leaves_no_kernel(make_nb, project):
     assert refused.returncode == 2 and "parameter 'n'" in refused.stderr
     wait_until(lambda: not kernels_in(str(project), since), "no kernel left by the refused run")
     assert not (project / "runs").exists() or not any((project / "runs").rglob("*.ipynb"))
+
+
+FIRST_START = """
+import importlib.abc, json, sys, threading
+from jetnb.executor import fastimport
+from jetnb.executor.run_kernel import new_manager
+
+seen, starting = [], threading.Event()
+
+
+class Watch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if starting.is_set() and threading.current_thread().name == "starter":
+            seen.append([name, fastimport._importing._is_owned()])
+        return None
+
+
+sys.meta_path.insert(0, Watch())
+
+
+def start():
+    km = new_manager("python3")
+    starting.set()
+    km.start_kernel()
+    starting.clear()
+    km.shutdown_kernel(now=True)
+
+
+thread = threading.Thread(target=start, name="starter")
+thread.start()
+thread.join(120)
+print(json.dumps(seen))
+"""
+
+
+def test_a_processs_first_kernel_start_imports_only_under_the_import_lock(project):
+    """jupyter_client imports ipykernel's kernel spec (and with it IPython) and psutil on a process's first kernel
+    start; ``jetnb run``'s head start does that in a thread while the main thread imports IPython to validate, and
+    CI saw the main thread handed a half-initialised ``IPython.paths``. Every such import is under the lock."""
+    done = subprocess.run([sys.executable, "-c", FIRST_START], cwd=project, capture_output=True, text=True,
+                          timeout=180, env={**os.environ, "HOME": str(project)})
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    assert "ipykernel.kernelspec" in [name for name, _ in seen]  # the start did import it
+    assert [name for name, locked in seen if not locked] == []

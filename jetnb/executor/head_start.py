@@ -58,7 +58,9 @@ class HeadStart:
 
     def _run(self) -> None:
         with one_importer():  # the CLI's validation imports some of the same packages meanwhile
-            from .run_kernel import new_manager
+            from .run_kernel import import_what_starts_need, new_manager
+
+            import_what_starts_need()  # before the kernel's name is known: its start then imports nothing
 
         self._asked.wait()
         if self._abandoned:

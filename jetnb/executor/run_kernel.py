@@ -18,6 +18,8 @@ and is ready after one kernel_info round trip (see its docstring).
 
 from __future__ import annotations
 
+import importlib
+import sys
 import time
 from queue import Empty
 from typing import Any
@@ -26,9 +28,12 @@ import zmq.asyncio
 from jupyter_client import KernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 
+from .fastimport import one_importer
+
 HEADLESS = ["--HistoryManager.enabled=False", "--IPythonKernel._execute_sleep=0"]
 SHELL_WAIT = 1.0  # seconds for a kernel_info reply before asking again, as jupyter_client's wait_for_ready does
 IOPUB_WAIT = 0.05  # seconds for the reply's idle status on IOPub before asking again (it comes in ~1 ms)
+STARTS_IMPORT = ("ipykernel.kernelspec", "psutil")  # what jupyter_client imports on a process's first kernel start
 RECONNECT_IVL = 10  # ms between the client's attempts to reach a kernel that is still binding (ZMQ's default: 100)
 
 
@@ -89,6 +94,23 @@ class RunKernelManager(KernelManager):
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("client_factory", RunKernelClient)
         super().__init__(**kwargs)
+
+    def start_kernel(self, **kw: Any) -> None:
+        """jupyter_client's, as ``one_importer`` until ``STARTS_IMPORT`` are imported: the first start in a
+        process imports them from inside jupyter_client (IPython with them), while another thread (``jetnb
+        run``'s validation, a server's catalog) may be importing IPython; two threads importing modules that
+        import each other hand one of them a half-initialised module."""
+        if all(name in sys.modules for name in STARTS_IMPORT):
+            super().start_kernel(**kw)
+            return
+        with one_importer():
+            super().start_kernel(**kw)
+
+
+def import_what_starts_need() -> None:
+    """Import ``STARTS_IMPORT`` now (under ``one_importer``), so that starting a kernel imports nothing."""
+    for name in STARTS_IMPORT:
+        importlib.import_module(name)
 
     def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
         cmd: list[str] = super().format_kernel_cmd(extra_arguments)
