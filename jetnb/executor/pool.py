@@ -19,6 +19,7 @@ from ..protocol import RunOutcome
 from ..secrets.environment import kernel_environment, withheld
 from . import Observer, RunRequest
 from .cancel import CancelSignal
+from .fastimport import one_importer
 from .kernel_stderr import filtered_stderr
 from .local import LocalBackend
 
@@ -39,7 +40,8 @@ class KernelPool:
         threading.Thread(target=self._fill, name=f"jetnb-kernel-pool-{kernel_name}", daemon=True).start()
 
     def _start(self) -> Any:
-        from .run_kernel import new_manager
+        with one_importer():  # this thread's first imports may meet a run's (papermill, jupyter_client, IPython)
+            from .run_kernel import new_manager
 
         manager = new_manager(self.kernel_name)
         stderr = filtered_stderr()
