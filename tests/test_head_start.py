@@ -98,3 +98,20 @@ def test_a_processs_first_kernel_start_imports_only_under_the_import_lock(projec
     seen = json.loads(done.stdout)
     assert "ipykernel.kernelspec" in [name for name, _ in seen]  # the start did import it
     assert [name for name, locked in seen if not locked] == []
+
+
+def test_the_cli_run_in_process_leaves_no_kernel_behind(make_nb, project):
+    """The CLI invoked in a process that goes on (a test's CliRunner, a script): a kernel started ahead for a
+    notebook that validation then refuses is killed when the command ends, not when the process does."""
+    from click.testing import CliRunner
+
+    from jetnb.cli import main
+    from jetnb.executor import head_start
+
+    make_nb("broken.ipynb", ["%load_ext jetnb", "%%workflow\nname: broken", "%%step a\nx = (1,"])  # glance: fine
+    since = time.time()
+    for _ in range(2):
+        result = CliRunner().invoke(main, ["run", "broken.ipynb", "--store", str(project / "s.db")])
+        assert result.exit_code == 2 and "cell 3: line 2: syntax error" in result.output, result.output
+        assert head_start._current == []
+    wait_until(lambda: not kernels_in(str(project), since), "no kernel of the refused runs left")

@@ -102,6 +102,7 @@ _current: list[HeadStart] = []
 
 def prepare() -> HeadStart:
     """Start the head start's thread now; the local backend takes its kernel for the next run."""
+    release()  # one an earlier command in this process left (the CLI run in-process: a test, a script)
     head = HeadStart()
     _current[:] = [head]
     return head
@@ -144,7 +145,8 @@ def kill(km: Any) -> None:
 
 
 @atexit.register
-def _unused() -> None:
-    """A kernel started for a run that never came (a problem found later, an interrupted CLI)."""
+def release() -> None:
+    """Abandon the head start no run took (a problem found after it began, an interrupted CLI): its kernel is
+    killed. The command calls it as it ends, whether or not the process ends with it."""
     while _current:
         _current.pop().abandon()
