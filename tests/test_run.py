@@ -289,6 +289,18 @@ def test_a_runs_kernel_is_told_to_tolerate_the_race(cli, make_nb):
     assert run_json(result)["result"] == {"told": True}
 
 
+def test_a_runs_kernel_is_headless_on_every_backend(cli, make_nb):
+    """A run's kernel keeps no IPython SQLite history (a thrown-away kernel would write every cell to the
+    user's history file) and skips ipykernel's sleep before each reply, whichever way it was started."""
+    path = make_nb("headless.ipynb", ["%load_ext jetnb", "%%workflow\nname: headless",
+                                      "%%result\nip = get_ipython()\n"
+                                      "{'history': ip.history_manager.enabled, 'sleep': ip.kernel._execute_sleep}"])
+    for backend in ("local", "forked", "pool"):
+        result = cli("run", str(path), "--json", "-q", "--backend", backend)
+        assert result.returncode == 0, result.stderr
+        assert run_json(result)["result"] == {"history": False, "sleep": 0}, backend
+
+
 def test_a_steps_prints_displays_and_stderr_keep_their_order_in_the_run_log(cli, make_nb, project):
     """A run's kernel sends pending output ahead of a display without waiting for its I/O thread: the order in the
     run log is still the order the step wrote in (and what a loop prints comes in one piece, not lost)."""

@@ -106,15 +106,15 @@ class RunKernelManager(KernelManager):
         with one_importer():
             super().start_kernel(**kw)
 
+    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
+        cmd: list[str] = super().format_kernel_cmd(extra_arguments)
+        return [*cmd, *HEADLESS] if runs_ipykernel(cmd) else cmd
+
 
 def import_what_starts_need() -> None:
     """Import ``STARTS_IMPORT`` now (under ``one_importer``), so that starting a kernel imports nothing."""
     for name in STARTS_IMPORT:
         importlib.import_module(name)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        cmd: list[str] = super().format_kernel_cmd(extra_arguments)
-        return [*cmd, *HEADLESS] if runs_ipykernel(cmd) else cmd
 
 
 def new_manager(kernel_name: str, **kwargs: Any) -> RunKernelManager:
