@@ -19,6 +19,7 @@ and is ready after one kernel_info round trip (see its docstring).
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import time
 from queue import Empty
@@ -27,6 +28,8 @@ from typing import Any
 import zmq.asyncio
 from jupyter_client import KernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
+from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_core.paths import jupyter_path
 
 from .fastimport import one_importer
 
@@ -87,13 +90,31 @@ async def _receive(channel: Any, msg_id: str, until: float, match: Any = None) -
     return False
 
 
+class RunKernelSpecs(KernelSpecManager):
+    """jupyter_client's kernel specs, found without importing IPython.
+
+    jupyter_client imports IPython (~0.1 s) only to name the legacy
+    ``<IPython dir>/kernels`` folder; ``jetnb run`` looks the spec up before it
+    launches the kernel, so that import would delay every run's kernel. The
+    folder is the same: ``$IPYTHONDIR``, else ``~/.ipython`` (IPython's
+    pre-1.x ``~/.config/ipython`` fallback is not looked at).
+    """
+
+    def _kernel_dirs_default(self) -> list[str]:
+        ipython_dir = os.environ.get("IPYTHONDIR") or os.path.join("~", ".ipython")
+        return [*jupyter_path("kernels"), os.path.join(os.path.normpath(os.path.expanduser(ipython_dir)), "kernels")]
+
+
 class RunKernelManager(KernelManager):
-    """jupyter_client's manager, with ``HEADLESS`` added to an ipykernel command and ``RunKernelClient`` as its
-    client."""
+    """jupyter_client's manager, with ``HEADLESS`` added to an ipykernel command, ``RunKernelClient`` as its
+    client and ``RunKernelSpecs`` as its kernel specs."""
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("client_factory", RunKernelClient)
         super().__init__(**kwargs)
+
+    def _kernel_spec_manager_default(self) -> KernelSpecManager:
+        return RunKernelSpecs(data_dir=self.data_dir)
 
     def start_kernel(self, **kw: Any) -> None:
         """jupyter_client's, as ``one_importer`` until ``STARTS_IMPORT`` are imported: the first start in a
