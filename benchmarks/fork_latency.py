@@ -95,7 +95,7 @@ def ordinary_kernel(work: Path) -> tuple[Any, Any, int]:
 def forked_kernel(work: Path) -> tuple[Any, Any, int]:
     from jupyter_core.utils import ensure_event_loop
 
-    from jetnb.executor.forked import ForkedKernelManager
+    from jetnb.executor.forked_kernel import ForkedKernelManager
 
     km = ForkedKernelManager(forked_backend().zygote, kernel_name="python3")
     km.start_kernel(cwd=str(work))

@@ -27,7 +27,8 @@ from conftest import REPO
 from jetnb import run as run_workflow
 from jetnb.executor import RunRequest
 from jetnb.executor.cancel import CancelSignal
-from jetnb.executor.forked import ForkedBackend, ForkedKernelManager
+from jetnb.executor.forked import ForkedBackend
+from jetnb.executor.forked_kernel import ForkedKernelManager
 from jetnb.protocol import Event, RunContext, RunOutcome
 
 LONG_CELL = "import time\nprint('started', flush=True)\nfor _ in range(1200):\n    time.sleep(0.05)"
@@ -180,6 +181,25 @@ def test_the_kernel_sees_the_environment_given_for_the_run(backend, project):
     assert {key: forked[key] for key in given} == given
     assert "JUPYTER_CONFIG_DIR" not in forked
     assert set(forked) - set(given) == set(ordinary) - set(given)  # what the kernel adds itself, no more
+
+
+def test_the_zygote_starts_with_configuration_only(monkeypatch):
+    """Forked kernels show the zygote's starting environment in /proc/self/environ, and the zygote starts before
+    any run's secrets are known: it gets no variable that is not configuration, nor one named like a credential."""
+    from jetnb.executor.zygote_process import ZygoteProcess
+
+    monkeypatch.setenv("MY_SECRET_TOKEN", "declared-by-some-workflow")
+    monkeypatch.setenv("SHOP_DB_PASS", "not-configuration")
+    monkeypatch.setenv("JUPYTER_TOKEN", "a-credential-by-its-name")
+    monkeypatch.setenv("LC_MESSAGES", "C")
+    zygote = ZygoteProcess(imports=[])
+    try:
+        started = psutil.Process(zygote.pid).environ()
+    finally:
+        zygote.close(now=True)
+    assert not {"MY_SECRET_TOKEN", "SHOP_DB_PASS", "JUPYTER_TOKEN"} & set(started)
+    assert started["PATH"] == os.environ["PATH"] and started["LC_MESSAGES"] == "C"
+    assert started["JETNB_ZYGOTE_IMPORTS"] == ""
 
 
 def test_a_kernel_that_dies_mid_run_fails_that_run_and_the_next_run_works(use, make_nb, project):

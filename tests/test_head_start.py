@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from datetime import datetime
+from pathlib import Path
 
 import psutil
 
@@ -21,12 +22,16 @@ BORN = ("%%result\nimport os, psutil\n"
         "{'born': psutil.Process().create_time(), 'cwd': os.getcwd()}")
 
 
+KERNEL_COMMANDS = ("ipykernel_launcher", "jetnb.executor.zygote")  # an ordinary kernel; a zygote or a kernel it forked
+
+
 def kernels_in(folder: str, since: float) -> list[psutil.Process]:
-    """ipykernel processes started since ``since`` whose folder is ``folder``."""
+    """Kernel processes (and kernel zygotes) started since ``since`` whose folder is ``folder``."""
     found = []
     for process in psutil.process_iter(["cmdline", "create_time"]):
         try:
-            if ("ipykernel_launcher" in " ".join(process.info["cmdline"] or ())
+            command = " ".join(process.info["cmdline"] or ())
+            if (any(kind in command for kind in KERNEL_COMMANDS)
                     and process.info["create_time"] >= since and process.cwd() == folder):
                 found.append(process)
         except psutil.Error:
@@ -44,6 +49,38 @@ def test_the_kernel_starts_before_the_run_and_runs_it_in_the_notebook_folder(mak
     result = record["result"]
     assert result["born"] < datetime.fromisoformat(record["started_at"]).timestamp()  # started ahead: before the run was recorded as running
     assert result["cwd"] == str((project / "flows").resolve())
+
+
+PARENT = ("%%result\nimport psutil\n"
+          "{'parent': ' '.join(psutil.Process().parent().cmdline())}")
+
+
+def test_the_kernel_is_forked_by_a_zygote_of_its_own_that_ends_with_the_run(make_nb, project):
+    make_nb("forked.ipynb", ["%load_ext jetnb", "%%workflow\nname: forked\n", PARENT])
+    since = time.time() - 1
+    done = run_cli("run", "forked.ipynb", "--json", cwd=project)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "succeeded", record["error"]
+    assert "-m jetnb.executor.zygote" in record["result"]["parent"]
+    wait_until(lambda: not kernels_in(str(project), since), "the kernel and its zygote gone with the command")
+
+
+def test_a_kernel_that_is_not_the_zygotes_starts_the_ordinary_way(make_nb, project):
+    spec = Path(os.environ["JUPYTER_DATA_DIR"]) / "kernels" / "other-python"
+    spec.mkdir(parents=True, exist_ok=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel", "-f", "{connection_file}"],
+        "display_name": "Other Python", "language": "python"}))
+    make_nb("other.ipynb", ["%load_ext jetnb", "%%workflow\nname: other\n", PARENT])
+    since = time.time() - 1
+    done = run_cli("run", "other.ipynb", "-k", "other-python", "--json", cwd=project)
+    assert done.returncode == 0, done.stderr
+    record = json.loads(done.stdout)
+    assert record["status"] == "succeeded", record["error"]
+    assert "jetnb" in record["result"]["parent"] and "zygote" not in record["result"]["parent"]  # the CLI itself
+    assert "ordinary kernel" not in done.stderr  # a one-off run has nothing to say about it
+    wait_until(lambda: not kernels_in(str(project), since), "no kernel or zygote left")
 
 
 def test_a_run_refused_at_validation_leaves_no_kernel(make_nb, project):
@@ -100,13 +137,19 @@ def test_a_processs_first_kernel_start_imports_only_under_the_import_lock(projec
     assert [name for name, locked in seen if not locked] == []
 
 
-def test_the_cli_run_in_process_leaves_no_kernel_behind(make_nb, project):
+def test_the_cli_run_in_process_leaves_no_kernel_behind(make_nb, project, monkeypatch):
     """The CLI invoked in a process that goes on (a test's CliRunner, a script): a kernel started ahead for a
     notebook that validation then refuses is killed when the command ends, not when the process does."""
     from click.testing import CliRunner
 
     from jetnb.cli import main
     from jetnb.executor import head_start
+    from jetnb.executor.fastimport import CLOUD_CLIENTS
+
+    for name in (*CLOUD_CLIENTS, "requests"):  # what a local run marks absent or defers, in this process for good
+        monkeypatch.setitem(sys.modules, name, sys.modules.get(name))  # restored (or removed again) afterwards
+        if sys.modules[name] is None:
+            monkeypatch.delitem(sys.modules, name)
 
     make_nb("broken.ipynb", ["%load_ext jetnb", "%%workflow\nname: broken", "%%step a\nx = (1,"])  # glance: fine
     since = time.time()

@@ -281,6 +281,52 @@ def test_a_schedule_that_loses_the_race_with_the_io_threads_close_runs_at_once()
         context.term()
 
 
+def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_at_once():
+    """The other half of that race: the main thread has stopped the I/O thread (which closed its end of the wake-up
+    pipes) but not yet closed the pipes themselves. ipykernel's wake-up then blocks forever, the main thread waits
+    forever to join the control thread, and the kernel never exits (seen as a forked kernel killed after the
+    manager's grace period). A real ``IOPubThread``, stopped half-way as ``IOPubThread.stop`` does."""
+    import zmq
+    from ipykernel.iostream import IOPubThread
+
+    from jetnb.runtime.headless_io import tolerate_closing_iopub
+
+    context = zmq.Context()
+    pub = IOPubThread(context.socket(zmq.PUB))
+    try:
+        pub.start()
+        tolerate_closing_iopub(pub)
+        woken, stopped = threading.Event(), threading.Event()
+        ran: list[str] = []
+
+        def control_thread() -> None:
+            pub.schedule(woken.set)  # its wake-up pipe, connected to the running I/O thread ("busy")
+            if stopped.wait(10):
+                pub._event_pipe.getsockopt(zmq.EVENTS)  # ZMQ notices the closed peer (at a send, within ~1 ms)
+                pub.schedule(lambda: ran.append("idle"))  # no pipe left: ipykernel's send blocks here forever
+
+        control = threading.Thread(target=control_thread, daemon=True)
+        control.start()
+        assert woken.wait(10)
+        pub._stopped = True  # IOPubThread.stop's first half: the thread ends and closes its end of every pipe
+        pub.io_loop.add_callback(pub.io_loop.stop)
+        pub.thread.join(10)
+        assert not pub.thread.is_alive()
+        seen = iter([True])  # what the control thread saw a moment before; then the truth
+        pub.thread.is_alive = lambda: next(seen, False)
+        stopped.set()
+        control.join(10)
+        assert not control.is_alive(), "the wake-up blocked: the kernel would never exit"
+        assert ran == ["idle"]
+    finally:
+        vars(pub.thread).pop("is_alive", None)
+        atexit.unregister(pub.stop)
+        for pipe in pub._event_pipes.values():
+            pipe.close(linger=0)
+        pub.close()
+        context.term()
+
+
 def test_a_runs_kernel_is_told_to_tolerate_the_race(cli, make_nb):
     path = make_nb("told.ipynb", ["%load_ext jetnb", "%%workflow\nname: told",
                                   "%%result\nimport sys\n{'told': sys.stdout.pub_thread._jetnb_tolerant}"])

@@ -42,12 +42,13 @@ def _start(location: str, params: dict[str, Any], how: Launch, *, trigger: str =
 
     The local backend's kernel and imports get a head start (``executor.head_start``) while this validates."""
     from ..executor import head_start
-    from ..executor.fastimport import skip_cloud_clients
+    from ..executor.fastimport import defer_http_client, skip_cloud_clients
     from ..executor.remote import is_remote
 
     head = head_start.prepare() if how.backend == "local" and not how.prepare_only else None
     if head is not None and not is_remote(location) and not (how.output and is_remote(how.output)):
         skip_cloud_clients()  # only local files: papermill's S3, Azure, GCS and HDFS clients stay unimported
+        defer_http_client()  # and requests until something uses it
     try:
         _validate_and_run(location, params, how, head, trigger=trigger, rerun_of=rerun_of)
     finally:  # a kernel no run took is killed now, not at the process's exit: the CLI may run in-process

@@ -2,15 +2,19 @@
 
 A one-off run would pay for jupyter_client's and papermill's imports and a
 kernel start (together well over a second) one after the other, after
-parsing, validating and recording. ``prepare`` starts a thread at once,
+parsing, validating and recording. ``prepare`` starts a kernel zygote
+(``zygote_process.py``: a process that imports what every kernel imports,
+on the other core, before it knows which run it is for) and a thread,
 which imports jupyter_client while the CLI parses and validates; ``begin``
 gives it the kernel's name, folder and environment from a quick look at
-the notebook, and the thread starts the kernel (a process of its own, on
-the other core) and then imports papermill, while the CLI validates, opens
-the store and records the run. The local backend ``take``s the kernel only if it is
-exactly the run's (same kernel name and environment: otherwise it is shut
-down unused, e.g. when a secret became known between the guess and the
-run), and shuts it down after the run as nbclient would have.
+the notebook, and the thread has the zygote fork the kernel (or, for a
+kernel that is not the zygote's Python with ipykernel, or where forking is
+unavailable, starts an ordinary one) and then imports papermill, while the
+CLI validates, opens the store and records the run. The local backend
+``take``s the kernel only if it is exactly the run's (same kernel name and
+environment: otherwise it is shut down unused, e.g. when a secret became
+known between the guess and the run), and shuts it down after the run as
+nbclient would have; the zygote ends with it.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from .fastimport import one_importer, skip_unused_grammar
 from .kernel_stderr import StderrGate, filtered_stderr
+from .zygote_process import ForkUnavailable, ZygoteProcess, kernel_args, platform_problem
 
 if TYPE_CHECKING:
     from . import RunRequest
@@ -36,6 +41,8 @@ class HeadStart:
         self.km: Any = None
         self._asked = threading.Event()
         self.gate = StderrGate()  # the kernel's stderr reaches the terminal only if a run takes the kernel
+        # The zygote imports only what every kernel imports: a one-off run's own imports would cost the same there.
+        self.zygote = ZygoteProcess(imports=[], stderr_gate=self.gate) if platform_problem() is None else None
         self._abandoned = False
         self._thread = threading.Thread(target=self._run, name="jetnb-head-start", daemon=True)
         self._thread.start()
@@ -55,19 +62,27 @@ class HeadStart:
         if self.km is not None:
             kill(self.km)  # it never ran anything; at exit there may be no event loop for a shutdown request
             self.km = None
+        self.close_zygote()
+
+    def close_zygote(self) -> None:
+        if self.zygote is not None:
+            self.zygote.close(now=True)
+            self.zygote = None
 
     def _run(self) -> None:
         with one_importer():  # the CLI's validation imports some of the same packages meanwhile
-            from .run_kernel import import_what_starts_need, new_manager
+            from .run_kernel import import_what_starts_need
+            if self.zygote is not None:
+                from . import forked_kernel  # noqa: F401  imported now for the same reason
 
             import_what_starts_need()  # before the kernel's name is known: its start then imports nothing
 
         self._asked.wait()
         if self._abandoned:
             return
-        km = new_manager(self.kernel_name)
         stderr = filtered_stderr(self.gate)
         try:
+            km = self._manager()
             km.start_kernel(stderr=stderr, env=self.env, cwd=self.cwd)
             self.km = km
         except Exception:  # the run starts its own kernel, whose failure is then recorded with the run
@@ -79,6 +94,22 @@ class HeadStart:
         skip_unused_grammar()
         with one_importer():
             import papermill  # noqa: F401  what the run needs next (its engines: this package's too, nbclient)
+
+    def _manager(self) -> Any:
+        """A manager whose kernel the zygote forks, if it can be the zygote's; else an ordinary one (and the zygote
+        is not needed)."""
+        from .run_kernel import new_manager
+
+        if self.zygote is not None:
+            from .forked_kernel import ForkedKernelManager
+
+            km = ForkedKernelManager(self.zygote, kernel_name=self.kernel_name)
+            try:
+                kernel_args(km.kernel_spec.argv)
+                return km
+            except ForkUnavailable:
+                self.close_zygote()
+        return new_manager(self.kernel_name)
 
     def take(self, request: RunRequest) -> Any | None:
         """The kernel, if it is the run's; else None (it is shut down)."""
@@ -92,8 +123,11 @@ class HeadStart:
         if self.kernel_name != request.kernel_name or self.env != request.env or not km.is_alive():
             self.gate.close()
             kill(km)
+            self.close_zygote()
             return None
         self.gate.open()
+        if self.zygote is not None and not hasattr(km, "zygote"):
+            self.close_zygote()
         return km
 
 
@@ -124,6 +158,9 @@ def end(km: Any) -> None:
         km.cleanup_resources()
     except Exception:
         kill(km)
+    zygote = getattr(km, "zygote", None)  # the head start's own, if it forked this kernel: nothing else to fork
+    if zygote is not None:
+        zygote.close(now=True)
 
 
 def kill(km: Any) -> None:

@@ -21,6 +21,7 @@ class LocalBackend:
 
     def execute(self, request: RunRequest, observer: Observer, cancel: CancelSignal) -> RunOutcome:
         """On the kernel ``jetnb run`` started ahead (``head_start``) if it is the run's, else on a new one."""
+        _import_papermill()  # while the kernel started ahead may still be starting
         km = head_start.take(request)
         if km is None:
             return self._execute(request, observer, cancel)
@@ -49,14 +50,12 @@ class LocalBackend:
     def _papermill(self, request: RunRequest, observer: Observer, cancel: CancelSignal,
                    **engine_kwargs: Any) -> RunOutcome:
         """Run through papermill; ``engine_kwargs`` reach the notebook client (e.g. a started ``km``)."""
-        skip_unused_grammar()
-        with one_importer():  # the head start's thread may still be importing papermill
-            import nbformat
-            import papermill  # noqa: F401  first: it registers its engines, this one too, which imports .engine
-            from papermill.exceptions import PapermillExecutionError
+        _import_papermill()
+        import nbformat
+        from papermill.exceptions import PapermillExecutionError
 
-            from .engine import RunStopped
-            from .papermill_call import execute_node
+        from .engine import RunStopped
+        from .papermill_call import execute_node
 
         builder = OutcomeBuilder(observer)
         source = nbformat.v4.reads(json.dumps(request.notebook))  # lines joined, as nbclient expects; not re-validated
@@ -104,6 +103,15 @@ class LocalBackend:
             outcome.error = {"type": type(exc).__name__,
                              "message": f"the run log could not be saved: {exc.strerror or exc} ({request.log_path})"}
         return outcome
+
+
+def _import_papermill() -> None:
+    skip_unused_grammar()
+    with one_importer():  # the head start's thread may still be importing papermill
+        import nbformat  # noqa: F401
+        import papermill  # noqa: F401  first: it registers its engines, this one too, which imports .engine
+
+        from . import papermill_call  # noqa: F401
 
 
 def _stopped(kind: StopKind, reason: str) -> tuple[RunStatus, dict[str, Any]]:

@@ -23,16 +23,23 @@ with. The control thread checked the I/O thread alive just before: it sends
 on a closed pipe, pyzmq raises "Socket operation on non-socket", and
 tornado logs the traceback on the kernel's stderr, which is ``jetnb
 serve``'s (or JupyterLab's) log. ipykernel 7.4 tolerates the race when it
-sends a message, not when it schedules one. Once its I/O thread is gone,
-ipykernel itself runs what is scheduled at once, in the caller's thread;
-this does the same when the race is lost.
+sends a message, not when it schedules one. Worse, a wake-up sent after
+the I/O thread stopped but before the pipes are closed blocks forever,
+and the main thread waits forever to join the control thread: a kernel
+that never exits (killed after the manager's grace period, its open files
+unflushed). Once its I/O thread is gone, ipykernel itself runs what is
+scheduled at once, in the caller's thread; this does the same when the race
+is lost either way.
 """
 from __future__ import annotations
 
 import os
 import sys
 import threading
+import time
 from typing import Any, Callable
+
+STOPPING_WAIT = 10.0  # seconds a wake-up may wait for a busy I/O thread that is still alive
 
 
 def install(shell: Any) -> None:
@@ -52,19 +59,45 @@ def in_order(publisher: Any) -> bool:
 
 def tolerate_closing_iopub(pub_thread: Any) -> None:
     """Make ``pub_thread.schedule`` (an ``ipykernel.iostream.IOPubThread``) run its callback at once when the I/O
-    thread's wake-up pipe was closed under it; this instance only."""
-    schedule = getattr(pub_thread, "schedule", None)
-    if schedule is None or getattr(pub_thread, "_jetnb_tolerant", False):
+    thread stopped under it, instead of raising or waiting forever; this instance only.
+
+    ipykernel's schedule queues the callback and wakes the I/O thread
+    through a PUSH socket. Stopped in between, the thread has closed its end:
+    the send then blocks for good (no peer) while the main thread waits to
+    join this one, a kernel that never exits; or, once the main thread has
+    closed the pipes too, it fails with "Socket operation on non-socket".
+    Here the wake-up is sent without blocking; while the I/O thread is still
+    there, a send that cannot go yet is tried again; once it is gone (or
+    the pipe closed, which happens only after it was joined), the callback
+    runs here, unless the thread ran it on its way out.
+    """
+    if not callable(getattr(pub_thread, "schedule", None)) or getattr(pub_thread, "_jetnb_tolerant", False):
         return
     import zmq
 
     def tolerant(callback: Callable[[], Any]) -> None:
+        if not pub_thread.thread.is_alive():
+            callback()
+            return
+        pub_thread._events.append(callback)
+        deadline = time.monotonic() + STOPPING_WAIT
+        while True:  # bounded: the I/O thread ends, or the wait does
+            try:
+                pub_thread._event_pipe.send(b"", zmq.NOBLOCK)
+                return
+            except zmq.Again:  # nobody to take the wake-up: the I/O thread is stopping, or very busy
+                if not pub_thread.thread.is_alive() or time.monotonic() > deadline:
+                    break
+                time.sleep(0.001)
+            except zmq.ZMQError as exc:
+                if exc.errno != zmq.ENOTSOCK:
+                    raise
+                break  # closed: the I/O thread was joined already
         try:
-            schedule(callback)
-        except zmq.ZMQError as exc:
-            if exc.errno != zmq.ENOTSOCK:
-                raise
-            callback()  # the I/O thread is stopped: what it would have run, run here (it sends nothing once closed)
+            pub_thread._events.remove(callback)
+        except ValueError:
+            return  # the I/O thread ran it before it ended
+        callback()  # what it would have run, run here (it sends nothing once the socket is closed)
 
     pub_thread.schedule = tolerant
     pub_thread._jetnb_tolerant = True

@@ -39,3 +39,23 @@ def kernel_environment(names: Iterable[str]) -> dict[str, str]:
     """This process's environment without ``names``: what a kernel is started with."""
     hidden = set(names)
     return {key: value for key, value in os.environ.items() if key not in hidden}
+
+
+# A kernel zygote's own environment (``executor/zygote_process.py``). Every kernel it forks gets the run's
+# environment in ``os.environ``, but ``/proc/self/environ`` keeps showing what the zygote started with, and the
+# zygote starts before it knows which variables a run's workflow declares as secrets. So it gets only variables
+# that configure programs (where to find things, locale, threads), never one whose name suggests a credential.
+CONFIGURATION = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "LANG", "LANGUAGE", "TZ", "TERM", "TMPDIR",
+                           "TEMP", "TMP", "VIRTUAL_ENV", "IPYTHONDIR", "LD_LIBRARY_PATH", "MPLBACKEND",
+                           "MPLCONFIGDIR", "JETNB_ZYGOTE_IMPORTS"})
+CONFIGURATION_PREFIXES = ("LC_", "PYTHON", "XDG_", "CONDA_", "JUPYTER_", "OMP_", "MKL_", "OPENBLAS_", "NUMEXPR_")
+CREDENTIAL_WORDS = ("TOKEN", "SECRET", "PASSWORD", "PASSWD", "KEY", "CREDENTIAL", "AUTH")
+
+
+def configuration_environment(names: Iterable[str]) -> dict[str, str]:
+    """This process's configuration variables (``CONFIGURATION``) without ``names`` or any credential-like name."""
+    hidden = set(names)
+    return {key: value for key, value in os.environ.items()
+            if key not in hidden and (key in CONFIGURATION or key.startswith(CONFIGURATION_PREFIXES))
+            and not any(word in key.upper() for word in CREDENTIAL_WORDS)}
+
