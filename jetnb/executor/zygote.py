@@ -86,6 +86,22 @@ def import_all(names: list[str]) -> tuple[dict[str, str], list[str]]:
     return failed, threaded
 
 
+def warm_caches() -> None:
+    """Work each kernel would repeat once per process, done once here and inherited: the trigger kinds (an entry-point
+    scan of every installed package's metadata, ~70 ms, the first time a ``%%workflow`` cell names a trigger) and
+    tokenize's pattern (~13 ms, compiled at the first cell IPython tokenizes). A failure only costs that time."""
+    import io
+    import tokenize
+
+    try:
+        list(tokenize.generate_tokens(io.StringIO("pass\n").readline))
+        from ..triggers.registry import kinds
+
+        kinds()
+    except Exception:  # noqa: S110  a broken plug-in is reported where it is used, by the kernel
+        pass
+
+
 def settle() -> None:
     """Fork once and let the child exit: libraries with a fork handler (OpenBLAS) stop their thread pools.
 
@@ -325,6 +341,7 @@ def start(control: socket.socket) -> Zygote | None:
         zygote.send({"error": f"the zygote cannot import ipykernel: {kernel_failed['ipykernel.kernelapp']}"})
         return None
     failed, more_threaded = import_all(names)
+    warm_caches()
     settle()
     hazards = fork_hazards()
     if hazards:
