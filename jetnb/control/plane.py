@@ -33,7 +33,7 @@ from .watching import NotebookWatcher
 log = logging.getLogger("jetnb.serve")
 ACTOR = "jetnb serve"
 LOGGED_CHANGES = 50  # more workflows registered at once than this get one summary line, not one line each
-PARSE_BATCH = 200  # notebooks parsed per look: the rest wait for the next look, while the server answers
+PARSE_BATCH = 500  # notebooks parsed per look (see decisions): the rest wait for the next look, while it answers
 
 
 class ControlPlane:
