@@ -89,3 +89,14 @@ def test_a_bare_on_key_is_not_read_as_true():
 def test_hostile_and_impossible_values_are_problems(text, message):
     _, problems = parse_workflow_config(text)
     assert any(message in p for p in problems), problems
+
+
+def test_a_config_survives_pickling():
+    """A workflow's model travels to other processes (a Dask worker, a process pool): its config must unpickle
+    (its attribute look-up once recursed forever while pickle restored it)."""
+    import pickle
+
+    config, problems = parse_workflow_config("name: x\ntriggers:\n  - schedule: {cron: '0 6 * * *'}\n")
+    assert not problems
+    again = pickle.loads(pickle.dumps(config))
+    assert again == config and again.overlap == "skip" and again.triggers == config.triggers

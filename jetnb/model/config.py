@@ -61,7 +61,7 @@ class WorkflowConfig:
 
     def __getattr__(self, key: str) -> Any:
         try:
-            return self.values[key]
+            return self.__dict__["values"][key]  # not self.values: absent while pickle restores the object
         except KeyError:
             raise AttributeError(key) from None
 
