@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import psutil
+import pytest
 
 from conftest import run_cli
 from test_forked import wait_until
@@ -137,6 +138,17 @@ def test_a_processs_first_kernel_start_imports_only_under_the_import_lock(projec
     assert [name for name, locked in seen if not locked] == []
 
 
+def keep_modules(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a local run in this process marks absent or defers for good (papermill's cloud clients, requests) is
+    restored, or removed again, after the test: other tests import them for real."""
+    from jetnb.executor.fastimport import CLOUD_CLIENTS
+
+    for name in (*CLOUD_CLIENTS, "requests"):
+        monkeypatch.setitem(sys.modules, name, sys.modules.get(name))
+        if sys.modules[name] is None:
+            monkeypatch.delitem(sys.modules, name)
+
+
 def test_the_cli_run_in_process_leaves_no_kernel_behind(make_nb, project, monkeypatch):
     """The CLI invoked in a process that goes on (a test's CliRunner, a script): a kernel started ahead for a
     notebook that validation then refuses is killed when the command ends, not when the process does."""
@@ -144,13 +156,8 @@ def test_the_cli_run_in_process_leaves_no_kernel_behind(make_nb, project, monkey
 
     from jetnb.cli import main
     from jetnb.executor import head_start
-    from jetnb.executor.fastimport import CLOUD_CLIENTS
 
-    for name in (*CLOUD_CLIENTS, "requests"):  # what a local run marks absent or defers, in this process for good
-        monkeypatch.setitem(sys.modules, name, sys.modules.get(name))  # restored (or removed again) afterwards
-        if sys.modules[name] is None:
-            monkeypatch.delitem(sys.modules, name)
-
+    keep_modules(monkeypatch)
     make_nb("broken.ipynb", ["%load_ext jetnb", "%%workflow\nname: broken", "%%step a\nx = (1,"])  # glance: fine
     since = time.time()
     for _ in range(2):
@@ -158,3 +165,23 @@ def test_the_cli_run_in_process_leaves_no_kernel_behind(make_nb, project, monkey
         assert result.exit_code == 2 and "cell 3: line 2: syntax error" in result.output, result.output
         assert head_start._current == []
     wait_until(lambda: not kernels_in(str(project), since), "no kernel of the refused runs left")
+
+
+def test_a_kernel_that_cannot_start_ahead_leaves_no_zygote(make_nb, project, monkeypatch):
+    """The head start's kernel fails to start (no such kernel): the run fails as it would anyway, and the zygote
+    started for it ends with the command, not with the process."""
+    from click.testing import CliRunner
+
+    from jetnb.cli import main
+
+    keep_modules(monkeypatch)
+    path = make_nb("nokernel.ipynb", ["%load_ext jetnb", "%%workflow\nname: nokernel", "%%step a\npass"])
+    nb = json.loads(path.read_text())
+    nb["metadata"]["kernelspec"] = {"name": "no-such-kernel", "display_name": "None", "language": "python"}
+    path.write_text(json.dumps(nb))
+    since = time.time() - 1
+    result = CliRunner().invoke(main, ["run", "nokernel.ipynb", "--json", "--store", str(project / "s.db")])
+    assert result.exit_code == 1, result.output
+    assert "no-such-kernel" in result.output
+    wait_until(lambda: not kernels_in(str(project), since), "no zygote left by the command")
+

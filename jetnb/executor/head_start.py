@@ -119,6 +119,7 @@ class HeadStart:
         km, self.km = self.km, None
         if km is None:
             self.gate.close()
+            self.close_zygote()
             return None
         if self.kernel_name != request.kernel_name or self.env != request.env or not km.is_alive():
             self.gate.close()
