@@ -308,3 +308,13 @@ def test_a_cancelled_run_keeps_what_it_made_and_prune_removes_it_all(cli, make_n
     assert json.loads(pruned.stdout)["removed"] == 1
     assert not folder_of(cancelled).exists() and not Path(cancelled["log_path"]).exists()
     assert store.artifacts(run_id) == []
+
+
+def test_artifacts_saved_in_the_same_millisecond_keep_their_order(tmp_path):
+    """Saved times have millisecond precision: a step that saves two files at once lists them as saved, not by name
+    (a faster kernel made the flaky-run test above see 'partial.txt' before 'second.txt')."""
+    store = Store(tmp_path / "jetnb.db")
+    run_id = store.create_run(workflow="w", notebook="w.ipynb", params={})
+    for name in ("second.txt", "partial.txt", "a-first-by-name.txt"):
+        store.record_artifact(run_id, name=name, size=1, mime="text/plain", sha256="0" * 64, created_at=1000.001)
+    assert [a["name"] for a in store.artifacts(run_id)] == ["second.txt", "partial.txt", "a-first-by-name.txt"]

@@ -25,8 +25,8 @@ class ArtifactsTable:
                          list(row.values()))
 
     def artifacts(self, run_id: str) -> list[dict[str, Any]]:
-        """The run's artifacts, in the order they were (last) saved."""
-        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM artifacts WHERE run_id = ? ORDER BY created_at, name",
+        """The run's artifacts, in the order they were (last) saved (two saved in the same millisecond too)."""
+        rows = self.conn.execute(f"SELECT {_COLUMNS} FROM artifacts WHERE run_id = ? ORDER BY created_at, rowid",
                                  (run_id,))
         return [dict(r) for r in rows]
 
