@@ -196,9 +196,9 @@ def test_run_on_a_worker_logs_to_s3_step_by_step_without_the_secret_in_the_task(
     proc = start_run(project, {**dask_env, "API_TOKEN": SECRET}, "blocked.ipynb", "-p", "gate_file", str(gate),
                      "--runs-dir", f"s3://{BUCKET}/runs")
     try:
-        live = wait_for(lambda: (run := show(project)) and step_status(run, "first") == "succeeded" and run,
-                        "the first step's event, live")
-        assert live["status"] == "running" and step_status(live, "wait") == "running"
+        live = wait_for(lambda: (run := show(project)) and step_status(run, "wait") == "running" and run,
+                        "the waiting step's event, live")  # its start comes a moment after the first one's end
+        assert live["status"] == "running" and step_status(live, "first") == "succeeded"
         assert cluster.running_on() in ("w1", "w2")
         held = task_state_text(cluster)
         assert b"blocked" in held  # the task is there, with its request...
