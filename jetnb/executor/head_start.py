@@ -9,8 +9,9 @@ which imports jupyter_client while the CLI parses and validates; ``begin``
 gives it the kernel's name, folder and environment from a quick look at
 the notebook, and the thread has the zygote fork the kernel (or, for a
 kernel that is not the zygote's Python with ipykernel, or where forking is
-unavailable, starts an ordinary one) and then imports papermill, while the
-CLI validates, opens the store and records the run. The local backend
+unavailable, starts an ordinary one), while the CLI validates, opens the
+store, records the run and imports papermill (``LocalBackend.execute``, before
+it takes the kernel). The local backend
 ``take``s the kernel only if it is exactly the run's (same kernel name and
 environment: otherwise it is shut down unused, e.g. when a secret became
 known between the guess and the run), and shuts it down after the run as
@@ -23,7 +24,7 @@ import atexit
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .fastimport import one_importer, skip_unused_grammar
+from .fastimport import one_importer
 from .kernel_stderr import StderrGate, filtered_stderr
 from .zygote_process import ForkUnavailable, ZygoteProcess, kernel_args, platform_problem
 
@@ -89,11 +90,6 @@ class HeadStart:
             pass
         finally:
             stderr.close()
-        if self._abandoned:  # a validation error: the command is exiting, papermill is not needed
-            return
-        skip_unused_grammar()
-        with one_importer():
-            import papermill  # noqa: F401  what the run needs next (its engines: this package's too, nbclient)
 
     def _manager(self) -> Any:
         """A manager whose kernel the zygote forks, if it can be the zygote's; else an ordinary one (and the zygote
