@@ -10,7 +10,8 @@ is given the paths that file-system events named (``watching.py``), and a
 notebook the store registered (``remember``) is served from the stored config
 and triggers, its full model loaded only when a run needs it — unread when its
 size and modification time are the ones registered, else when its bytes still
-match the registered digest.
+match the registered digest. A scan's new and changed notebooks are parsed
+together, a large batch on every core (``parsing.py``).
 
 A scan may be given a ``budget`` of notebooks to parse: the rest are left
 ``pending`` for the next scans, so a server starting on thousands of new
@@ -24,12 +25,13 @@ import os
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from ..model.workflow import Workflow
 from ..triggers.base import PushKind, TriggerKind
 from ..triggers.registry import UnknownTrigger
 from ..triggers.registry import kind as trigger_kind
+from .parsing import Admit, Parsed, Parser, Unparsed
 from .watching import Changes
 
 _loading = threading.Lock()
@@ -68,13 +70,9 @@ class ServedWorkflow:
     signature: Signature | None = None  # the file's (mtime_ns, size) when it was read
 
     @classmethod
-    def of_model(cls, model: Workflow, digest: str) -> ServedWorkflow:
-        triggers: dict[str, Trigger] = {}
-        for name, spec in model.config.triggers:
-            kind = trigger_kind(name)
-            key = kind.key(spec)
-            triggers.setdefault(key, Trigger(kind, key, spec))
-        return cls(model.name, model.path, digest, model.config.values, list(triggers.values()), model)
+    def of_parsed(cls, parsed: Parsed, path: Path, digest: str, signature: Signature) -> ServedWorkflow:
+        triggers = [Trigger(trigger_kind(kind), key, spec) for key, kind, spec in parsed.triggers]
+        return cls(parsed.name, path, digest, parsed.config, triggers, parsed.model, signature=signature)
 
     @property
     def workflow(self) -> Workflow:
@@ -143,11 +141,13 @@ class Catalog:
     caller can record the changes (in the store) before anyone sees them.
     """
 
-    def __init__(self, directory: Path, exclude: tuple[Path, ...] = (),
-                 admit: Callable[[Workflow], bool] | None = None):
-        """``admit``: which valid notebooks count as workflows (JupyterLab: those with a ``%%workflow`` cell)."""
+    def __init__(self, directory: Path, exclude: tuple[Path, ...] = (), admit: Admit | None = None,
+                 parser: Parser | None = None):
+        """``admit``: which valid notebooks count as workflows (JupyterLab: those with a ``%%workflow`` cell);
+        ``parser``: who parses a scan's notebooks (by default this thread alone)."""
         self.directory = directory.resolve()
         self.admit = admit
+        self.parser = parser or Parser()
         self.exclude = tuple(p.resolve() for p in exclude)
         self.served: dict[str, ServedWorkflow] = {}
         self._routes: dict[str, tuple[ServedWorkflow, Trigger]] = {}
@@ -197,16 +197,20 @@ class Catalog:
         self._budget = budget
         touched: set[Path] = set()
         adding = True  # only notebooks not known before were read (so far)
+        unparsed: list[Unparsed] = []
         try:
             for path in sorted(paths, key=str):
                 known = path in self._files
                 if self._budget == 0 and not known and path not in self._remembered:
                     self._pending.add(path)  # its turn comes in a later scan: not even looked at now
-                elif self._read(path, result):
+                elif self._read(path, result, unparsed):
                     touched.add(path)
                     adding = adding and not known
         finally:
             self._budget = None
+        self._parse(unparsed, result)
+        if not self._pending:
+            self.parser.rest()
         for path in gone:
             del self._files[path]
         result.found, result.pending = len(self._files) + len(self._pending - self._files.keys()), len(self._pending)
@@ -263,8 +267,9 @@ class Catalog:
                 found.add(path)
         return found
 
-    def _read(self, path: Path, result: ScanResult) -> bool:
-        """Bring one file's entry up to date; True when it is new or its content changed."""
+    def _read(self, path: Path, result: ScanResult, unparsed: list[Unparsed]) -> bool:
+        """Bring one file's entry up to date; True when it is new or its content changed. A notebook to parse is
+        added to ``unparsed`` (its entry is made by ``_parse``)."""
         self._pending.discard(path)  # back only if the budget is spent
         try:
             stat = path.stat()
@@ -289,31 +294,26 @@ class Catalog:
         if known and known.digest == digest:
             known.signature = signature
             return False
-        served = self._parse(path, data, digest, signature, result)
-        self._files[path] = _File(signature, digest, served)
-        return True
-
-    def _parse(self, path: Path, data: bytes, digest: str, signature: Signature,
-               result: ScanResult) -> ServedWorkflow | None:
-        """The served workflow (from the store's record when the digest matches), None when the notebook has
-        problems."""
         remembered = self._remembered.get(path)
         if remembered is not None and remembered.digest == digest and (served := remembered.served(signature)):
-            del self._remembered[path]
-            return served
+            del self._remembered[path]  # the bytes the store registered, touched since: served from its record
+            self._files[path] = _File(signature, digest, served)
+            return True
         if self._budget is not None:
             self._budget -= 1
         if remembered is not None:  # changed since it was registered: the store's record no longer stands
             self._dropped.add(self._remembered.pop(path).name)
-        model = Workflow.load(path, data)
-        if self.admit is not None and not self.admit(model):
-            return None
-        if model.problems:
-            result.problems.extend(str(p) for p in model.problems)
-            return None
-        served = ServedWorkflow.of_model(model, digest)
-        served.signature = signature
-        return served
+        self._files[path] = _File(signature, digest, None)  # until parsed, below
+        unparsed.append(Unparsed(path, data))
+        return True
+
+    def _parse(self, unparsed: list[Unparsed], result: ScanResult) -> None:
+        """Parse what ``_read`` found new or changed and serve each valid workflow (None: not served)."""
+        for notebook, parsed in zip(unparsed, self.parser.parse(unparsed, self.admit)):
+            entry = self._files[notebook.path]
+            result.problems.extend(parsed.problems)
+            if parsed.admitted and not parsed.problems:
+                entry.served = ServedWorkflow.of_parsed(parsed, notebook.path, entry.digest, entry.signature)
 
     def _serve(self, fresh: set[Path], result: ScanResult, *, adding: bool = False) -> dict[str, ServedWorkflow]:
         """What to serve: the workflows already served keep their names and routes, then every other notebook in

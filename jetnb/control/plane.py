@@ -27,6 +27,7 @@ from ..service.commits import AuditEntry
 from ..service.runs import RunService
 from ..store import Database, Store, WorkflowRecord
 from .catalog import Catalog, Registered, ScanResult, ServedWorkflow
+from .parsing import Parser
 from .pausing import Pausing, pause_by_hand
 from .watching import NotebookWatcher
 
@@ -48,8 +49,10 @@ class ControlPlane:
         self.service = RunService(self.db, runs_dir=runs_dir, strategy=self.dispatcher, backend=backend,
                                   hooks=[Pausing(self)], public_url=public_url,
                                   **({} if cancel_grace is None else {"cancel_grace": cancel_grace}))
-        self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,) if self.service.runs_dir else ())
+        self.catalog = Catalog(self.directory, exclude=(self.service.runs_dir,) if self.service.runs_dir else (),
+                               parser=Parser.on_every_core())
         self.watcher = NotebookWatcher(self.catalog.directory, exclude=self.catalog.exclude)
+        self._warmed = False  # see _warm_up
 
     # store and audit ----------------------------------------------------
 
@@ -93,8 +96,16 @@ class ControlPlane:
             self.note("recover", f"picking up run {run_id} of {run['workflow']} ({run['trigger']}), queued before "
                       "the last stop", workflow=run["workflow"], run_id=run_id)
             self.service.start(run_id)
-        get_backend(self.service.backend)  # a kernel pool starts filling now, before the first trigger fires
+        self._warm_up()
         self.dispatcher.start()
+
+    def _warm_up(self) -> None:
+        """Make the backend now, so a kernel pool or zygote is ready before the first trigger fires — once every
+        notebook found is registered: a first start on thousands of notebooks parses them with the second core
+        free (a run that starts meanwhile makes the backend itself)."""
+        if not self.catalog.pending and not self._warmed:
+            self._warmed = True
+            get_backend(self.service.backend)
 
     def shutdown(self, grace: float, hurry: threading.Event) -> None:
         for run_id in self.dispatcher.stop(grace, hurry):
@@ -103,6 +114,7 @@ class ControlPlane:
     def close(self) -> None:
         """Close every thread's store connection and release pre-started kernels; the last thing the server does."""
         self.watcher.stop()
+        self.catalog.parser.rest()
         self.service.close()
         close_backends()
         self.db.close()
@@ -153,6 +165,7 @@ class ControlPlane:
         self.catalog.adopt(result)  # only now do handlers and loops see the workflows, already in the store
         for name in result.removed:
             self.note("unregister", f"{name} is gone from {self.directory}: its triggers stopped", workflow=name)
+        self._warm_up()
         return result
 
     def _protect_secrets(self, workflows: list[ServedWorkflow]) -> None:

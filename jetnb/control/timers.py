@@ -77,8 +77,7 @@ class TimeTriggers:
         """Each new trigger's first tick after the newest one handled (or its registration): one query for all."""
         if not fresh:
             return {}
-        names = {served.name for served, _ in fresh}
-        cursors = store.fire_cursors(next(iter(names)) if len(names) == 1 else None)
+        cursors = store.fire_cursors({served.name for served, _ in fresh})
         return {(served.name, trigger.key): trigger.kind.timing(trigger.spec).next_after(
                     cursors.get((served.name, trigger.key), 0.0)) for served, trigger in fresh}
 

@@ -71,11 +71,23 @@ def load_yaml(text: str) -> Any:
 
 
 def _load(text: str, loader: type[yaml.SafeLoader]) -> Any:
-    _refuse_aliases_and_depth(text, loader)
+    """The events are read first only when the text could hold an anchor or nest too deep: otherwise it is parsed
+    once (a served folder's ``%%workflow`` cells are parsed by the thousand)."""
+    if "&" in text or _could_nest_deeper(text):
+        _refuse_aliases_and_depth(text, loader)
     try:
         return yaml.load(text, Loader=loader)
+    except yaml.YAMLError:
+        _refuse_aliases_and_depth(text, loader)  # an alias of no anchor is refused as an alias, as any other
+        raise
     except (ValueError, TypeError, OverflowError, IndexError, KeyError, AttributeError) as exc:  # PyYAML's own
         raise TextError(f"cannot read a value: {shown(str(exc) or type(exc).__name__)}") from None  # on !!int x
+
+
+def _could_nest_deeper(text: str) -> bool:
+    """Whether ``text`` has enough of the characters that open a collection (``[ { - : ?``: every list or mapping
+    needs one) to nest more than ``MAX_DEPTH`` levels."""
+    return sum(text.count(c) for c in "[{-:?") > MAX_DEPTH
 
 
 def _refuse_aliases_and_depth(text: str, loader: type[yaml.SafeLoader]) -> None:

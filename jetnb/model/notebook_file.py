@@ -52,6 +52,7 @@ def parse_notebook_json(data: bytes) -> Any:
         raise UnreadableNotebook(f"not a notebook: JSON nested deeper than {MAX_NOTEBOOK_DEPTH} levels") from None
     except ValueError:  # Python's limit on converting long digit strings to int
         raise UnreadableNotebook("not a notebook: a number has more than 4300 digits") from None
-    if deeper_than(raw, MAX_NOTEBOOK_DEPTH):
+    bracketed = text.count("[") + text.count("{") > MAX_NOTEBOOK_DEPTH  # fewer brackets cannot nest deeper: no walk
+    if bracketed and deeper_than(raw, MAX_NOTEBOOK_DEPTH):
         raise UnreadableNotebook(f"not a notebook: JSON nested deeper than {MAX_NOTEBOOK_DEPTH} levels")
     return raw

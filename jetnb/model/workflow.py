@@ -121,9 +121,10 @@ class Workflow:
             raise WorkflowError(self.problems)
 
     @classmethod
-    def load(cls, path: str | Path, data: bytes | None = None) -> Workflow:
+    def load(cls, path: str | Path, data: bytes | None = None, *, resolved: bool = False) -> Workflow:
         """Read and statically validate a notebook; problems are collected, never raised. ``data``: its bytes, when
-        the caller has read them already (the catalog hashes them).
+        the caller has read them already (the catalog hashes them); ``resolved``: ``path`` is already absolute, with
+        no symbolic link (the catalog's), so it is not resolved again.
 
         A run reads its notebook several times (the CLI, the run service, its
         notifications), and a 400-cell notebook takes tens of milliseconds to
@@ -135,7 +136,7 @@ class Workflow:
             data = read_notebook_bytes(path) if data is None else data
         except UnreadableNotebook as exc:
             return cls._broken(path, str(exc))
-        key = (os.path.realpath(path), hashlib.blake2b(data, digest_size=16).digest())
+        key = (str(path) if resolved else os.path.realpath(path), hashlib.blake2b(data, digest_size=16).digest())
         known = _RECENT.get(key)
         if known is not None and known.path == path:
             return known

@@ -16,6 +16,9 @@ from typing import Any
 from ..secrets.masking import masker
 
 
+MAX_NAMED = 900  # values named in one ``IN (...)`` (SQLite's oldest limit on parameters is 999)
+
+
 def iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts, timezone.utc).isoformat(timespec="milliseconds")
 

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from .rows import decode
+from .rows import MAX_NAMED, decode, to_json
 
 _WORKFLOW_JSON = ("config",)
 _TRIGGER_JSON = ("spec",)
@@ -53,14 +53,14 @@ class WorkflowsTable:
                 "ON CONFLICT (name) DO UPDATE SET path = excluded.path, hash = excluded.hash, "
                 "config = excluded.config, updated_at = excluded.updated_at, removed_at = NULL, "
                 "mtime_ns = excluded.mtime_ns, size = excluded.size",
-                [(r.name, r.path, r.digest, json.dumps(r.config, default=str), now, now,
-                  *(r.signature or (None, None))) for r in records])
+                [(r.name, r.path, r.digest, to_json(r.config), now, now, *(r.signature or (None, None)))
+                 for r in records])
             conn.executemany(
                 "INSERT INTO triggers (workflow, key, kind, spec, registered_at) VALUES (?, ?, ?, ?, ?) "
                 "ON CONFLICT (workflow, key) DO UPDATE SET spec = excluded.spec",
-                [(r.name, key, kind, json.dumps(spec, default=str), now) for r in records for key, kind, spec in r.triggers])
-            for record in records:
-                self._drop_triggers(record.name, keep=[key for key, _, _ in record.triggers])
+                [(r.name, key, kind, to_json(spec), now) for r in records for key, kind, spec in r.triggers])
+            kept = {(r.name, key) for r in records for key, _, _ in r.triggers}
+            self._drop_triggers([pair for pair in self._trigger_keys([r.name for r in records]) if pair not in kept])
 
     def registered_workflows(self) -> list[WorkflowRecord]:
         """Every workflow served (not removed), with its triggers: what a restarting server can serve unparsed.
@@ -82,14 +82,21 @@ class WorkflowsTable:
         """The notebook is gone: its triggers stop; the row stays so pause state and history survive a re-add."""
         with self.transaction() as conn:
             conn.execute("UPDATE workflows SET removed_at = ? WHERE name = ?", (time.time() if now is None else now, name))
-            self._drop_triggers(name, keep=[])
+            self._drop_triggers(self._trigger_keys([name]))
 
-    def _drop_triggers(self, name: str, keep: list[str]) -> None:
-        marks = ", ".join("?" for _ in keep)
-        not_kept = f" AND key NOT IN ({marks})" if keep else ""
-        self.conn.execute(f"DELETE FROM snapshots WHERE workflow = ? AND trigger_key IN "
-                          f"(SELECT key FROM triggers WHERE workflow = ?{not_kept})", (name, name, *keep))
-        self.conn.execute(f"DELETE FROM triggers WHERE workflow = ?{not_kept}", (name, *keep))
+    def _trigger_keys(self, names: list[str]) -> list[tuple[str, str]]:
+        """(workflow, key) of every trigger the store has for these workflows: a query per ``MAX_NAMED`` names."""
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(names), MAX_NAMED):
+            chunk = names[start:start + MAX_NAMED]
+            found += [(row["workflow"], row["key"]) for row in self.conn.execute(
+                f"SELECT workflow, key FROM triggers WHERE workflow IN ({', '.join('?' * len(chunk))})", chunk)]
+        return found
+
+    def _drop_triggers(self, stale: list[tuple[str, str]]) -> None:
+        """Forget these (workflow, key) triggers and the data-change snapshots they kept."""
+        self.conn.executemany("DELETE FROM snapshots WHERE workflow = ? AND trigger_key = ?", stale)
+        self.conn.executemany("DELETE FROM triggers WHERE workflow = ? AND key = ?", stale)
 
     def workflow_state(self, name: str) -> dict[str, Any]:
         row = self.conn.execute("SELECT * FROM workflows WHERE name = ?", (name,)).fetchone()

@@ -25,6 +25,9 @@ _lock = threading.Lock()
 
 def kind(name: str) -> TriggerKind:
     """The kind registered as ``name``, one instance per process."""
+    found = _kinds.get(name)  # without the lock: a server looks kinds up for each of thousands of notebooks
+    if found is not None:
+        return found
     with _lock:
         if name not in _kinds:
             cls = _registry.load(name)
