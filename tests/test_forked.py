@@ -158,6 +158,27 @@ def test_full_workflows_run_on_forked_kernels(use, project):
     assert (project / "shop.db").exists()
 
 
+LEFT_OPEN = ("import atexit, sys, tempfile, types\n"
+             "module = sys.modules['left_open'] = types.ModuleType('left_open')\n"
+             "module.file = open('in_a_module.txt', 'w')\n"
+             "module.file.write('module')\n"
+             "folder = tempfile.TemporaryDirectory(dir='.')\n"
+             "atexit.register(lambda: open('at_exit.txt', 'w').write('handler'))\n"
+             "print(folder.name)")
+
+
+def test_a_forked_kernel_exits_without_teardown_yet_keeps_what_exiting_keeps(use, make_nb, project):
+    """Forked kernels skip Python's teardown (decisions.md): files left open are still written, exit handlers
+    run, temporary folders go."""
+    path = make_nb("left_open.ipynb", ["%load_ext jetnb", LEFT_OPEN])
+    done = run(project, path)
+    assert done["status"] == "succeeded", done["error"]
+    expected = {"in_a_module.txt": "module", "at_exit.txt": "handler"}
+    wait_until(lambda: {name: (project / name).read_text() for name in expected if (project / name).exists()}
+               == expected, "every file written as the kernel exited")
+    assert not [p for p in project.iterdir() if p.is_dir() and p.name.startswith("tmp")]  # the folder removed
+
+
 def test_the_kernel_sees_the_environment_given_for_the_run(backend, project):
     given = {key: os.environ[key] for key in ("PATH", "HOME", "IPYTHONDIR", "JUPYTER_DATA_DIR",
                                               "JUPYTER_RUNTIME_DIR")}
@@ -463,3 +484,31 @@ def test_serve_runs_on_forked_kernels_and_leaves_no_process_at_shutdown(server):
     assert srv.stop() == 0  # the long run is cut off after the grace period
     gone, alive = psutil.wait_procs(left, timeout=30)
     assert alive == []
+
+
+def test_a_forked_kernels_command_line_becomes_the_configuration_traitlets_would_make():
+    from ipykernel.kernelapp import IPKernelApp
+    from traitlets import Bool, Float
+    from traitlets.config import Configurable
+
+    from jetnb.executor.kernel_app import ForkedKernelApp, simple_config
+
+    class HistoryManager(Configurable):  # stand-ins of the configured classes: the same section names
+        enabled = Bool(True).tag(config=True)
+
+    class IPythonKernel(Configurable):
+        _execute_sleep = Float(0.0005).tag(config=True)
+
+    argv = ["-f", "/tmp/kernel-1.json", "--HistoryManager.enabled=False", "--IPythonKernel._execute_sleep=0",
+            "--IPKernelApp.parent_handle=7"]
+    fast, slow = ForkedKernelApp(), IPKernelApp()
+    fast.parse_command_line(argv)
+    IPKernelApp.parse_command_line(slow, argv)
+    for app in (fast, slow):
+        assert (app.connection_file, app.parent_handle) == ("/tmp/kernel-1.json", 7)
+        assert HistoryManager(config=app.config).enabled is False
+        assert IPythonKernel(config=app.config)._execute_sleep == 0.0
+    assert simple_config([*argv, "--matplotlib=inline"]) is None  # anything else: traitlets reads it
+    other = ForkedKernelApp()
+    other.parse_command_line(["-f", "/tmp/kernel-2.json", "--matplotlib=inline"])
+    assert other.connection_file == "/tmp/kernel-2.json" and other.matplotlib == "inline"

@@ -28,9 +28,11 @@ and ends the zygote.
 from __future__ import annotations
 
 import argparse
+import atexit
 import gc
 import importlib
 import importlib.util
+import io
 import json
 import locale
 import os
@@ -43,7 +45,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 # What every kernel imports on its way to its first cell (ipykernel's app, shell and debugger, IPython,
 # jetnb's kernel side), measured in a forked kernel after a run of hello.ipynb: see docs/decisions.md.
@@ -53,7 +55,7 @@ KERNEL_MODULES = (
     "IPython.core.logger", "IPython.core.magics.extension", "IPython.extensions.storemagic", "cProfile", "pstats",
     "faulthandler", "difflib", "secrets", "tornado.platform.asyncio", "psutil", "jupyter_client.session", "comm",
     "cloudpickle", "jetnb", "jetnb.runtime", "jetnb.runtime.bootstrap", "jetnb.runtime.magics",
-    "jetnb.runtime.gate", "jetnb.protocol",
+    "jetnb.runtime.gate", "jetnb.protocol", "jetnb.executor.kernel_app",
 )
 # A notebook's usual imports, pre-imported when installed: each costs the zygote under 0.4 s and 11 MiB once
 # (pandas, 1.3 s and 43 MiB, is one JETNB_ZYGOTE_IMPORTS away). Their children share those pages.
@@ -321,13 +323,39 @@ def _reseed() -> None:
         numpy_random.seed()
 
 
-def run_kernel(argv: list[str]) -> None:
-    """Become the kernel, as ``python -m ipykernel_launcher ARGV`` would; returns when the kernel shuts down."""
-    from ipykernel.kernelapp import IPKernelApp
+def run_kernel(argv: list[str]) -> NoReturn:
+    """Become the kernel, as ``python -m ipykernel_launcher ARGV`` would; exits when the kernel shuts down."""
+    from .kernel_app import ForkedKernelApp
 
     spec = importlib.util.find_spec("ipykernel_launcher")
     sys.argv = [spec.origin if spec and spec.origin else "ipykernel_launcher", *argv]
-    IPKernelApp.launch_instance(argv=argv)
+    ForkedKernelApp.launch_instance(argv=argv)
+    _exit_without_teardown()
+
+
+def _exit_without_teardown() -> NoReturn:
+    """Exit as Python exits, less the teardown of every module and object, which in a forked kernel writes to each
+    page shared with the zygote (a third of a trivial run's kernel CPU).
+
+    What exiting does that matters is done first, in the interpreter's
+    order: wait for the run's non-daemon threads, run every exit handler
+    (ipykernel closes its sockets, IPython clears the user's namespace,
+    ``logging`` flushes, ``weakref.finalize`` removes temporary folders);
+    then every file object still open is flushed (one of a module of the
+    run's own, which teardown would have flushed) and the cycles left are
+    collected, their ``__del__`` methods run. The zygote's own objects are
+    frozen, out of ``gc.get_objects()``.
+    """
+    threading._shutdown()  # type: ignore[attr-defined]  # what Py_FinalizeEx does before the exit handlers
+    atexit._run_exitfuncs()
+    for found in [sys.stdout, sys.stderr, *gc.get_objects()]:
+        if isinstance(found, io.IOBase):
+            try:
+                found.flush()
+            except (OSError, ValueError):  # closed, or its file is gone: nothing to keep
+                continue
+    gc.collect()
+    os._exit(0)
 
 
 def start(control: socket.socket) -> Zygote | None:
