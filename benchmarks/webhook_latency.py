@@ -15,8 +15,13 @@ its parameters) with a sync webhook, and a workflow for ingest:
   slot is held by a sleeping run (deliveries are queued, not run);
 - memory per warm kernel (RSS, USS, PSS) and the zygote's, from /proc.
 
+With ``--baseline DIR`` (a checkout of the previous code, e.g. a worktree of
+main), sustained runs are also measured with that code first on the import
+path, in the same run. Sustained runs print the CPU per run of the server
+and of the kernels (the zygote's reaped children), from /proc.
+
 Only public tools: python, subprocess, requests, /proc. Run from the repo root:
-    python benchmarks/webhook_latency.py [N]        (N sync requests per backend, default 7)
+    python benchmarks/webhook_latency.py [--baseline DIR] [N]   (N sync requests per backend, default 7)
 """
 
 from __future__ import annotations
@@ -127,6 +132,32 @@ def sync_latencies(server: Server, repeat: int) -> list[float]:
     return samples[1:]
 
 
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """(own, reaped children's) CPU seconds of a process, from /proc/PID/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks, (int(fields[13]) + int(fields[14])) / ticks
+
+
+def zygote_of(server: Server) -> int:
+    zygotes = [pid for pid in children(server.process.pid)
+               if "jetnb.executor.zygote" in Path(f"/proc/{pid}/cmdline").read_text()]
+    if not zygotes:
+        sys.exit("no zygote under the server")
+    return zygotes[0]
+
+
+def throughput_and_cpu(server: Server, runs: int) -> tuple[float, float, float]:
+    """``throughput``, and the CPU milliseconds per run of the server and of the kernels (the zygote's children,
+    counted once reaped)."""
+    zygote = zygote_of(server)
+    server_before, kernels_before = cpu_seconds(server.process.pid)[0], cpu_seconds(zygote)[1]
+    rate = throughput(server, runs)
+    time.sleep(3)  # the last kernels exit and are reaped; the warm kernels refill
+    server_after, kernels_after = cpu_seconds(server.process.pid)[0], cpu_seconds(zygote)[1]
+    return rate, (server_after - server_before) * 1000 / runs, (kernels_after - kernels_before) * 1000 / runs
+
+
 def throughput(server: Server, runs: int) -> float:
     """Runs per second from the first API submission until every run has ended."""
     headers = {"Authorization": f"Bearer {TOKEN}"}
@@ -195,31 +226,31 @@ def children(pid: int) -> list[int]:
 
 def warm_memory(server: Server) -> tuple[dict[str, float], list[dict[str, float]]]:
     """The zygote's memory, and each warm kernel's (the zygote's children while the server is idle)."""
-    zygotes = [pid for pid in children(server.process.pid)
-               if "jetnb.executor.zygote" in Path(f"/proc/{pid}/cmdline").read_text()]
-    if not zygotes:
-        sys.exit("no zygote under the server")
+    zygote = zygote_of(server)
     time.sleep(3)
-    return memory(zygotes[0]), [memory(pid) for pid in children(zygotes[0])]
+    return memory(zygote), [memory(pid) for pid in children(zygote)]
 
 
 def median(samples: list[float]) -> float:
     return statistics.median(samples)
 
 
-def main(repeat: int) -> None:
+def main(repeat: int, previous: str | None) -> None:
     load = os.getloadavg()[0]
     baseline = median(papermill_cli(max(repeat // 2, 3)))
     rows: list[tuple[str, str, str]] = []
     sync: dict[str, float] = {}
-    rates: dict[str, float] = {}
+    rates: dict[str, tuple[float, float, float]] = {}
     with Server("forked") as server:
         sync["forked"] = median(sync_latencies(server, repeat))
         zygote, kernels = warm_memory(server)
-        rates["forked"] = throughput(server, THROUGHPUT_RUNS)
+        rates["forked"] = throughput_and_cpu(server, THROUGHPUT_RUNS)
     with Server("forked", env={"JETNB_WARM_KERNELS": "0"}) as server:
         sync["no-warm"] = median(sync_latencies(server, repeat))
-        rates["no-warm"] = throughput(server, THROUGHPUT_RUNS)
+        rates["no-warm"] = throughput_and_cpu(server, THROUGHPUT_RUNS)
+    if previous:
+        with Server("forked", env={"PYTHONPATH": previous}) as server:
+            rates["previous"] = throughput_and_cpu(server, THROUGHPUT_RUNS)
     with Server("pool") as server:
         sync["pool"] = median(sync_latencies(server, repeat))
     with Server("forked", args=("--grace", "1")) as server:
@@ -232,8 +263,9 @@ def main(repeat: int) -> None:
         ("sync webhook -> result, default (warm forked)", share(sync["forked"]),
          f"forked, no warm kernels: {share(sync['no-warm'])}"),
         ("same, --backend pool", share(sync["pool"]), ""),
-        ("sustained runs, API submit -> done", f"{rates['forked']:.1f} runs/s",
-         f"forked, no warm kernels: {rates['no-warm']:.1f} runs/s"),
+        ("sustained runs, API submit -> done", sustained(rates["forked"]),
+         f"forked, no warm kernels: {sustained(rates['no-warm'])}"
+         + (f"; previous code ({previous}): {sustained(rates['previous'])}" if previous else "")),
         (f"async webhook ingest, {SENDERS} senders", f"{rate:.0f} req/s, p99 {p99:.1f}ms", ""),
     ]
     print(f"hello.ipynb; {os.cpu_count()} cores; load average {load:.1f} at start, {os.getloadavg()[0]:.1f} at end; "
@@ -246,5 +278,14 @@ def main(repeat: int) -> None:
           f" PSS {statistics.mean(k['Pss'] for k in kernels):.1f}" if kernels else "no warm kernel found")
 
 
+def sustained(measured: tuple[float, float, float]) -> str:
+    rate, server_ms, kernels_ms = measured
+    return f"{rate:.1f} runs/s (CPU/run: server {server_ms:.0f}ms, kernel {kernels_ms:.0f}ms)"
+
+
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 7)
+    arguments = sys.argv[1:]
+    code = None
+    if arguments[:1] == ["--baseline"]:
+        code, arguments = str(Path(arguments[1]).resolve()), arguments[2:]
+    main(int(arguments[0]) if arguments else 7, code)
