@@ -193,3 +193,28 @@ def test_batches_refuse_clashing_names_as_one_full_scan_does(project: Path):
     assert "b.ipynb: not served: workflow name 'x' is already served from" in problems[0]
     assert "c.ipynb: not served: webhook name 'h' is already served by workflow 'x'" in problems[1]
     assert batched.hook("h")[0].name == "x" and batched.hook("z")[0].name == "z"
+
+
+def test_the_backend_is_made_once_every_notebook_found_is_registered(project: Path, monkeypatch):
+    """A zygote and its warm kernels would take the second core from the parse while a first start registers."""
+    folder = project / "notebooks"
+    folder.mkdir()
+    for number in range(12):
+        notebook(daily(f"w{number:02d}"), folder / f"w{number:02d}.ipynb")
+    monkeypatch.setattr(plane_module, "PARSE_BATCH", 5)
+    made: list[str] = []
+    monkeypatch.setattr(plane_module, "get_backend", made.append)
+    plane = ControlPlane(folder, store_path=project / "jetnb.db", runs_dir=project / "runs", max_runs=1,
+                         clock=SystemClock(), backend="forked")
+    try:
+        plane.start()
+        assert (plane.catalog.pending, made) == (7, [])
+        plane.sync()
+        assert (plane.catalog.pending, made) == (2, [])
+        plane.sync()
+        assert (plane.catalog.pending, made) == (0, ["forked"])
+        notebook(daily("late"), folder / "late.ipynb")
+        wait_for(lambda: plane.sync() and "late" in plane.catalog.served, "the late notebook served")
+        assert made == ["forked"]  # once
+    finally:
+        stopped(plane)

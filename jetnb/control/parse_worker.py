@@ -29,13 +29,13 @@ def main(fd: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     conn = Connection(fd)
     parse(Unparsed(Path("warm-up.ipynb"), WARM_UP))
-    conn.send(None)  # ready
-    while True:
-        try:
+    try:
+        conn.send(None)  # ready
+        while True:
             chunk, admit = conn.recv()
-        except EOFError:
-            return
-        conn.send(parse_chunk(chunk, admit))
+            conn.send(parse_chunk(chunk, admit))
+    except (EOFError, OSError):  # the server closed its end (done, stopping or gone)
+        return
 
 
 if __name__ == "__main__":

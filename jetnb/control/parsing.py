@@ -98,6 +98,8 @@ class _Worker:
 
     def stop(self) -> None:
         self.conn.close()  # it ends when its end of the socket closes
+        if not self.ready:
+            self.process.kill()  # still importing: nothing of it to wait for
         try:
             self.process.wait(timeout=5)
         except subprocess.TimeoutExpired:
