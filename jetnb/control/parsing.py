@@ -117,7 +117,9 @@ class Parser:
 
     @classmethod
     def on_every_core(cls) -> Parser:
-        return cls(workers=(os.cpu_count() or 1) - 1)
+        """A worker per core this process may run on, less the one it uses itself."""
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return cls(workers=cores - 1)
 
     def parse(self, batch: list[Unparsed], admit: Admit | None = None) -> list[Parsed]:
         """Each notebook's ``Parsed``, in the batch's order."""
@@ -126,7 +128,7 @@ class Parser:
         if not self._started:
             try:
                 self._started = [_Worker() for _ in range(self.workers)]
-            except OSError as exc:
+            except (OSError, ValueError) as exc:  # no process or socket pair to be had here
                 self._give_up(exc)
                 return [parse(notebook, admit) for notebook in batch]
         chunks = [batch[start:start + CHUNK] for start in range(0, len(batch), CHUNK)]
