@@ -96,13 +96,13 @@ class ControlPlane:
             self.note("recover", f"picking up run {run_id} of {run['workflow']} ({run['trigger']}), queued before "
                       "the last stop", workflow=run["workflow"], run_id=run_id)
             self.service.start(run_id)
-        self._warm_up()
         self.dispatcher.start()
 
     def _warm_up(self) -> None:
         """Make the backend now, so a kernel pool or zygote is ready before the first trigger fires — once every
         notebook found is registered: a first start on thousands of notebooks parses them with the second core
-        free (a run that starts meanwhile makes the backend itself)."""
+        free (a run that starts meanwhile makes the backend itself). ``sync`` calls it after each look, the first
+        one (``start``'s, a full walk) included."""
         if not self.catalog.pending and not self._warmed:
             self._warmed = True
             get_backend(self.service.backend)
