@@ -281,11 +281,13 @@ def test_a_schedule_that_loses_the_race_with_the_io_threads_close_runs_at_once()
         context.term()
 
 
-def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_at_once():
+@pytest.mark.parametrize("noticed", [True, False], ids=["zmq-saw-the-closed-end", "zmq-not-yet"])
+def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_at_once(noticed):
     """The other half of that race: the main thread has stopped the I/O thread (which closed its end of the wake-up
     pipes) but not yet closed the pipes themselves. ipykernel's wake-up then blocks forever, the main thread waits
     forever to join the control thread, and the kernel never exits (seen as a forked kernel killed after the
-    manager's grace period). A real ``IOPubThread``, stopped half-way as ``IOPubThread.stop`` does."""
+    manager's grace period). A real ``IOPubThread``, stopped half-way as ``IOPubThread.stop`` does. Whether ZMQ has
+    noticed the closed end yet (the wake-up cannot go) or not (it goes, to nobody), the callback runs."""
     import zmq
     from ipykernel.iostream import IOPubThread
 
@@ -302,7 +304,8 @@ def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_
         def control_thread() -> None:
             pub.schedule(woken.set)  # its wake-up pipe, connected to the running I/O thread ("busy")
             if stopped.wait(10):
-                pub._event_pipe.getsockopt(zmq.EVENTS)  # ZMQ notices the closed peer (at a send, within ~1 ms)
+                if noticed:
+                    pub._event_pipe.getsockopt(zmq.EVENTS)  # ZMQ notices the closed peer (usually within ~1 ms)
                 pub.schedule(lambda: ran.append("idle"))  # no pipe left: ipykernel's send blocks here forever
 
         control = threading.Thread(target=control_thread, daemon=True)
@@ -320,6 +323,38 @@ def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_
         assert ran == ["idle"]
     finally:
         vars(pub.thread).pop("is_alive", None)
+        atexit.unregister(pub.stop)
+        for pipe in pub._event_pipes.values():
+            pipe.close(linger=0)
+        pub.close()
+        context.term()
+
+
+def test_what_is_still_queued_when_the_io_thread_ends_runs_when_it_is_stopped():
+    """A wake-up that got through just as the I/O thread ended (it saw the thread alive, ZMQ took the message) is
+    never handled by that thread: ``stop`` runs what is still queued once the thread is joined, before the kernel
+    closes its sockets, so a last flush or "idle" is not lost."""
+    import zmq
+    from ipykernel.iostream import IOPubThread
+
+    from jetnb.runtime.headless_io import tolerate_closing_iopub
+
+    context = zmq.Context()
+    pub = IOPubThread(context.socket(zmq.PUB))
+    try:
+        pub.start()
+        tolerate_closing_iopub(pub)
+        pub._stopped = True  # the thread ends with the queue below not yet handled
+        pub.io_loop.add_callback(pub.io_loop.stop)
+        pub.thread.join(10)
+        assert not pub.thread.is_alive()
+        ran: list[str] = []
+        pub._events.extend([lambda: ran.append("flush"), lambda: ran.append("idle")])  # queued, woken too late
+        pub.stop()
+        assert ran == ["flush", "idle"] and not pub._events
+        pub.stop()  # atexit's call: nothing left, nothing run twice
+        assert ran == ["flush", "idle"]
+    finally:
         atexit.unregister(pub.stop)
         for pipe in pub._event_pipes.values():
             pipe.close(linger=0)

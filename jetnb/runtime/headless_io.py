@@ -69,7 +69,10 @@ def tolerate_closing_iopub(pub_thread: Any) -> None:
     Here the wake-up is sent without blocking; while the I/O thread is still
     there, a send that cannot go yet is tried again; once it is gone (or
     the pipe closed, which happens only after it was joined), the callback
-    runs here, unless the thread ran it on its way out.
+    runs here, unless the thread ran it on its way out. A wake-up that got
+    through just as the thread ended (ZMQ notices a closed peer a moment
+    late) is not lost either: what is still queued once ``stop`` has joined
+    the thread runs in the stopping thread.
     """
     if not callable(getattr(pub_thread, "schedule", None)) or getattr(pub_thread, "_jetnb_tolerant", False):
         return
@@ -84,7 +87,9 @@ def tolerate_closing_iopub(pub_thread: Any) -> None:
         while True:  # bounded: the I/O thread ends, or the wait does
             try:
                 pub_thread._event_pipe.send(b"", zmq.NOBLOCK)
-                return
+                if pub_thread.thread.is_alive():
+                    return  # the I/O thread runs it, or ``stop`` below does once the thread is joined
+                break  # queued towards a thread already gone (ZMQ had not yet noticed its end closed)
             except zmq.Again:  # nobody to take the wake-up: the I/O thread is stopping, or very busy
                 if not pub_thread.thread.is_alive() or time.monotonic() > deadline:
                     break
@@ -99,7 +104,19 @@ def tolerate_closing_iopub(pub_thread: Any) -> None:
             return  # the I/O thread ran it before it ended
         callback()  # what it would have run, run here (it sends nothing once the socket is closed)
 
+    stop = pub_thread.stop
+
+    def stop_then_run_leftovers() -> None:
+        stop()
+        while pub_thread._events:  # woken too late for the I/O thread's last turn: run here, each exactly once
+            try:
+                leftover = pub_thread._events.popleft()
+            except IndexError:
+                return  # a scheduling thread took the last one back to run it itself
+            leftover()
+
     pub_thread.schedule = tolerant
+    pub_thread.stop = stop_then_run_leftovers
     pub_thread._jetnb_tolerant = True
 
 
