@@ -311,9 +311,9 @@ def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_
         control = threading.Thread(target=control_thread, daemon=True)
         control.start()
         assert woken.wait(10)
-        pub._stopped = True  # IOPubThread.stop's first half: the thread ends and closes its end of every pipe
-        pub.io_loop.add_callback(pub.io_loop.stop)
-        pub.thread.join(10)
+        pub.io_loop.add_callback(pub.io_loop.stop)  # IOPubThread.stop's first half: the thread ends, closing its end
+        pub.thread.join(10)  # of every pipe (not yet marked stopped, so it cancels its own clean-up task on its way)
+        pub._stopped = True
         assert not pub.thread.is_alive()
         seen = iter([True])  # what the control thread saw a moment before; then the truth
         pub.thread.is_alive = lambda: next(seen, False)
@@ -344,9 +344,9 @@ def test_what_is_still_queued_when_the_io_thread_ends_runs_when_it_is_stopped():
     try:
         pub.start()
         tolerate_closing_iopub(pub)
-        pub._stopped = True  # the thread ends with the queue below not yet handled
-        pub.io_loop.add_callback(pub.io_loop.stop)
+        pub.io_loop.add_callback(pub.io_loop.stop)  # the thread ends with the queue below not yet handled
         pub.thread.join(10)
+        pub._stopped = True
         assert not pub.thread.is_alive()
         ran: list[str] = []
         pub._events.extend([lambda: ran.append("flush"), lambda: ran.append("idle")])  # queued, woken too late
