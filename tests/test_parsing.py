@@ -122,10 +122,10 @@ def test_a_server_registering_many_new_notebooks_leaves_no_worker_behind(project
 def test_a_worker_that_stalls_is_given_up(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     batch = kinds_of_notebooks(tmp_path / "nbs", COUNT)
     here = findings(parse(notebook) for notebook in batch)
-    monkeypatch.setattr(parsing, "STALLED", 0.5)
     parser = Parser(workers=1)
     try:
-        shared(parser, batch)
+        shared(parser, batch)  # with the usual patience: a slow machine's healthy worker is not given up here
+        monkeypatch.setattr(parsing, "STALLED", 0.5)
         stopped = spawned_workers()
         for pid in stopped:
             os.kill(pid, signal.SIGSTOP)  # alive, silent: its chunk never comes back
