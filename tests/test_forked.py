@@ -392,6 +392,33 @@ def test_a_zygote_whose_imports_leave_a_thread_is_not_used(make_nb, project, mon
     assert len(said) == 1 and "threads_at_import" in said[0] and "threads" in said[0]
 
 
+SETTLING_PROBE = """
+import _thread, threading, time
+from jetnb.executor import zygote
+_thread.start_new_thread(time.sleep, (0.5,))  # a native thread (threading does not know it), ending soon
+time.sleep(0.05)
+print(zygote._thread_count(), threading.active_count())
+zygote.settle()
+print(zygote._thread_count(), zygote.fork_hazards())
+zygote.SETTLING = 0.2
+_thread.start_new_thread(time.sleep, (60,))  # one that stays
+time.sleep(0.05)
+zygote.settle()
+print(zygote._thread_count(), zygote.fork_hazards())
+"""
+
+
+def test_settling_waits_a_bounded_while_for_native_threads_to_end():
+    """numpy's OpenBLAS stops its threads in a fork handler; a joined thread can still be listed for a moment, which
+    on a busy machine made a healthy zygote refuse to fork ("has 2 threads"). One that stays is still refused."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", SETTLING_PROBE], capture_output=True, text=True, timeout=60,
+                          cwd=REPO)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["2 1", "1 []", "2 ['2 threads']"]
+
+
 class Events:
     """The observer of a run started below the run service: keeps the events."""
 

@@ -64,6 +64,7 @@ IMPORTS_ENV = "JETNB_ZYGOTE_IMPORTS"
 MAX_MESSAGE = 1 << 20
 CHILD_SETUP_TIMEOUT = 10.0  # seconds for a new kernel to take its session and folder
 STOP_TIMEOUT = 5.0  # seconds for killed kernels to be reaped when the zygote ends
+SETTLING = 2.0  # seconds ``settle`` waits for native threads stopped by a fork handler to be gone
 
 
 def wanted_imports(environ: dict[str, str]) -> tuple[list[str], bool]:
@@ -109,12 +110,18 @@ def settle() -> None:
 
     numpy's OpenBLAS starts worker threads at import and shuts them down in
     a ``pthread_atfork`` handler; they come back only at the next BLAS call,
-    which the zygote never makes. After this, the zygote has one thread.
+    which the zygote never makes. A joined thread can still be listed for a
+    moment (the kernel removes it after waking its joiner; a busy machine
+    stretches that moment): the threads ending are waited for, a bounded
+    while. After this, the zygote has one thread.
     """
     pid = os.fork()
     if pid == 0:
         os._exit(0)
     os.waitpid(pid, 0)
+    deadline = time.monotonic() + SETTLING
+    while _thread_count() > threading.active_count() and time.monotonic() < deadline:  # a native thread still there
+        time.sleep(0.002)
 
 
 def fork_hazards() -> list[str]:
