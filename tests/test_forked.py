@@ -539,3 +539,61 @@ def test_a_forked_kernels_command_line_becomes_the_configuration_traitlets_would
     other = ForkedKernelApp()
     other.parse_command_line(["-f", "/tmp/kernel-2.json", "--matplotlib=inline"])
     assert other.connection_file == "/tmp/kernel-2.json" and other.matplotlib == "inline"
+
+
+def test_run_kernels_bind_ports_below_the_ephemeral_range_and_give_them_back(backend, project):
+    """Outgoing connections take their local port from the ephemeral range: a kernel port chosen there could be
+    taken before the kernel binds it ("Address already in use", seen in CI). Forked and ordinary kernels alike."""
+    from jupyter_client.connect import LocalPortCache
+
+    from jetnb.executor.kernel_ports import quiet_range
+    from jetnb.executor.run_kernel import new_manager
+
+    quiet = quiet_range()
+    assert quiet is not None and quiet.stop == int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    forked, kc = start_kernel(backend, project)
+    ordinary = new_manager("python3")
+    ordinary.start_kernel(cwd=str(project))
+    try:
+        for km in (forked, ordinary):
+            ports = [km.shell_port, km.iopub_port, km.stdin_port, km.hb_port, km.control_port]
+            assert len(set(ports)) == 5 and all(port in quiet for port in ports), ports
+            assert set(ports) <= LocalPortCache.instance().currently_used_ports
+        assert kernel_value(kc, "1 + 1") == 2
+    finally:
+        stop(forked, kc)
+        ordinary.shutdown_kernel(now=True)
+    held = LocalPortCache.instance().currently_used_ports
+    assert not {forked.shell_port, ordinary.shell_port} & held  # returned with the kernel
+
+
+def test_a_forked_kernel_that_cannot_bind_its_ports_ends_at_once(project, monkeypatch):
+    """A port taken between the choice and the kernel's bind: the kernel says so in one line and exits, so the run
+    fails now ("Kernel died before replying") instead of after a minute of waiting (ipykernel's exit handler
+    waited forever on the sockets it had bound)."""
+    import socket
+
+    from jetnb.executor import run_kernel
+
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    real = run_kernel.kernel_port
+    chosen = iter([real("127.0.0.1"), taken.getsockname()[1]])  # IOPub's, bound after the shell's (as in CI)
+    monkeypatch.setattr(run_kernel, "kernel_port", lambda ip: next(chosen, None) or real(ip))
+    monkeypatch.setenv("JETNB_WARM_KERNELS", "0")  # no warm kernel to draw the taken port first
+    own = ForkedBackend()
+    km = ForkedKernelManager(own.zygote, kernel_name="python3")
+    try:
+        km.start_kernel(cwd=str(project))
+        assert taken.getsockname()[1] in (km.shell_port, km.iopub_port, km.stdin_port, km.hb_port, km.control_port)
+        wait_until(lambda: not km.is_alive(), "the kernel that could not bind ended")
+        kc = km.client()
+        kc.start_channels()
+        with pytest.raises(RuntimeError, match="Kernel died before replying"):
+            run_sync(kc.wait_for_ready)(timeout=60)
+        kc.stop_channels()
+    finally:
+        taken.close()
+        km.shutdown_kernel(now=True)
+        own.close()

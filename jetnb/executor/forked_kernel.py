@@ -17,22 +17,20 @@ import os
 import signal
 import threading
 import time
-import uuid
 from typing import Any, cast
 
-from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.utils import run_sync
 
-from .run_kernel import RunKernelClient, RunKernelManager
+from .run_kernel import RunKernelClient, RunKernelManager, RunProvisioner
 from .zygote_process import EXIT_TIMEOUT, ForkedChild, ForkUnavailable, ZygoteProcess, kernel_args
 
 
-class ZygoteProvisioner(LocalProvisioner):
-    """jupyter_client's local provisioner, except that the kernel is forked by the zygote when it can be.
+class ZygoteProvisioner(RunProvisioner):
+    """A run kernel's provisioner, except that the kernel is forked by the zygote when it can be.
 
     Everything else (connection file, ports, environment from the kernel
-    spec) is the local provisioner's; when the zygote cannot fork, this is
-    exactly the local provisioner.
+    spec) is the run provisioner's; when the zygote cannot fork, this is
+    exactly the run provisioner.
     """
 
     child: ForkedChild | None = None
@@ -94,16 +92,12 @@ class ZygoteProvisioner(LocalProvisioner):
 class ForkedKernelManager(RunKernelManager):
     """A KernelManager whose kernel comes from the zygote (``ZygoteProvisioner``); never restarted."""
 
+    provisioner_class = ZygoteProvisioner
+
     def __init__(self, zygote: ZygoteProcess, **kwargs: Any):
         super().__init__(**kwargs)
         self.zygote = zygote
         self._clients: list[RunKernelClient] = []
-
-    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
-        if self.provisioner is None:
-            self.kernel_id = self.kernel_id or str(uuid.uuid4())
-            self.provisioner = ZygoteProvisioner(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec, parent=self)
-        return await super()._async_pre_start_kernel(**kw)
 
     async def _async_restart_kernel(self, now: bool = False, newports: bool = False, **kw: Any) -> None:
         raise RuntimeError("a forked kernel is never restarted: each run gets a new one")

@@ -22,6 +22,7 @@ import importlib
 import os
 import sys
 import time
+import uuid
 from queue import Empty
 from typing import Any
 
@@ -30,9 +31,12 @@ import zmq.asyncio
 from jupyter_client import KernelManager
 from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
+from jupyter_client.localinterfaces import is_local_ip
+from jupyter_client.provisioning.local_provisioner import LocalProvisioner
 from jupyter_core.paths import jupyter_path
 
 from .fastimport import one_importer
+from .kernel_ports import kernel_port
 
 HEADLESS = ["--HistoryManager.enabled=False", "--IPythonKernel._execute_sleep=0"]
 SHELL_WAIT = 1.0  # seconds for a kernel_info reply before asking again, as jupyter_client's wait_for_ready does
@@ -106,13 +110,40 @@ class RunKernelSpecs(KernelSpecManager):
         return [*jupyter_path("kernels"), os.path.join(os.path.normpath(os.path.expanduser(ipython_dir)), "kernels")]
 
 
+class RunProvisioner(LocalProvisioner):
+    """jupyter_client's local provisioner, with each TCP port drawn below the ephemeral range (``kernel_ports``)."""
+
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        km = self.parent
+        if km is not None and km.transport == "tcp" and km.cache_ports and not self.ports_cached and is_local_ip(km.ip):
+            km.shell_port, km.iopub_port, km.stdin_port, km.hb_port, km.control_port = (
+                kernel_port(km.ip) for _ in range(5))
+            self.ports_cached = True  # returned to jupyter_client's port cache at cleanup, as its own are
+        return await super().pre_launch(**kwargs)
+
+
 class RunKernelManager(KernelManager):
     """jupyter_client's manager, with ``HEADLESS`` added to an ipykernel command, ``RunKernelClient`` as its
-    client and ``RunKernelSpecs`` as its kernel specs."""
+    client, ``RunKernelSpecs`` as its kernel specs and ``provisioner_class`` as its provisioner (unless the kernel
+    spec names one of its own)."""
+
+    provisioner_class: type[LocalProvisioner] = RunProvisioner
 
     def __init__(self, **kwargs: Any):
         kwargs.setdefault("client_factory", RunKernelClient)
         super().__init__(**kwargs)
+
+    async def _async_pre_start_kernel(self, **kw: Any) -> tuple[list[str], dict[str, Any]]:
+        if self.provisioner is None and self._local_provisioner():
+            self.kernel_id = self.kernel_id or str(uuid.uuid4())
+            self.provisioner = self.provisioner_class(kernel_id=self.kernel_id, kernel_spec=self.kernel_spec,
+                                                      parent=self)
+        return await super()._async_pre_start_kernel(**kw)
+
+    def _local_provisioner(self) -> bool:
+        """Whether the kernel spec leaves its provisioner to jupyter_client's default, the local one."""
+        named = (self.kernel_spec.metadata or {}).get("kernel_provisioner", {}).get("provisioner_name")
+        return named in (None, "local-provisioner")
 
     def _kernel_spec_manager_default(self) -> KernelSpecManager:
         return RunKernelSpecs(data_dir=self.data_dir)

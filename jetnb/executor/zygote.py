@@ -336,7 +336,13 @@ def run_kernel(argv: list[str]) -> NoReturn:
 
     spec = importlib.util.find_spec("ipykernel_launcher")
     sys.argv = [spec.origin if spec and spec.origin else "ipykernel_launcher", *argv]
-    ForkedKernelApp.launch_instance(argv=argv)
+    app = ForkedKernelApp.instance()  # what ``launch_instance`` does, with a start that fails ending at once
+    try:
+        app.initialize(argv)
+    except Exception as exc:  # e.g. a port taken meanwhile: ipykernel's exit handler would wait on its sockets forever
+        print(f"jetnb kernel: could not start: {type(exc).__name__}: {exc}", file=sys.__stderr__, flush=True)
+        os._exit(1)
+    app.start()
     _exit_without_teardown()
 
 
