@@ -250,6 +250,29 @@ def test_new_creates_a_runnable_workflow_from_each_template(cli, project):
 
 
 
+def _started_in_its_loop(pub) -> None:
+    """Start an ``IOPubThread`` and wait until it runs its main loop. Its thread first runs the loop briefly
+    (``run_sync``) to start a clean-up task; a stop queued before that ends is spent there and the main loop then
+    runs forever, so a test that stops the loop must wait for the main one."""
+    in_loop = threading.Event()
+    start = pub.io_loop.start
+
+    def start_then_tell() -> None:
+        if pub._event_pipe_gc_task is not None:  # set by the brief run: this is the main loop
+            pub.io_loop.asyncio_loop.call_soon(in_loop.set)
+        start()
+
+    pub.io_loop.start = start_then_tell
+    pub.start()
+    assert in_loop.wait(10), "the I/O thread never reached its main loop"
+
+
+def _term_unless_alive(context, pub) -> None:
+    """End a test's ZMQ context, unless a failed test left the I/O thread running (``term`` would wait forever)."""
+    if not pub.thread.is_alive():
+        context.term()
+
+
 def test_a_schedule_that_loses_the_race_with_the_io_threads_close_runs_at_once():
     """At a kernel's shutdown ipykernel's main thread stops the I/O thread and closes its wake-up pipes while the
     control thread, which saw the thread alive a moment before, flushes stdout through its pipe: "Socket operation
@@ -296,7 +319,7 @@ def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_
     context = zmq.Context()
     pub = IOPubThread(context.socket(zmq.PUB))
     try:
-        pub.start()
+        _started_in_its_loop(pub)
         tolerate_closing_iopub(pub)
         woken, stopped = threading.Event(), threading.Event()
         ran: list[str] = []
@@ -327,7 +350,7 @@ def test_a_schedule_after_the_io_thread_stopped_but_before_its_pipes_close_runs_
         for pipe in pub._event_pipes.values():
             pipe.close(linger=0)
         pub.close()
-        context.term()
+        _term_unless_alive(context, pub)
 
 
 def test_what_is_still_queued_when_the_io_thread_ends_runs_when_it_is_stopped():
@@ -342,7 +365,7 @@ def test_what_is_still_queued_when_the_io_thread_ends_runs_when_it_is_stopped():
     context = zmq.Context()
     pub = IOPubThread(context.socket(zmq.PUB))
     try:
-        pub.start()
+        _started_in_its_loop(pub)
         tolerate_closing_iopub(pub)
         pub.io_loop.add_callback(pub.io_loop.stop)  # the thread ends with the queue below not yet handled
         pub.thread.join(10)
@@ -359,7 +382,7 @@ def test_what_is_still_queued_when_the_io_thread_ends_runs_when_it_is_stopped():
         for pipe in pub._event_pipes.values():
             pipe.close(linger=0)
         pub.close()
-        context.term()
+        _term_unless_alive(context, pub)
 
 
 def test_a_runs_kernel_is_told_to_tolerate_the_race(cli, make_nb):
