@@ -44,7 +44,8 @@ class Cluster:
         self.log = open(work / f"cluster-{workers}.log", "ab")
         file = work / f"scheduler-{workers}.json"
         self.procs = [subprocess.Popen([str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0",
-                                        "--no-dashboard", "--scheduler-file", str(file)],
+                                        "--no-dashboard", "--dashboard-address", "127.0.0.1:0",
+                                        "--scheduler-file", str(file)],
                                        stdout=self.log, stderr=self.log)]
         for _ in range(600):
             if file.exists() and file.read_text().strip():
@@ -54,7 +55,7 @@ class Cluster:
         pin = shutil.which("taskset")
         for i in range(workers):
             cmd = [str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                   "--host", "127.0.0.1", "--local-directory", str(work / f"w{workers}-{i}")]
+                   "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1", "--local-directory", str(work / f"w{workers}-{i}")]
             cpu = i % (os.cpu_count() or 1)
             self.procs.append(subprocess.Popen(([pin, "-c", str(cpu)] if pin else []) + cmd,
                                                stdout=self.log, stderr=self.log))

@@ -89,6 +89,7 @@ class Cluster:
         self.log = open(folder / "cluster.log", "ab")
         self.scheduler = subprocess.Popen(
             [str(BIN / "dask"), "scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
+             "--dashboard-address", "127.0.0.1:0",  # its HTTP server (health, metrics) stays on loopback, off 8787
              "--scheduler-file", str(scheduler_file)], env=self.env, stdout=self.log, stderr=self.log)
         wait_for(lambda: scheduler_file.exists() and scheduler_file.read_text().strip(), "the scheduler", 60)
         self.address = json.loads(scheduler_file.read_text())["address"]
@@ -102,7 +103,7 @@ class Cluster:
     def start_worker(self, name: str) -> None:
         self.workers[name] = subprocess.Popen(
             [str(BIN / "dask"), "worker", self.address, "--name", name, "--nthreads", "1", "--no-nanny",
-             "--no-dashboard", "--host", "127.0.0.1", "--local-directory", str(self.folder / name)],
+             "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1", "--local-directory", str(self.folder / name)],
             env=self.env, stdout=self.log, stderr=self.log, cwd=self.folder)
         wait_for(lambda: name in self.names(), f"worker {name}", 60)
 
