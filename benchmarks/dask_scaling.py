@@ -55,7 +55,8 @@ class Cluster:
         pin = shutil.which("taskset")
         for i in range(workers):
             cmd = [str(BIN / "dask"), "worker", self.address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                   "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1", "--local-directory", str(work / f"w{workers}-{i}")]
+                   "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1",
+                   "--local-directory", str(work / f"w{workers}-{i}")]
             cpu = i % (os.cpu_count() or 1)
             self.procs.append(subprocess.Popen(([pin, "-c", str(cpu)] if pin else []) + cmd,
                                                stdout=self.log, stderr=self.log))

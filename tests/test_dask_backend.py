@@ -103,7 +103,8 @@ class Cluster:
     def start_worker(self, name: str) -> None:
         self.workers[name] = subprocess.Popen(
             [str(BIN / "dask"), "worker", self.address, "--name", name, "--nthreads", "1", "--no-nanny",
-             "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1", "--local-directory", str(self.folder / name)],
+             "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1",
+             "--local-directory", str(self.folder / name)],
             env=self.env, stdout=self.log, stderr=self.log, cwd=self.folder)
         wait_for(lambda: name in self.names(), f"worker {name}", 60)
 

@@ -249,7 +249,6 @@ def test_new_creates_a_runnable_workflow_from_each_template(cli, project):
     assert "unknown template 'fancy'" in cli("new", "x", "--template", "fancy").stderr
 
 
-
 def _started_in_its_loop(pub) -> None:
     """Start an ``IOPubThread`` and wait until it runs its main loop. Its thread first runs the loop briefly
     (``run_sync``) to start a clean-up task; a stop queued before that ends is spent there and the main loop then
