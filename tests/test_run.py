@@ -302,7 +302,7 @@ def test_a_schedule_that_loses_the_race_with_the_io_threads_close_runs_at_once()
         if pub._event_pipe_gc_task is not None:  # ipykernel's stop cancels it with the loop gone: no "destroyed" line
             pub._event_pipe_gc_task._log_destroy_pending = False
         pub.close()
-        context.term()
+        _term_unless_alive(context, pub)
 
 
 @pytest.mark.parametrize("noticed", [True, False], ids=["zmq-saw-the-closed-end", "zmq-not-yet"])
